@@ -1,0 +1,1 @@
+"""Experiment configs, kinds, sweeps, the results store and execution (local or Dask)."""

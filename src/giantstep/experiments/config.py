@@ -1,0 +1,128 @@
+"""Validated run configurations (pydantic models), shared by the CLI, sweeps and claims.
+
+A run config is a mapping (YAML/TOML file or dict) with a ``kind`` (default ``"steps"``).
+This module defines the pieces shared by all kinds and the ``steps`` kind itself; other kinds
+(``kernel``, ``phase``, ``rf``, ...) define their model next to their runner and register it in
+:mod:`giantstep.experiments.kinds`.
+
+``steps`` config (convention P, theory doc section 0)::
+
+    kind: steps
+    seed: 0                  # root seed; streams are derived per role (giantstep.seeding)
+    d: 512                   # input dimension
+    width: 512               # N, hidden neurons
+    n: 1024                  # samples per batch
+    activation: relu         # name, or a sum like "he1+0.5*he2"
+    init: gaussian           # W0 rows ~ N(0, I/d) ("gaussian") or uniform on the unit sphere ("sphere")
+    second_layer: rademacher # a_i = +-1 ("rademacher"), N(0,1) ("gaussian"), or paired (w,a),(w,-a) ("symmetric")
+    residual: full           # r = y - f(X) ("full") or r = y - (f(X) - f0(X)) ("centered")
+    teacher: {link: he1, k: 1, noise: 0.0, combine: sum}
+    steps:                   # eta = eta0 * N**alpha
+      - {eta0: 1.0, alpha: 0.25, batch: fresh}
+      - {eta0: 1.0, alpha: 0.25, batch: reuse}          # reuse the previous step's batch
+      - {eta0: 0.1, alpha: 0.0, batch: reuse, repeat: 50, reuse_step: 0}  # 50 full-batch GD steps
+    readout: {ridge: 1e-3, n_train: 2048, n_test: 2048}  # optional
+    spectra: {top: 10, features: false}
+    dtype: float64
+    chunk: 8192              # samples per chunk (memory O((N + d) chunk + N d))
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..activations import get_activation
+from ..errors import ConfigError
+
+MAX_SIZE = 1 << 22
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are errors; instances are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_function(value: str, field: str) -> str:
+    get_activation(value, field_name=field)
+    return value
+
+
+class TeacherConfig(Strict):
+    link: str = "he1"
+    k: int = Field(1, ge=1, le=64)
+    noise: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    combine: Literal["sum", "product", "staircase", "committee", "norm"] = "sum"
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, v: str) -> str:
+        return _check_function(v, "link")
+
+    @model_validator(mode="after")
+    def _combine_needs_k(self):
+        if self.combine in ("product", "staircase") and self.k < 2:
+            raise ConfigError("teacher.k", f"an integer >= 2 for combine '{self.combine}'", self.k)
+        return self
+
+
+class StepConfig(Strict):
+    eta0: float = Field(..., allow_inf_nan=False)
+    alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
+    batch: Literal["fresh", "reuse"] = "fresh"
+    reuse_step: int | None = Field(None, ge=0)
+    repeat: int = Field(1, ge=1, le=100000)
+
+
+class ReadoutConfig(Strict):
+    ridge: float = Field(1e-3, ge=0.0, allow_inf_nan=False)
+    n_train: int = Field(2048, ge=1, le=MAX_SIZE)
+    n_test: int = Field(2048, ge=1, le=MAX_SIZE)
+
+
+class SpectraConfig(Strict):
+    top: int = Field(10, ge=1, le=1000)
+    features: bool = False
+    features_n: int | None = Field(None, ge=1, le=MAX_SIZE)
+
+
+class StepsConfig(Strict):
+    kind: Literal["steps"] = "steps"
+    seed: int = Field(0, ge=0)
+    d: int = Field(..., ge=1, le=MAX_SIZE)
+    width: int = Field(..., ge=1, le=MAX_SIZE)
+    n: int = Field(..., ge=1, le=MAX_SIZE)
+    activation: str = "relu"
+    init: Literal["gaussian", "sphere"] = "gaussian"
+    second_layer: Literal["rademacher", "gaussian", "symmetric"] = "rademacher"
+    residual: Literal["full", "centered"] = "full"
+    teacher: TeacherConfig = TeacherConfig()
+    steps: list[StepConfig] = Field(default_factory=list, max_length=10000)
+    readout: ReadoutConfig | None = None
+    spectra: SpectraConfig = SpectraConfig()
+    dtype: Literal["float64", "float32"] = "float64"
+    chunk: int = Field(8192, ge=1, le=MAX_SIZE)
+    theory: bool = True
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v: str) -> str:
+        return _check_function(v, "activation")
+
+    @model_validator(mode="after")
+    def _consistency(self):
+        if self.second_layer == "symmetric" and self.width % 2:
+            raise ConfigError("width", "an even integer when second_layer is 'symmetric'", self.width)
+        if self.teacher.k > self.d:
+            raise ConfigError("teacher.k", f"an integer <= d = {self.d}", self.teacher.k)
+        for i, step in enumerate(self.steps):
+            if step.batch == "reuse":
+                if i == 0 and step.repeat == 1:
+                    raise ConfigError(f"steps.{i}.batch", "'fresh' for the first step (nothing to reuse yet)", "reuse")
+                if step.reuse_step is not None and step.reuse_step > i:
+                    raise ConfigError(f"steps.{i}.reuse_step", f"an earlier step index in [0, {i}]", step.reuse_step)
+            elif step.reuse_step is not None:
+                raise ConfigError(f"steps.{i}.reuse_step", "absent when batch is 'fresh'", step.reuse_step)
+        return self
