@@ -1,0 +1,5 @@
+"""``python -m giantstep`` runs the CLI."""
+
+from .cli import main
+
+main()
