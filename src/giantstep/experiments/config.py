@@ -22,7 +22,7 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
       - {eta0: 1.0, alpha: 0.25, batch: reuse}          # reuse the previous step's batch
       - {eta0: 0.1, alpha: 0.0, batch: reuse, repeat: 50, reuse_step: 0}  # 50 full-batch GD steps
     readout: {ridge: 1e-3, n_train: 2048, n_test: 2048}  # optional
-    spectra: {top: 10, features: false}
+    spectra: {top: 10, full: false, features: false, hermite_degree: 0}
     dtype: float64
     chunk: 8192              # samples per chunk (memory O((N + d) chunk + N d))
 """
@@ -84,8 +84,10 @@ class ReadoutConfig(Strict):
 
 class SpectraConfig(Strict):
     top: int = Field(10, ge=1, le=1000)
-    features: bool = False
-    features_n: int | None = Field(None, ge=1, le=MAX_SIZE)
+    full: bool = False  # store every singular value of W_t and W_t - W_{t-1} as arrays
+    features: bool = False  # spectrum of the centered feature covariance after the last step
+    features_n: int | None = Field(None, ge=1, le=MAX_SIZE)  # samples for it (default n)
+    hermite_degree: int = Field(0, ge=0, le=8)  # per-degree feature projections after step 1 (theory 2.3)
 
 
 class StepsConfig(Strict):

@@ -1,0 +1,272 @@
+r"""The ``steps`` experiment: one, two or many large first-layer gradient steps, then spectra,
+overlaps and an optional ridge readout (convention P; see :mod:`giantstep.experiments.config`).
+
+Random streams (root seed = ``config.seed``; :mod:`giantstep.seeding`):
+    ("teacher",)                 Theta*
+    ("weights",)                 W0 and a
+    ("data", i), ("noise", i)    the batch of schedule entry i (reused batches reuse the stream)
+    ("data"|"noise", "readout-train"|"readout-test"|"probe")   readout and probe batches
+
+Record (``giantstep run --json``): ``config`` (resolved), ``seed``, ``version``, ``weights``
+(one entry per W_t: t = 0 initial, t = i + 1 after schedule entry i; each with
+``singular_values`` (top, descending), ``bulk_edge`` (empirical), ``bulk_edge_mp`` (edge of the
+initial law), ``outliers`` (count, rule in :mod:`giantstep.spectra`), ``overlaps`` (top x k list of
+|<v_j, theta*_i>|), and for t >= 1 ``overlaps_previous`` (|<v_j(W_t), v_l(W_{t-1})>|), ``update``
+(spectrum of W_t - W_{t-1}), ``vhat_norm2``, ``vhat_overlap2``, ``eta``, ``residual_mse``),
+``features`` (if requested), ``hermite_projections`` (if requested), ``readout``
+(``train_error``, ``test_error``, ``test_mse``) when configured, ``theory`` (predictions from
+:func:`giantstep.theory.predictions.steps_predictions`) and ``timings`` (seconds per phase).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import check_finite
+from ..hermite import hermite_constants
+from ..network import TwoLayerNetwork, init_network
+from ..readout import fit_ridge, test_errors
+from ..seeding import stream
+from ..spectra import MatrixSpectrum, feature_covariance_eigenvalues, initial_edge, overlaps, spectrum
+from ..targets import BatchSource, Teacher, make_teacher
+from ..training import gradient_pass, gradient_step, step_size
+from .config import StepsConfig
+from .kinds import ExperimentKind, ExperimentResult, register
+
+METRIC_TOP = 3  # singular values / overlaps per matrix exposed as flat metrics
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Weights after each schedule entry and what each step's pass measured."""
+
+    weights: tuple[np.ndarray, ...]  # W_0, W_1, ... (each (N, d))
+    vhats: tuple[np.ndarray, ...]  # vhat of the first step of each entry
+    etas: tuple[float, ...]
+    residual_mse: tuple[float, ...]
+
+
+def build(cfg: StepsConfig) -> tuple[TwoLayerNetwork, Teacher]:
+    """Initial network and teacher for a config."""
+    teacher = make_teacher(
+        stream(cfg.seed, "teacher"), cfg.d, cfg.teacher.link, cfg.teacher.k, cfg.teacher.noise, cfg.teacher.combine
+    )
+    net = init_network(
+        stream(cfg.seed, "weights"), cfg.d, cfg.width, cfg.activation, cfg.init, cfg.second_layer, np.dtype(cfg.dtype)
+    )
+    return net, teacher
+
+
+def batch(cfg: StepsConfig, teacher: Teacher, index: "int | str", n: int | None = None) -> BatchSource:
+    return BatchSource(cfg.seed, index, cfg.n if n is None else n, teacher, cfg.dtype)
+
+
+def train(cfg: StepsConfig, net0: TwoLayerNetwork, teacher: Teacher) -> Trajectory:
+    """Apply the step schedule; entry i uses batch i (fresh) or the batch it reuses."""
+    net = net0
+    weights, vhats, etas, rmse = [net0.W], [], [], []
+    source_of: list[int] = []
+    for i, step in enumerate(cfg.steps):
+        if step.batch == "fresh":
+            src = i
+        else:
+            src = source_of[step.reuse_step if step.reuse_step is not None else i - 1] if i > 0 else 0
+        source_of.append(src)
+        eta = step_size(step.eta0, step.alpha, cfg.width)
+        source = batch(cfg, teacher, src)
+        first_vhat, first_mse = None, None
+        for _ in range(step.repeat):
+            ref = None if net is net0 else net0
+            gp = gradient_pass(net, source.chunks(cfg.chunk), cfg.residual, ref)
+            if first_vhat is None:
+                first_vhat, first_mse = gp.vhat, gp.residual_mse
+            net = gradient_step(net, gp.grad, eta)
+        weights.append(net.W)
+        vhats.append(first_vhat)
+        etas.append(eta)
+        rmse.append(first_mse)
+    return Trajectory(tuple(weights), tuple(vhats), tuple(etas), tuple(rmse))
+
+
+def _spectrum_entry(spec: MatrixSpectrum, theta: np.ndarray) -> dict[str, Any]:
+    return {
+        "singular_values": spec.pairs.s.tolist(),
+        "bulk_edge": spec.bulk_edge,
+        "outliers": spec.outliers,
+        "overlaps": overlaps(spec.pairs.V, theta).tolist(),
+    }
+
+
+def hermite_projections(
+    cfg: StepsConfig, net1: TwoLayerNetwork, vhat: np.ndarray, teacher: Teacher
+) -> dict[str, Any]:
+    r"""Per-degree feature spikes after step 1 (theory 2.3), on a fresh probe batch:
+
+        m_k = mean_i [ (1/n) He_k(kappa)^T F_c e_i a_i^k ],   kappa = X u, u = vhat/||vhat||,
+
+    with F_c the column-centered features of W1. Leading order: m_k -> c_k s^k with
+    s = eta mu1 ||vhat|| / sqrt(N).
+    """
+    from scipy.special import eval_hermitenorm
+
+    K = cfg.spectra.hermite_degree
+    X, _ = batch(cfg, teacher, "probe", cfg.spectra.features_n).materialize()
+    u = vhat / np.linalg.norm(vhat)
+    kappa = X @ u
+    F = net1.features(X)
+    F -= F.mean(axis=0, keepdims=True)
+    n = X.shape[0]
+    a = net1.a
+    out = []
+    for k in range(1, K + 1):
+        proj = eval_hermitenorm(k, kappa) @ F / n  # (N,)
+        out.append(float(np.mean(proj * a**k)))
+    return {"degrees": list(range(1, K + 1)), "measured": out}
+
+
+def run(cfg: StepsConfig) -> ExperimentResult:
+    """Run a ``steps`` config; see the module docstring for the record layout."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    net0, teacher = build(cfg)
+    timings["init"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    traj = train(cfg, net0, teacher)
+    timings["steps"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    theta = teacher.theta
+    top = min(cfg.spectra.top, cfg.width, cfg.d)
+    edge0 = initial_edge(cfg.width, cfg.d, cfg.second_layer)
+    entries: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    metrics: dict[str, float] = {}
+    prev_V = None
+    for t, W in enumerate(traj.weights):
+        spec = spectrum(W, top, full=cfg.spectra.full)
+        entry = {"t": t, **_spectrum_entry(spec, theta), "bulk_edge_mp": edge0}
+        if spec.all_values is not None:
+            arrays[f"w{t}.singular_values"] = spec.all_values
+        if t >= 1:
+            upd = spectrum(W - traj.weights[t - 1], top, full=cfg.spectra.full)
+            entry["update"] = _spectrum_entry(upd, theta)
+            if upd.all_values is not None:
+                arrays[f"dw{t}.singular_values"] = upd.all_values
+            entry["overlaps_previous"] = overlaps(spec.pairs.V, prev_V).tolist()
+            vhat = traj.vhats[t - 1]
+            vn2 = float(vhat @ vhat)
+            entry["eta"] = traj.etas[t - 1]
+            entry["residual_mse"] = traj.residual_mse[t - 1]
+            entry["vhat_norm2"] = vn2
+            entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
+            _flat(metrics, f"dw{t}", entry["update"])
+            for key in ("eta", "vhat_norm2", "vhat_overlap2", "residual_mse"):
+                metrics[f"w{t}.{key}"] = float(entry[key])
+        _flat(metrics, f"w{t}", entry)
+        arrays[f"w{t}.top_singular_values"] = spec.pairs.s
+        arrays[f"w{t}.overlaps"] = np.asarray(entry["overlaps"])
+        prev_V = spec.pairs.V
+        entries.append(entry)
+    timings["spectra"] = time.perf_counter() - t0
+
+    record: dict[str, Any] = {
+        "kind": "steps",
+        "config": cfg.model_dump(mode="json"),
+        "seed": cfg.seed,
+        "version": __version__,
+        "weights": entries,
+    }
+    net_last = net0.with_weights(traj.weights[-1])
+
+    if cfg.spectra.features:
+        t0 = time.perf_counter()
+        X, _ = batch(cfg, teacher, "features", cfg.spectra.features_n).materialize()
+        ev = feature_covariance_eigenvalues(net_last.features(X))
+        check_finite("the feature spectrum", ev)
+        record["features"] = {"eigenvalues_top": ev[:top].tolist(), "n": X.shape[0]}
+        arrays["features.eigenvalues"] = ev
+        for j in range(min(METRIC_TOP, ev.size)):
+            metrics[f"features.lambda{j + 1}"] = float(ev[j])
+        timings["features"] = time.perf_counter() - t0
+
+    if cfg.spectra.hermite_degree and cfg.steps:
+        t0 = time.perf_counter()
+        net1 = net0.with_weights(traj.weights[1])
+        hp = hermite_projections(cfg, net1, traj.vhats[0], teacher)
+        c = hermite_constants(cfg.activation).coefficients
+        s = traj.etas[0] * hermite_constants(cfg.activation).mu1 * math.sqrt(entries[1]["vhat_norm2"]) / math.sqrt(cfg.width)
+        hp["s"] = s
+        hp["leading_order"] = [float(c[k] * s**k) for k in hp["degrees"]]
+        record["hermite_projections"] = hp
+        for k, m in zip(hp["degrees"], hp["measured"]):
+            metrics[f"hermite.m{k}"] = m
+        metrics["hermite.s"] = s
+        timings["hermite_projections"] = time.perf_counter() - t0
+
+    if cfg.readout is not None:
+        t0 = time.perf_counter()
+        ro = cfg.readout
+        fit = fit_ridge(net_last, batch(cfg, teacher, "readout-train", ro.n_train), ro.ridge, cfg.chunk)
+        test_error, test_mse = test_errors(net_last, fit, batch(cfg, teacher, "readout-test", ro.n_test), cfg.chunk)
+        check_finite("the readout test error", test_error)
+        record["readout"] = {"train_error": fit.train_error, "test_error": test_error, "test_mse": test_mse}
+        for key, val in record["readout"].items():
+            metrics[f"readout.{key}"] = float(val)
+        timings["readout"] = time.perf_counter() - t0
+
+    if cfg.theory:
+        t0 = time.perf_counter()
+        from ..theory.predictions import steps_predictions
+
+        record["theory"] = steps_predictions(cfg)
+        _flat_theory(metrics, record["theory"])
+        timings["theory"] = time.perf_counter() - t0
+
+    record["timings"] = timings
+    return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
+
+
+def _flat(metrics: dict[str, float], prefix: str, entry: dict[str, Any]) -> None:
+    """Flat scalar metrics of one spectrum entry: s1..s3, overlap1..3 (with theta*_1), span1..3, counts."""
+    s = entry["singular_values"]
+    ov = np.asarray(entry["overlaps"])
+    for j in range(min(METRIC_TOP, len(s))):
+        metrics[f"{prefix}.s{j + 1}"] = float(s[j])
+        metrics[f"{prefix}.overlap{j + 1}"] = float(ov[j, 0])
+        metrics[f"{prefix}.span{j + 1}"] = float(np.linalg.norm(ov[j]))
+    metrics[f"{prefix}.bulk_edge"] = float(entry["bulk_edge"])
+    metrics[f"{prefix}.outliers"] = float(entry["outliers"])
+
+
+def _flat_theory(metrics: dict[str, float], theory: dict[str, Any], prefix: str = "theory") -> None:
+    """Flatten the scalar leaves of the theory block (lists of weights entries by their t)."""
+    for key, val in theory.items():
+        name = f"{prefix}.{key}"
+        if isinstance(val, bool):
+            metrics[name] = float(val)
+        elif isinstance(val, (int, float)) and not isinstance(val, bool):
+            metrics[name] = float(val)
+        elif isinstance(val, dict):
+            _flat_theory(metrics, val, name)
+        elif key == "weights" and isinstance(val, list):
+            for entry in val:
+                t = entry.get("t")
+                for k2, v2 in entry.items():
+                    if k2 == "t":
+                        continue
+                    if isinstance(v2, (int, float)):
+                        metrics[f"theory.w{t}.{k2}"] = float(v2)
+                    elif k2 == "singular_values" and v2:
+                        metrics[f"theory.w{t}.s1"] = float(v2[0])
+                    elif k2 == "overlaps" and v2:
+                        metrics[f"theory.w{t}.overlap1"] = float(v2[0][0])
+
+
+register(ExperimentKind("steps", StepsConfig, run, "large first-layer gradient steps, spectra, readout"))

@@ -1,0 +1,114 @@
+r"""The two-layer network in convention P (theory doc section 0.1).
+
+    f(x) = (1/sqrt(N)) sum_{i=1}^N a_i sigma(<w_i, x>),   W in R^{N x d} (rows w_i), a in R^N fixed
+
+Initialisations of W0 (``init``):
+    gaussian   rows w_i ~ N(0, I_d / d)          (||w_i|| -> 1)
+    sphere     rows uniform on the unit sphere   (||w_i|| = 1)
+Second layer (``second_layer``):
+    rademacher a_i = +-1
+    gaussian   a_i ~ N(0, 1)
+    symmetric  neurons in pairs (w, a), (w, -a) with a = +-1, so f0 = f_{W0} == 0
+               (W0 then has rank N/2 and its singular values are sqrt(2) times larger)
+
+Shapes: X (n, d) -> preactivations X W^T (n, N) -> features sigma(X W^T) (n, N) -> f (n,).
+Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; theory doc table 0.2.
+
+Example
+-------
+>>> from giantstep.seeding import stream
+>>> net = init_network(stream(0, "weights"), d=8, width=4, activation="tanh")
+>>> net.forward(np.zeros((3, 8))).shape
+(3,)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .activations import Activation, get_activation
+
+INITS = ("gaussian", "sphere")
+SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")
+
+
+@dataclass(frozen=True, eq=False)
+class TwoLayerNetwork:
+    """Weights W (N, d), fixed second layer a (N,), activation sigma."""
+
+    W: np.ndarray
+    a: np.ndarray
+    activation: Activation
+
+    @property
+    def width(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.W.shape[1]
+
+    def preactivations(self, X: np.ndarray) -> np.ndarray:
+        """X W^T, shape (n, N)."""
+        return X @ self.W.T
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """sigma(X W^T), shape (n, N)."""
+        return self.activation.f(self.preactivations(X))
+
+    def output(self, features: np.ndarray) -> np.ndarray:
+        """f = sigma(X W^T) a / sqrt(N) from precomputed features, shape (n,)."""
+        return features @ self.a / math.sqrt(self.width)
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """f(X), shape (n,)."""
+        return self.output(self.features(X))
+
+    def with_weights(self, W: np.ndarray) -> "TwoLayerNetwork":
+        return replace(self, W=W)
+
+
+def init_weights(rng: np.random.Generator, width: int, d: int, init: str = "gaussian", dtype=np.float64) -> np.ndarray:
+    """W0 (width, d): rows N(0, I/d) or uniform on the unit sphere."""
+    G = rng.standard_normal((width, d))
+    if init == "gaussian":
+        W = G / math.sqrt(d)
+    elif init == "sphere":
+        W = G / np.linalg.norm(G, axis=1, keepdims=True)
+    else:
+        raise ValueError(f"unknown init {init!r}")
+    return W.astype(dtype, copy=False)
+
+
+def init_second_layer(rng: np.random.Generator, width: int, second_layer: str = "rademacher") -> np.ndarray:
+    """a (width,): +-1, N(0,1), or +-1 paired with opposite signs (symmetric)."""
+    if second_layer == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=width)
+    if second_layer == "gaussian":
+        return rng.standard_normal(width)
+    if second_layer == "symmetric":
+        half = rng.choice(np.array([-1.0, 1.0]), size=width // 2)
+        return np.concatenate([half, -half])
+    raise ValueError(f"unknown second layer {second_layer!r}")
+
+
+def init_network(
+    rng: np.random.Generator,
+    d: int,
+    width: int,
+    activation: "str | Activation" = "relu",
+    init: str = "gaussian",
+    second_layer: str = "rademacher",
+    dtype=np.float64,
+) -> TwoLayerNetwork:
+    """Draw (W0, a) in convention P. For ``symmetric`` the rows come in identical pairs."""
+    if second_layer == "symmetric":
+        half = init_weights(rng, width // 2, d, init, dtype)
+        W = np.concatenate([half, half], axis=0)
+    else:
+        W = init_weights(rng, width, d, init, dtype)
+    a = init_second_layer(rng, width, second_layer).astype(dtype, copy=False)
+    return TwoLayerNetwork(W=W, a=a, activation=get_activation(activation))

@@ -1,0 +1,105 @@
+r"""Spectra of weight, update and feature matrices; bulk edges, outliers and overlaps.
+
+Weights W (N x d) with i.i.d. entries of variance v have singular values filling
+sqrt(v) [|sqrt(N) - sqrt(d)|, sqrt(N) + sqrt(d)] (Marchenko-Pastur). For the initial law of
+convention P (v = 1/d) the top edge is 1 + sqrt(N/d) = 1 + sqrt(psi1); for ``symmetric`` pairs
+it is sqrt(2) (1 + sqrt(N/(2d))).
+
+Empirical bulk edge (after training the bulk may be inflated, theory 3.2): the bulk is taken
+to be MP-shaped with an unknown entry variance v, estimated from its second moment,
+
+    v_hat = (||W||_F^2 - sum_{outliers} s_j^2) / ((min(N,d) - #outliers) * max(N,d)),
+    edge_hat = sqrt(v_hat) (sqrt(N) + sqrt(d)),
+
+iterated with the outlier rule until the outlier count is stable (<= 10 rounds).
+
+Outlier rule: s_j is an outlier iff s_j > edge * (1 + 4 * min(N,d)^(-2/3)). The margin is four
+times the Tracy-Widom fluctuation scale of the top singular value, so a spike-free matrix
+reports 0 outliers with overwhelming probability, while BBP outliers (an O(1) distance from
+the edge) are detected once min(N,d)^(-2/3) is small against that distance.
+
+Overlaps: |<v_j, theta*_i>| for the top right singular vectors v_j (d-dimensional) and each
+teacher direction theta*_i; and |<v_j(W_t), v_l(W_{t-1})>| between consecutive steps.
+References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); theory doc sections 1.3, 8.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .linalg import SingularPairs, singular_values, top_singular
+
+OUTLIER_MARGIN = 4.0
+MAX_EDGE_ROUNDS = 10
+
+
+def mp_edge(width: int, d: int, variance: float) -> float:
+    """Top MP edge sqrt(v) (sqrt(N) + sqrt(d)) of an N x d matrix with entry variance v."""
+    return math.sqrt(variance) * (math.sqrt(width) + math.sqrt(d))
+
+
+def initial_edge(width: int, d: int, second_layer: str = "rademacher") -> float:
+    """Top bulk edge of W0 in convention P: 1 + sqrt(N/d) (sqrt(2)(1 + sqrt(N/(2d))) for paired rows)."""
+    if second_layer == "symmetric":
+        return math.sqrt(2.0) * mp_edge(width // 2, d, 1.0 / d)
+    return mp_edge(width, d, 1.0 / d)
+
+
+def outlier_threshold(edge: float, width: int, d: int) -> float:
+    """edge * (1 + 4 min(N,d)^(-2/3)): the documented outlier rule."""
+    return edge * (1.0 + OUTLIER_MARGIN * min(width, d) ** (-2.0 / 3.0))
+
+
+def count_outliers(s: np.ndarray, edge: float, width: int, d: int) -> int:
+    """Number of singular values above the outlier threshold."""
+    return int(np.sum(np.asarray(s) > outlier_threshold(edge, width, d)))
+
+
+def empirical_edge(s_top: np.ndarray, frob2: float, width: int, d: int) -> tuple[float, int]:
+    """Empirical bulk edge and outlier count from the top singular values and ||W||_F^2."""
+    p, q = min(width, d), max(width, d)
+    outliers = 0
+    edge = math.nan
+    for _ in range(MAX_EDGE_ROUNDS):
+        bulk2 = max(frob2 - float(np.sum(np.square(s_top[:outliers]))), 0.0)
+        v = bulk2 / (max(p - outliers, 1) * q)
+        edge = mp_edge(width, d, v)
+        new = count_outliers(s_top, edge, width, d)
+        if new == outliers:
+            break
+        outliers = new
+    return edge, outliers
+
+
+class MatrixSpectrum(NamedTuple):
+    """Top singular pairs and bulk summary of one matrix."""
+
+    pairs: SingularPairs
+    bulk_edge: float  # empirical edge
+    outliers: int  # count above the outlier threshold of the empirical edge
+    all_values: np.ndarray | None  # every singular value (descending) when requested
+
+
+def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
+    """Top-``top`` singular pairs of M, empirical bulk edge, outlier count, optionally all values."""
+    width, d = M.shape
+    pairs = top_singular(M, top)
+    frob2 = float(np.einsum("ij,ij->", M, M))
+    edge, outliers = empirical_edge(pairs.s, frob2, width, d)
+    values = singular_values(M) if full else None
+    return MatrixSpectrum(pairs, edge, outliers, values)
+
+
+def overlaps(V: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """|<v_j, theta_i>| for columns v_j of V (d, p) and theta_i of ``directions`` (d, k): shape (p, k)."""
+    return np.abs(V.T @ directions)
+
+
+def feature_covariance_eigenvalues(F: np.ndarray) -> np.ndarray:
+    """Eigenvalues (descending) of the column-centered feature covariance (1/n) F_c^T F_c, F (n, N)."""
+    Fc = F - F.mean(axis=0, keepdims=True)
+    s = singular_values(Fc)
+    return np.square(s) / F.shape[0]
