@@ -131,7 +131,16 @@ def hermite_projections(
 
 
 def run(cfg: StepsConfig) -> ExperimentResult:
-    """Run a ``steps`` config; see the module docstring for the record layout."""
+    """Run a ``steps`` config; see the module docstring for the record layout.
+
+    Overflow is not an exception here: every stage checks its output for NaN/inf and raises
+    :class:`~giantstep.errors.DivergenceError` with the stage's name.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _run(cfg)
+
+
+def _run(cfg: StepsConfig) -> ExperimentResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net0, teacher = build(cfg)
@@ -203,7 +212,8 @@ def run(cfg: StepsConfig) -> ExperimentResult:
         c = hermite_constants(cfg.activation).coefficients
         s = traj.etas[0] * hermite_constants(cfg.activation).mu1 * math.sqrt(entries[1]["vhat_norm2"]) / math.sqrt(cfg.width)
         hp["s"] = s
-        hp["leading_order"] = [float(c[k] * s**k) for k in hp["degrees"]]
+        hp["leading_order"] = [float(c[k] * np.float64(s) ** k) for k in hp["degrees"]]
+        check_finite("the per-degree feature projections", np.array([s, *hp["measured"], *hp["leading_order"]]))
         record["hermite_projections"] = hp
         for k, m in zip(hp["degrees"], hp["measured"]):
             metrics[f"hermite.m{k}"] = m

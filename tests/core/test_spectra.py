@@ -1,0 +1,88 @@
+"""Spectral fast path and outlier rule: agreement with LAPACK SVD, planted rank-one spikes (BBP)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from giantstep.linalg import singular_values, top_singular
+from giantstep.spectra import count_outliers, initial_edge, overlaps, spectrum
+from giantstep.theory.bbp import rectangular
+
+
+@pytest.mark.parametrize("shape", [(300, 200), (200, 300), (256, 256)])
+def test_fast_path_matches_svd(shape):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal(shape) / math.sqrt(shape[1])
+    A += 3.0 * np.outer(rng.standard_normal(shape[0]), rng.standard_normal(shape[1])) / math.sqrt(shape[0] * shape[1])
+    U, s, Vt = np.linalg.svd(A)
+    pairs = top_singular(A, 10)
+    assert np.allclose(pairs.s, s[:10], rtol=1e-8, atol=0)
+    # vectors agree up to sign where the singular values are separated
+    for j in range(3):
+        assert abs(abs(pairs.V[:, j] @ Vt[j]) - 1) < 1e-8
+        assert abs(abs(pairs.U[:, j] @ U[:, j]) - 1) < 1e-8
+    assert np.allclose(singular_values(A), s, rtol=1e-8, atol=1e-10)
+
+
+def _planted(rng, p, q, theta):
+    """X (p x q, p <= q, entries N(0, 1/q)) + theta u v^T with unit u, v."""
+    X = rng.standard_normal((p, q)) / math.sqrt(q)
+    u = rng.standard_normal(p)
+    v = rng.standard_normal(q)
+    u /= np.linalg.norm(u)
+    v /= np.linalg.norm(v)
+    return X + theta * np.outer(u, v), u, v
+
+
+@pytest.mark.parametrize("p,q,theta", [(600, 600, 2.0), (400, 1600, 1.5), (600, 600, 0.6), (400, 1600, 0.5)])
+def test_planted_spike_reproduces_bbp(p, q, theta):
+    c = p / q
+    pred = rectangular(c, theta)
+    runs = 4
+    tops, lefts, rights, counts = [], [], [], []
+    for seed in range(runs):
+        rng = np.random.default_rng(100 + seed)
+        M, u, v = _planted(rng, p, q, theta)
+        spec = spectrum(M, 5)
+        tops.append(spec.pairs.s[0])
+        lefts.append(float(spec.pairs.U[:, 0] @ u) ** 2)
+        rights.append(float(spec.pairs.V[:, 0] @ v) ** 2)
+        counts.append(spec.outliers)
+    tops, lefts, rights = map(np.array, (tops, lefts, rights))
+    if pred.outlier:
+        # Outlier location and overlaps fluctuate as O(p^{-1/2}) (Gaussian fluctuations of a BBP
+        # outlier); the finite-size bias is O(1/p). Tolerance: 4 standard errors over the runs
+        # plus 2/sqrt(p) (a generous bound on the O(p^{-1/2}) scale when the standard error of
+        # 4 runs is itself uncertain).
+        for meas, want in ((tops, pred.top), (lefts, pred.left_overlap2), (rights, pred.right_overlap2)):
+            tol = 4 * meas.std(ddof=1) / math.sqrt(runs) + 2 / math.sqrt(p)
+            assert abs(meas.mean() - want) < tol, (meas.mean(), want, tol)
+        assert all(cnt == 1 for cnt in counts)
+    else:
+        # Below threshold the top value sticks to the edge within Tracy-Widom fluctuations
+        # (scale p^{-2/3}; 4 of them allowed), and the squared overlaps vanish as p grows
+        # (they are O(p^{-1/3}) at the edge): 0.25 is far below the above-threshold values.
+        assert np.all(np.abs(tops - pred.edge) < 4 * p ** (-2 / 3) * pred.edge)
+        assert lefts.mean() < 0.25 and rights.mean() < 0.25
+        assert all(cnt == 0 for cnt in counts)
+
+
+def test_initial_edge_and_no_false_outliers():
+    rng = np.random.default_rng(7)
+    for N, d in [(400, 400), (800, 200), (200, 800)]:
+        W = rng.standard_normal((N, d)) / math.sqrt(d)
+        spec = spectrum(W, 10)
+        edge = initial_edge(N, d)
+        assert abs(edge - (1 + math.sqrt(N / d))) < 1e-12
+        assert count_outliers(spec.pairs.s, edge, N, d) == 0
+        assert spec.outliers == 0
+        assert abs(spec.bulk_edge - edge) / edge < 0.02  # empirical edge from the second moment
+
+
+def test_overlaps_shape_and_values():
+    V = np.eye(5)[:, :3]
+    theta = np.eye(5)[:, [0, 4]]
+    ov = overlaps(V, theta)
+    assert ov.shape == (3, 2)
+    assert ov[0, 0] == 1 and ov[1, 0] == 0 and ov[0, 1] == 0
