@@ -1,0 +1,294 @@
+r"""The ``kernel`` experiment: the function space of a two-layer network before and after one step.
+
+Config (convention P; theory doc sections 0, 1.2, 9)::
+
+    kind: kernel
+    seed: 0
+    d: 64                     # input dimension
+    width: 256                # N
+    n: 128                    # samples in the step's batch
+    activation: relu
+    second_layer: gaussian    # a_i ~ N(0,1) ("gaussian") or +-1 ("rademacher")
+    teacher: {link: he1, noise: 0.0}        # single index (k = 1)
+    step: {eta0: 4.0, alpha: 0.0}           # eta = eta0 N^alpha, residual r = y
+    m: 1024                   # sample points of the kernel matrix
+    top: 12                   # eigenvalues of K/m reported (labelled)
+    theory: true              # put the predictions of giantstep.theory.kernel_modes beside
+
+Protocol: W0 rows ~ N(0, I/d); one full-batch step on a fresh batch with the centred residual
+(r = y); fresh inputs X (m x d) ~ N(0, I_d); for W in (W0, W1): the empirical kernel
+K = sigma(X W^T) sigma(X W^T)^T / N, its top eigenvalues (of K/m) with mode labels, and the mode
+eigenvalues <f, T f> of the named functions of :mod:`giantstep.kernels` (lin_u, he2_u, quad_u along
+theta*; lin_e, quad_e, cross_e along directions orthogonal to theta* and to the fitted spike
+direction), measured two ways: ``lam_*`` from the m sample points (U-statistic), ``lamw_*`` exactly in
+x from the rows of W. Also the spiked-Gaussian fit of W1 (strength, bulk, alignment with theta*,
+excess kurtosis along the spike).
+
+Random streams (root seed = ``seed``): ("teacher",) theta*, ("weights",) W0 and a, ("data", 0),
+("noise", 0) the step's batch, ("data", "kernel-probe") the m sample points,
+("kernel-directions",) the generic directions.
+
+Metrics (flat): ``lam_<mode>_before|after``, ``lamw_<mode>_before|after``, ``ratio_<mode>`` (after /
+before, sample-based), ``ratio_w_<mode>``, ``mixing_angle_before|after`` (degrees),
+``mixing_angle_w_after``, ``eig_before_<j>``, ``eig_after_<j>``, ``fit_s2``, ``fit_bulk``,
+``fit_alignment``, ``fit_alignment_corrected``, ``fit_kurtosis``, ``fit_outlier``, ``vhat_overlap``,
+and with ``theory``: ``pred_s``, ``pred_s2``, ``pred_gamma``, ``pred_beta``, ``pred_inflation``,
+``pred_lam_<mode>_before|after``, ``pred_ratio_<mode>``, ``pred_mixing_angle_after``,
+``pred_kurtosis``, ``pred_k0_<j>`` (large-step 1-D operator), ``lo_ratio_*`` (leading order).
+Modes include ``quad_u_deflated`` (quad_u after deflating the constant mode).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from .. import __version__
+from ..errors import ConfigError, check_finite
+from ..kernels import (
+    LABEL_GROUPS,
+    MODE_NAMES,
+    ModeForms,
+    features,
+    fit_spiked_gaussian,
+    kernel_spectrum,
+    label_basis,
+    mixing_angle,
+    mode_forms_from_features,
+    mode_forms_from_weights,
+)
+from ..network import init_network
+from ..seeding import stream
+from ..targets import BatchSource, make_teacher, sample_inputs
+from ..training import gradient_pass, gradient_step, step_size
+from .config import MAX_SIZE, Strict, _check_function
+from .kinds import ExperimentKind, ExperimentResult, register
+
+REPORTED_MODES = MODE_NAMES + ("quad_u_deflated",)
+
+
+class KernelTeacher(Strict):
+    link: str = "he1"
+    noise: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, v: str) -> str:
+        return _check_function(v, "link")
+
+
+class KernelStep(Strict):
+    eta0: float = Field(..., allow_inf_nan=False)
+    alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
+
+
+class KernelConfig(Strict):
+    kind: Literal["kernel"] = "kernel"
+    seed: int = Field(0, ge=0)
+    d: int = Field(..., ge=8, le=4096)
+    width: int = Field(..., ge=2, le=MAX_SIZE)
+    n: int = Field(..., ge=1, le=MAX_SIZE)
+    activation: str = "relu"
+    second_layer: Literal["gaussian", "rademacher"] = "gaussian"
+    teacher: KernelTeacher = KernelTeacher()
+    step: KernelStep
+    m: int = Field(1024, ge=16, le=8192)
+    top: int = Field(12, ge=1, le=64)
+    chunk: int = Field(8192, ge=1, le=MAX_SIZE)
+    theory: bool = True
+
+    @field_validator("activation")
+    @classmethod
+    def _activation(cls, v: str) -> str:
+        return _check_function(v, "activation")
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.m < self.d + 16:
+            raise ConfigError("m", f"an integer >= d + 16 = {self.d + 16} (linear modes are resolved by projection)", self.m)
+        if self.top > self.m:
+            raise ConfigError("top", f"an integer <= m = {self.m}", self.top)
+        return self
+
+
+def _directions(rng: np.random.Generator, theta: np.ndarray, u: np.ndarray, count: int = 6) -> np.ndarray:
+    """Orthonormal (d, count) directions orthogonal to theta and u."""
+    B = np.stack([theta, u], axis=1)
+    Q, _ = np.linalg.qr(B)
+    G = rng.standard_normal((theta.shape[0], count))
+    G -= Q @ (Q.T @ G)
+    E, R = np.linalg.qr(G)
+    return E * np.sign(np.diag(R))
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _deflated(forms: ModeForms) -> float:
+    i, j = forms.names.index("const"), forms.names.index("quad_u")
+    B = forms.B
+    return float(B[j, j] - B[i, j] ** 2 / B[i, i]) if B[i, i] > 0 else float(B[j, j])
+
+
+def _eigs(forms: ModeForms) -> dict[str, float]:
+    out = {n: forms.eigenvalue(n) for n in MODE_NAMES}
+    out["quad_u_deflated"] = _deflated(forms)
+    return out
+
+
+def predicted_kurtosis(s: float, d: int, inflation: float, second_layer: str, overlap2: float = 1.0) -> float:
+    r"""Excess kurtosis of <w, u_hat> under law (1) of :mod:`giantstep.theory.kernel_modes`, where u_hat
+    has squared overlap ``overlap2`` with u (the rest of <w, u_hat> is bulk, N(0, b(a)/d))."""
+    if second_layer == "rademacher":
+        a2, a4 = np.array([1.0]), np.array([1.0])
+        p = np.array([1.0])
+    else:
+        from numpy.polynomial.hermite_e import hermegauss
+
+        z, w = hermegauss(60)
+        p = w / w.sum()
+        a2, a4 = z**2, z**4
+    b = 1.0 + inflation * a2
+    c2 = overlap2
+    # t = sqrt(c2) (sqrt(b/d) g + s a) + sqrt(1 - c2) sqrt(b/d) g'  =  sqrt(b/d) G + sqrt(c2) s a
+    var_b = b / d
+    m2 = float(p @ (var_b + c2 * s * s * a2))
+    m4 = float(p @ (3 * var_b**2 + 6 * var_b * c2 * s * s * a2 + c2**2 * s**4 * a4))
+    return m4 / m2**2 - 3.0
+
+
+def run(cfg: KernelConfig) -> ExperimentResult:
+    """Run a ``kernel`` config; see the module docstring."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    teacher = make_teacher(stream(cfg.seed, "teacher"), cfg.d, cfg.teacher.link, 1, cfg.teacher.noise, "sum")
+    net0 = init_network(stream(cfg.seed, "weights"), cfg.d, cfg.width, cfg.activation, "gaussian", cfg.second_layer)
+    source = BatchSource(cfg.seed, 0, cfg.n, teacher)
+    gp = gradient_pass(net0, source.chunks(cfg.chunk), "centered", None)
+    eta = step_size(cfg.step.eta0, cfg.step.alpha, cfg.width)
+    net1 = gradient_step(net0, gp.grad, eta)
+    theta = teacher.theta[:, 0]
+    timings["step"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    fit = fit_spiked_gaussian(net1.W, theta)
+    u_fit = fit.u
+    E = _directions(stream(cfg.seed, "kernel-directions"), theta, u_fit)
+    X = sample_inputs(stream(cfg.seed, "data", "kernel-probe"), cfg.m, cfg.d)
+    metrics: dict[str, float] = {}
+    record_modes: dict[str, dict] = {}
+    spectra: dict[str, dict] = {}
+    arrays: dict[str, np.ndarray] = {}
+    basis = label_basis(X, theta, E)
+    for tag, W in (("before", net0.W), ("after", net1.W)):
+        fk = mode_forms_from_features(cfg.activation, W, X, theta, E)
+        fw = mode_forms_from_weights(cfg.activation, W, theta, E)
+        ek, ew = _eigs(fk), _eigs(fw)
+        for name in REPORTED_MODES:
+            metrics[f"lam_{name}_{tag}"] = ek[name]
+            metrics[f"lamw_{name}_{tag}"] = ew[name]
+        metrics[f"mixing_angle_{tag}"] = mixing_angle(fk)
+        metrics[f"mixing_angle_w_{tag}"] = mixing_angle(fw)
+        A = features(cfg.activation, W, X) / math.sqrt(cfg.width * cfg.m)  # K/m = A A^T
+        check_finite("the kernel features", A)
+        spec = kernel_spectrum(X, theta, E, cfg.top, factor=A, basis=basis)
+        for j, val in enumerate(spec.eigenvalues):
+            metrics[f"eig_{tag}_{j}"] = float(val)
+        arrays[f"eig_{tag}"] = spec.eigenvalues
+        arrays[f"fractions_{tag}"] = spec.fractions
+        arrays[f"labels_{tag}"] = np.array([LABEL_GROUPS.index(x) if x in LABEL_GROUPS else -1 for x in spec.labels])
+        spectra[tag] = {"eigenvalues": spec.eigenvalues.tolist(), "labels": list(spec.labels)}
+        record_modes[tag] = {"sample": {k: _finite(v) for k, v in ek.items()}, "exact_in_x": {k: _finite(v) for k, v in ew.items()}}
+    for name in REPORTED_MODES:
+        b0, b0w = metrics[f"lam_{name}_before"], metrics[f"lamw_{name}_before"]
+        metrics[f"ratio_{name}"] = metrics[f"lam_{name}_after"] / b0 if b0 != 0 else float("nan")
+        metrics[f"ratio_w_{name}"] = metrics[f"lamw_{name}_after"] / b0w if b0w != 0 else float("nan")
+    metrics.update(
+        fit_s2=fit.s2,
+        fit_bulk=fit.bulk,
+        fit_alignment=fit.alignment,
+        fit_alignment_corrected=fit.alignment_corrected,
+        fit_kurtosis=fit.excess_kurtosis,
+        fit_outlier=float(fit.outlier),
+        vhat_overlap=float(abs(gp.vhat @ theta) / np.linalg.norm(gp.vhat)),
+        vhat_norm2=float(gp.vhat @ gp.vhat),
+    )
+    timings["kernel"] = time.perf_counter() - t0
+
+    theory: dict = {}
+    if cfg.theory:
+        t0 = time.perf_counter()
+        theory = predictions_for(cfg)
+        metrics.update({k: v for k, v in theory.items() if isinstance(v, float)})
+        timings["theory"] = time.perf_counter() - t0
+
+    for k, v in metrics.items():
+        if not math.isfinite(v) and not (k.startswith("fit_alignment") or k.startswith("ratio")):
+            check_finite(f"metric {k}", v)
+    record = {
+        "kind": "kernel",
+        "config": cfg.model_dump(),
+        "seed": cfg.seed,
+        "version": __version__,
+        "eta": eta,
+        "modes": record_modes,
+        "spectrum": spectra,
+        "spike_fit": {
+            "s2": _finite(fit.s2),
+            "bulk": _finite(fit.bulk),
+            "alignment": _finite(fit.alignment),
+            "alignment_corrected": _finite(fit.alignment_corrected),
+            "excess_kurtosis": _finite(fit.excess_kurtosis),
+            "outlier": bool(fit.outlier),
+        },
+        "metrics": {k: (v if math.isfinite(v) else None) for k, v in metrics.items()},
+        "theory": {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in theory.items()},
+        "timings": timings,
+    }
+    return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
+
+
+def predictions_for(cfg: KernelConfig) -> dict[str, float]:
+    """Flat theory values for a config (pure theory: no sampling)."""
+    from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions, step_spike
+
+    sp = step_spike(cfg.activation, cfg.teacher.link, cfg.teacher.noise, cfg.d, cfg.width, cfg.n, cfg.step.eta0, cfg.step.alpha)
+    pred = mode_predictions(cfg.activation, cfg.d, sp.s, sp.gamma, sp.inflation, cfg.second_layer)
+    out: dict[str, float] = {
+        "pred_s": sp.s,
+        "pred_s2": sp.s**2,
+        "pred_gamma": sp.gamma,
+        "pred_beta": sp.beta,
+        "pred_inflation": sp.inflation,
+        "pred_mixing_angle_before": pred["mixing_angle_before_deg"],
+        "pred_mixing_angle_after": pred["mixing_angle_after_deg"],
+    }
+    for name in REPORTED_MODES:
+        out[f"pred_lam_{name}_before"] = pred["before"][name]
+        out[f"pred_lam_{name}_after"] = pred["after"][name]
+        out[f"pred_ratio_{name}"] = pred["ratio"][name]
+    gam = cfg.d / cfg.width
+    ell = sp.beta / (1.0 + sp.inflation)
+    ov2 = (1 - gam / ell**2) / (1 + gam / ell) if ell > math.sqrt(gam) else 0.0
+    out["pred_kurtosis"] = predicted_kurtosis(sp.s, cfg.d, sp.inflation, cfg.second_layer, ov2)
+    k0 = k0_spectrum(cfg.activation, sp.s, cfg.second_layer, sp.inflation, top=4)
+    for j in range(4):  # a +-1 second layer gives rank 2: the rest are exactly 0
+        out[f"pred_k0_{j}"] = float(k0.eigenvalues[j]) if j < k0.eigenvalues.shape[0] else 0.0
+    for k, v in leading_order(cfg.activation, cfg.d, sp.beta, sp.gamma).items():
+        out[f"lo_{k}"] = float(v)
+    return out
+
+
+register(
+    ExperimentKind(
+        name="kernel",
+        config_model=KernelConfig,
+        run=run,
+        description="Random-feature kernel before/after one step: mode eigenvalues, mixing, spike fit.",
+    )
+)

@@ -1,0 +1,378 @@
+r"""Kernel modes after one large step: the section 9.3 predictions, checked and corrected.
+
+Setting (convention P, theory doc sections 0, 1.2, 3.2, 9). One step W1 = W0 - eta grad,
+eta = eta0 N^alpha, residual r = y (network at initialisation subtracted), single-index teacher
+y = g(<theta*, x>) + tau eps. To leading order each row moves as
+
+    w1 = sqrt(1 + zeta^2 a^2) w0 + s a u,    u = vhat / ||vhat||,                  (1)
+    s = eta mu1 ||vhat|| / sqrt(N),   ||vhat||^2 -> mu1*^2 + E[y^2] / psi2,
+    gamma = <u, theta*> -> mu1* / ||vhat||,
+    zeta^2 = (eta^2 / N) E[y^2] Var(sigma'(G)) / psi2          (bulk inflation, section 3.2)
+
+(psi2 = n/d, mu1* = E[G g(G)]). zeta^2 = O(N^{2 alpha - 1}) vanishes for alpha < 1/2. With a
+Gaussian second layer and zeta = 0 the law (1) is N(0, Sigma), Sigma = I/d + s^2 u u^T.
+
+Exact mode eigenvalues of the law (kernels module, eq. (2)): lambda_f = E_w[P_f(w)^2] with P_f
+explicit in (r = ||w||, t = <theta*, w>, <e, w>). :func:`law_mode_forms` evaluates the
+expectation over (1) by tensor quadrature -- Gauss-Hermite in a (or the two points +-1) and in
+the O(1/sqrt(d)) Gaussian coordinates of w0 along theta*, u and generic directions, generalised
+Gauss-Laguerre (Golub-Welsch) for the chi-square norm of the rest -- so it is exact at every d
+(no 1/d expansion), to ~1e-12 for relu.
+
+Leading order in 1/d at beta = d s^2 = O(1) (alpha = 0), with beta_t := beta gamma^2 the spike
+seen along theta*. What section 9.3 says, and what the exact expressions give:
+
+* linear along theta*: ratio 1 + beta_t (exact for relu; 9.3 writes 1 + beta along u).
+* generic linear <e, x>, e orthogonal to theta*, u: ratio 1 (exactly (1 + zeta^2) for relu).
+* He_2 along theta*: 9.3 says the eigenvalue is multiplied by (1 + beta)^2. That holds for the
+  harmonic part only: the quadratic harmonic quad_u is no longer orthogonal to the top
+  (constant/radial) mode, and its Rayleigh quotient is
+  c2^2 [3 (1 + beta_t)^2 - 2 (1 + beta_t) + 1] / (2 d^2), i.e. ratio 1 + 2 beta_t + 1.5 beta_t^2;
+  after deflating the top mode (Schur complement against the constant) it is c2^2 (1 + beta_t)^2 / d^2,
+  ratio (1 + beta_t)^2 as 9.3 says.
+* mixing: the top eigenfunction is ~ E sigma(sqrt(x^T Sigma x) G) = m(||x||^2/d + s^2 <u,x>^2);
+  its non-constant part points along radial + (beta_t / sqrt(d)) quad_u, so the mixing angle is
+  phi = arctan(beta_t / sqrt(d)) (needs mu0 != 0 and c2 != 0; e.g. relu).
+* isotropic degree-l eigenvalue c_l^2 / d^l (9.3's "(1/d^k) x multiplicity normalisation": the
+  normalisation is exactly 1 per unit-norm harmonic); exact relu values at every d:
+  lin mu1^2/d, radial c2^2/(2d), quad and cross c2^2/(d(d+2)).
+
+Large step (alpha = 1/2, s = O(1), beta = O(d)): the top of the spectrum is the 1-D operator
+k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')], m0(t) = E_g sigma(sqrt(1 + zeta^2 a^2) g + t),
+kappa ~ N(0, 1) (section 9.3, with the bulk inflation of section 3.2 added). It has rank 2 for a
++-1 second layer (two neuron types sigma(g +- s kappa)) and a decaying spectrum for Gaussian a.
+:func:`k0_spectrum` diagonalises it by Gauss-Hermite Nystrom in kappa, exact in a.
+
+Reference: Lobo, Loureiro, Tran-Thanh, Liu (2026, seed 000); Ba et al. 2022 (arXiv 2205.01445);
+Cui et al. 2024 (arXiv 2402.04980) for the bulk inflation.
+
+Example
+-------
+>>> out = law_mode_forms("relu", d=50, s=0.0)
+>>> round(out["eigenvalues"]["lin_u"] * 50, 10)    # mu1^2 = 1/4
+0.25
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
+
+from ..activations import get_activation
+from ..errors import ConfigError
+from ..hermite import gaussian_expectation, hermite_constants
+from ..kernels import MIXING_BLOCK, MODE_NAMES, SECOND_LAYERS, projections_from_invariants
+from ._validate import choice, in_range, nonnegative, positive_int
+
+AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
+
+
+class StepSpike(NamedTuple):
+    """Predicted spike of one step: strength s, alignment gamma, bulk inflation zeta^2, beta = d s^2."""
+
+    s: float
+    gamma: float
+    inflation: float
+    beta: float
+    eta: float
+    vhat_norm2: float
+
+
+def step_spike(
+    activation: str, link: str, noise: float, d: int, width: int, n: int, eta0: float, alpha: float
+) -> StepSpike:
+    """Equation (1) of the module docstring from the sizes and the step (residual r = y)."""
+    act = get_activation(activation, "activation")
+    g = get_activation(link, "link")
+    d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
+    noise = nonnegative("noise", noise)
+    alpha = in_range("alpha", alpha, 0.0, 0.5)
+    hc = hermite_constants(act)
+    hg = hermite_constants(g)
+    mu1s = hg.mu1
+    ey2 = hg.second_moment + noise**2
+    psi2 = n / d
+    vhat2 = mu1s**2 + ey2 / psi2
+    eta = float(eta0) * width**alpha
+    s = abs(eta * hc.mu1) * math.sqrt(vhat2) / math.sqrt(width)
+    var_dsigma = gaussian_expectation(lambda z: float(act.df(np.asarray(z))) ** 2, act.kinks) - hc.mu1**2
+    zeta2 = eta**2 * ey2 * max(var_dsigma, 0.0) / (width * psi2)
+    return StepSpike(s, abs(mu1s) / math.sqrt(vhat2), zeta2, d * s * s, eta, vhat2)
+
+
+# ----------------------------------------------------------------------------------------------
+# quadrature rules
+
+
+def _gauss(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    z, w = roots_hermitenorm(int(nodes))
+    return z, w / w.sum()
+
+
+def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes/weights for R = chi^2_nu / d (Golub-Welsch for the Gamma(nu/2) law, any nu)."""
+    if nu <= 0:
+        return np.zeros(1), np.ones(1)
+    al = nu / 2.0 - 1.0
+    k = np.arange(nodes)
+    diag = 2 * k + al + 1
+    off = np.sqrt(k[1:] * (k[1:] + al))
+    J = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+    y, V = np.linalg.eigh(J)
+    return 2.0 * y / d, V[0, :] ** 2
+
+
+def _second_layer_rule(second_layer: str, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    if second_layer == "rademacher":
+        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+    return _gauss(nodes)
+
+
+def _grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    pts = np.meshgrid(*[r[0] for r in rules], indexing="ij")
+    wts = np.meshgrid(*[r[1] for r in rules], indexing="ij")
+    w = np.prod(np.stack(wts), axis=0).reshape(-1)
+    return [p.reshape(-1) for p in pts], w
+
+
+# ----------------------------------------------------------------------------------------------
+# exact mode eigenvalues of the law
+
+
+def law_mode_forms(
+    activation: str,
+    d: int,
+    s: float,
+    gamma: float = 1.0,
+    inflation: float = 0.0,
+    second_layer: str = "gaussian",
+    nodes_a: int = 24,
+    nodes_g: int = 10,
+    nodes_chi: int = 10,
+) -> dict[str, Any]:
+    r"""Exact <f, T f> for every named f under the law (1), plus the mixing block and angle.
+
+    Returns ``eigenvalues`` (name -> lambda_f, with ``quad_u_deflated`` = B_qq - B_q0^2 / B_00),
+    ``mixing_block`` (3 x 3 on const, radial, quad_u) and ``mixing_angle_deg``.
+    Coordinates: a (second layer), g1 = <theta*, w0>, g2 = <e', w0> with u = gamma theta* +
+    sqrt(1 - gamma^2) e', h = <u, w0>, g3, g4 along generic e1, e2 orthogonal to theta*, u, and
+    R = ||rest of w0||^2 ~ chi^2 / d; b(a) = 1 + inflation a^2.
+    """
+    d = positive_int("d", d)
+    if d < 5:
+        raise ConfigError("d", "an integer >= 5", d)
+    s = nonnegative("s", s)
+    gamma = in_range("gamma", gamma, 0.0, 1.0)
+    inflation = nonnegative("inflation", inflation)
+    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
+    get_activation(activation, "activation")
+    sd = 1.0 / math.sqrt(d)
+    ga = _second_layer_rule(second_layer, nodes_a)
+    gg = (_gauss(nodes_g)[0] * sd, _gauss(nodes_g)[1])
+    perp = math.sqrt(max(1.0 - gamma * gamma, 0.0))
+
+    # theta*-modes and the mixing block: (a, g1, g2, R), R ~ chi^2_{d-2}/d
+    (a, g1, g2, R), w = _grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
+    b = 1.0 + inflation * a * a
+    sb = np.sqrt(b)
+    t = sb * g1 + s * a * gamma
+    r = np.sqrt(b * (g1 * g1 + g2 * g2 + R) + 2 * s * a * sb * (gamma * g1 + perp * g2) + (s * a) ** 2)
+    P = projections_from_invariants(activation, d, r, t, 0.0 * t, 0.0 * t)
+    M = np.stack([P[n] for n in MIXING_BLOCK])
+    block = (M * w) @ M.T
+    eig = {n: float(w @ P[n] ** 2) for n in ("const", "radial", "lin_u", "he2_u", "quad_u")}
+    eig["quad_u_deflated"] = float(block[2, 2] - block[0, 2] ** 2 / block[0, 0]) if block[0, 0] > 0 else eig["quad_u"]
+
+    # generic modes: (a, h, g3, g4, R), R ~ chi^2_{d-3}/d
+    (a, h, g3, g4, R), w = _grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
+    b = 1.0 + inflation * a * a
+    sb = np.sqrt(b)
+    r = np.sqrt(b * (h * h + g3 * g3 + g4 * g4 + R) + 2 * s * a * sb * h + (s * a) ** 2)
+    P = projections_from_invariants(activation, d, r, 0.0 * r, sb * g3, sb * g4)
+    for n in ("lin_e", "quad_e", "cross_e"):
+        eig[n] = float(w @ P[n] ** 2)
+
+    wv, V = np.linalg.eigh(block)
+    v = V[:, int(np.argmax(wv))]
+    angle = float(np.degrees(np.arctan2(abs(v[2]), abs(v[1]))))
+    return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": angle}
+
+
+def mode_predictions(
+    activation: str, d: int, s: float, gamma: float = 1.0, inflation: float = 0.0, second_layer: str = "gaussian"
+) -> dict[str, Any]:
+    """Before (isotropic law of W0) and after (law (1)) eigenvalues, ratios and mixing angles."""
+    before = law_mode_forms(activation, d, 0.0, 1.0, 0.0, second_layer)
+    after = law_mode_forms(activation, d, s, gamma, inflation, second_layer)
+    ratios = {}
+    for n in AMPLIFIED:
+        b0 = before["eigenvalues"][n]
+        ratios[n] = after["eigenvalues"][n] / b0 if b0 > 0 else float("nan")
+    return {
+        "before": before["eigenvalues"],
+        "after": after["eigenvalues"],
+        "ratio": ratios,
+        "mixing_angle_before_deg": before["mixing_angle_deg"],
+        "mixing_angle_after_deg": after["mixing_angle_deg"],
+    }
+
+
+def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> dict[str, float]:
+    r"""The 1/d leading-order formulas of the module docstring (beta_t = beta gamma^2, zeta = 0)."""
+    hc = hermite_constants(activation)
+    c = hc.coefficients
+    bt = float(beta) * float(gamma) ** 2
+    return {
+        "iso_const": c[0] ** 2,
+        "iso_lin": c[1] ** 2 / d,
+        "iso_radial": c[2] ** 2 / (2 * d),
+        "iso_quad": c[2] ** 2 / d**2,
+        "ratio_lin_u": 1 + bt,
+        "ratio_quad_u_deflated": (1 + bt) ** 2,
+        "ratio_quad_u": 1 + 2 * bt + 1.5 * bt**2,
+        "ratio_lin_e": 1.0,
+        "mixing_angle_deg": math.degrees(math.atan(bt / math.sqrt(d))),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# the large-step 1-D operator
+
+
+def _m0(activation: str, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """m0(t) = E_g sigma(scale g + t) (closed form for relu and erf, 120-node Gauss-Hermite else)."""
+    act = get_activation(activation, "activation")
+    t = np.asarray(t, dtype=float)
+    sc = np.broadcast_to(np.asarray(scale, dtype=float), t.shape)
+    if act.name == "relu":
+        z = t / sc
+        return sc * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) + t * ndtr(z)
+    if act.name == "erf":
+        from scipy.special import erf
+
+        return erf(t / np.sqrt(1 + 2 * sc * sc))
+    z, w = _gauss(120)
+    return act.f(t[..., None] + sc[..., None] * z) @ w
+
+
+class K0Spectrum(NamedTuple):
+    """Eigenvalues (descending) of k0 and the He_k(kappa)/sqrt(k!) content (k = 0..4) of each eigenfunction."""
+
+    eigenvalues: np.ndarray
+    hermite_content: np.ndarray  # (top, 5), squared coefficients (sum <= 1)
+
+
+def k0_spectrum(
+    activation: str,
+    s: float,
+    second_layer: str = "gaussian",
+    inflation: float = 0.0,
+    top: int = 6,
+    nodes: int = 96,
+    nodes_a: int = 48,
+) -> K0Spectrum:
+    r"""Eigen-decomposition of k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')] on L^2(N(0,1)).
+
+    Nystrom with ``nodes`` Gauss-Hermite points in kappa: A = M^T M with
+    M_{a,i} = sqrt(p_a w_i) m0(s a kappa_i); eigenvalues of A are those of k0 (rank <= #a-nodes).
+    """
+    s = nonnegative("s", s)
+    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
+    inflation = nonnegative("inflation", inflation)
+    top = positive_int("top", top)
+    kap, wk = _gauss(nodes)
+    av, pa = _second_layer_rule(second_layer, nodes_a)
+    scale = np.sqrt(1.0 + inflation * av * av)[:, None]
+    M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, s * av[:, None] * kap[None, :], scale)
+    G = M @ M.T  # small (#a x #a): same non-zero spectrum as M^T M
+    lam, U = np.linalg.eigh(G)
+    order = np.argsort(lam)[::-1][:top]
+    lam = np.maximum(lam[order], 0.0)
+    U = U[:, order]
+    # eigenvectors of M^T M: M^T U / sqrt(lam), i.e. sqrt(w_i) phi(kappa_i)
+    safe = np.where(lam > 0, np.sqrt(lam), 1.0)
+    Y = (M.T @ U) / safe  # (nodes, top)
+    H = np.stack([eval_hermitenorm(k, kap) / math.sqrt(math.factorial(k)) for k in range(5)], axis=1)
+    coef = (H * np.sqrt(wk)[:, None]).T @ Y  # (5, top)
+    return K0Spectrum(lam, (coef**2).T)
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI
+
+
+def kernel_mode_report(
+    activation: str = "relu",
+    link: str = "he1",
+    noise: float = 0.0,
+    d: int = 64,
+    width: int = 256,
+    n: int = 128,
+    eta0: float = 4.0,
+    alpha: float = 0.0,
+    second_layer: str = "gaussian",
+    s: float | None = None,
+    gamma: float | None = None,
+) -> dict[str, Any]:
+    """All predictions of this module for one step (``giantstep theory kernel-modes``)."""
+    spike = step_spike(activation, link, noise, d, width, n, eta0, alpha)
+    s_val = spike.s if s is None else nonnegative("s", s)
+    g_val = spike.gamma if gamma is None else in_range("gamma", gamma, 0.0, 1.0)
+    inflation = spike.inflation
+    pred = mode_predictions(activation, d, s_val, g_val, inflation, second_layer)
+    k0 = k0_spectrum(activation, s_val, second_layer, inflation, top=4)
+    return {
+        "activation": activation,
+        "link": link,
+        "d": d,
+        "width": width,
+        "n": n,
+        "eta0": eta0,
+        "alpha": alpha,
+        "second_layer": second_layer,
+        "s": s_val,
+        "gamma": g_val,
+        "inflation": inflation,
+        "beta": d * s_val**2,
+        **{f"before_{k}": v for k, v in pred["before"].items()},
+        **{f"after_{k}": v for k, v in pred["after"].items()},
+        **{f"ratio_{k}": v for k, v in pred["ratio"].items()},
+        "mixing_angle_before_deg": pred["mixing_angle_before_deg"],
+        "mixing_angle_after_deg": pred["mixing_angle_after_deg"],
+        "leading_order": leading_order(activation, d, d * s_val**2, g_val),
+        "k0_eigenvalues": k0.eigenvalues.tolist(),
+    }
+
+
+def register_theory(theory_app) -> None:
+    """Add ``giantstep theory kernel-modes`` to the theory sub-app."""
+    import typer
+
+    from ..cli_theory import JSON_OPT, emit
+
+    @theory_app.command("kernel-modes")
+    def kernel_modes_cmd(
+        activation: str = typer.Option("relu", "--activation", help="Activation sigma."),
+        link: str = typer.Option("he1", "--link", help="Teacher link g (single index)."),
+        noise: float = typer.Option(0.0, "--noise", help="Label noise tau."),
+        d: int = typer.Option(64, "--d", help="Input dimension d."),
+        width: int = typer.Option(256, "--width", help="Width N."),
+        n: int = typer.Option(128, "--n", help="Samples in the step's batch."),
+        eta0: float = typer.Option(4.0, "--eta0", help="Step size prefactor (eta = eta0 N^alpha)."),
+        alpha: float = typer.Option(0.0, "--alpha", help="Step-size exponent in [0, 1/2]."),
+        second_layer: str = typer.Option("gaussian", "--second-layer", help="gaussian or rademacher."),
+        s: float = typer.Option(None, "--s", help="Override the spike strength s."),
+        gamma: float = typer.Option(None, "--gamma", help="Override the alignment <u, theta*>."),
+        json_out: bool = JSON_OPT,
+    ) -> None:
+        """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
+        d_ = positive_int("d", d)
+        if d_ < 5:
+            raise ConfigError("d", "an integer >= 5", d)
+        emit(
+            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
+            json_out,
+        )
