@@ -9,7 +9,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.giantstep-installed"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+    LOG="$VENV/install.log"
+    echo "giantstep: installing into $(basename "$VENV") (log: .venv/install.log) ..." >&2
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e "$ROOT[test]"; } >"$LOG" 2>&1; then
+        tail -n 30 "$LOG" >&2
+        echo "giantstep: installation failed (full log in .venv/install.log)" >&2
+        exit 1
+    fi
     touch "$STAMP"
 fi
