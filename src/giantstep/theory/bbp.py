@@ -1,0 +1,119 @@
+r"""BBP phase transitions for rank-one perturbations (theory section 8).
+
+Rectangular (Benaych-Georges & Nadakuditi 2012, arXiv 1103.2221): X (n x m, n <= m) with
+i.i.d. entries of variance 1/m, c = n/m in (0, 1]; bulk singular values fill
+[1 - sqrt(c), 1 + sqrt(c)]. For X + theta u v^T (unit u in R^n, v in R^m):
+
+    theta <= c^{1/4}:  s1 -> 1 + sqrt(c), overlaps -> 0
+    theta >  c^{1/4}:  s1 -> sqrt((1 + theta^2)(c + theta^2)) / theta
+                       |<u1, u>|^2 -> 1 - c (1 + theta^2) / (theta^2 (theta^2 + c))   (left, dim n)
+                       |<v1, v>|^2 -> 1 - (c + theta^2) / (theta^2 (theta^2 + 1))     (right, dim m)
+
+Spiked Wigner (Feral & Peche 2007): H symmetric n x n, off-diagonal variance 1/n (semicircle on
+[-2, 2]), H + theta u u^T: for theta > 1, lambda1 -> theta + 1/theta, overlap^2 -> 1 - 1/theta^2.
+
+Spiked covariance (Baik, Ben Arous & Peche 2005; Paul 2007): population covariance I + l v v^T,
+gamma = d/n: for l > sqrt(gamma), lambda1(S) -> (1 + l)(1 + gamma/l),
+overlap^2 -> (1 - gamma/l^2) / (1 + gamma/l); otherwise the edge (1 + sqrt(gamma))^2.
+
+Additive spike on a Wishart-type matrix (Benaych-Georges & Nadakuditi 2011, arXiv 0910.2120):
+A + theta v v^T with A of law mu (right edge b): an outlier lambda > b exists iff
+theta G(b+) > 1, where G(lambda) = int dmu(x)/(lambda - x); it solves G(lambda) = 1/theta and
+overlap^2 = 1 / (theta^2 int dmu(x)/(lambda - x)^2). Used for W1^T W1 when the bulk Gram and the
+spike add (paired neurons, where W0^T a = 0).
+
+Regime: proportional limit; at finite size the transition is smoothed over a window
+theta - theta_c ~ n^{-1/3} and outliers fluctuate by O(n^{-1/2}).
+
+Example
+-------
+>>> r = rectangular(1.0, 2.0)
+>>> r.top, r.left_overlap2
+(2.5, 0.75)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import optimize
+
+from ._validate import in_range, nonnegative, positive
+from .mp import mp_edges, mp_quadrature
+
+
+class BBPResult(NamedTuple):
+    """Top singular value / eigenvalue, bulk edge, squared overlaps, whether there is an outlier."""
+
+    top: float
+    edge: float
+    left_overlap2: float
+    right_overlap2: float
+    outlier: bool
+
+
+def rectangular(c: float, theta: float) -> BBPResult:
+    """Rectangular BBP: ``c`` = smaller/larger dimension in (0, 1], entries variance 1/larger.
+
+    ``left`` is the smaller dimension (n), ``right`` the larger (m).
+    """
+    c = in_range("aspect", c, 0.0, 1.0, lo_open=True)
+    theta = nonnegative("theta", theta)
+    edge = 1.0 + math.sqrt(c)
+    if theta <= c**0.25:
+        return BBPResult(edge, edge, 0.0, 0.0, False)
+    t2 = theta * theta
+    top = math.sqrt((1.0 + t2) * (c + t2)) / theta
+    left = 1.0 - c * (1.0 + t2) / (t2 * (t2 + c))
+    right = 1.0 - (c + t2) / (t2 * (t2 + 1.0))
+    return BBPResult(top, edge, left, right, True)
+
+
+def spiked_wigner(theta: float) -> BBPResult:
+    """Spiked Wigner: top eigenvalue theta + 1/theta and overlap^2 1 - 1/theta^2 for theta > 1."""
+    theta = nonnegative("theta", theta)
+    if theta <= 1.0:
+        return BBPResult(2.0, 2.0, 0.0, 0.0, False)
+    ov = 1.0 - 1.0 / theta**2
+    return BBPResult(theta + 1.0 / theta, 2.0, ov, ov, True)
+
+
+def spiked_covariance(gamma: float, ell: float) -> BBPResult:
+    """Spiked covariance I + l v v^T, gamma = d/n: top eigenvalue of S and overlap^2."""
+    gamma = positive("aspect", gamma)
+    ell = nonnegative("theta", ell)
+    edge = (1.0 + math.sqrt(gamma)) ** 2
+    if ell <= math.sqrt(gamma):
+        return BBPResult(edge, edge, 0.0, 0.0, False)
+    top = (1.0 + ell) * (1.0 + gamma / ell)
+    ov = (1.0 - gamma / ell**2) / (1.0 + gamma / ell)
+    return BBPResult(top, edge, ov, ov, True)
+
+
+def additive_spike_mp(gamma: float, scale: float, theta: float, nodes: int = 400) -> BBPResult:
+    """Top eigenvalue of A + theta v v^T with A = scale * S, S ~ MP(gamma) (atom included).
+
+    G(lambda) = int dmu/(lambda - x) is evaluated with :func:`~giantstep.theory.mp.mp_quadrature`;
+    G is decreasing on (b, inf), so the root of G = 1/theta is bracketed and found by brentq.
+    Overlaps are reported in both slots (the matrix is symmetric).
+    """
+    gamma = positive("aspect", gamma)
+    scale = positive("scale", scale)
+    theta = nonnegative("theta", theta)
+    _, b = mp_edges(gamma, scale)
+    x, w = mp_quadrature(gamma, scale, nodes)
+
+    def G(lam: float) -> float:
+        return float(np.sum(w / (lam - x)))
+
+    # G(b+) is finite for MP (square-root edge): G(b) = int dmu/(b - x)
+    gb = G(b * (1.0 + 1e-12) + 1e-15)
+    if theta == 0.0 or theta * gb <= 1.0:
+        return BBPResult(b, b, 0.0, 0.0, False)
+    hi = b + theta + 1.0
+    lam = optimize.brentq(lambda t: G(t) - 1.0 / theta, b * (1 + 1e-12) + 1e-15, hi, xtol=1e-14, rtol=1e-14)
+    g2 = float(np.sum(w / (lam - x) ** 2))
+    ov = 1.0 / (theta * theta * g2)
+    return BBPResult(lam, b, ov, ov, True)

@@ -1,0 +1,114 @@
+r"""Polynomial feature spikes after one growing step eta = eta0 N^alpha (theory 2; Moniri, Lee,
+Hassani, Dobriban, ICML 2024, arXiv 2310.07891).
+
+After the step, w_i^(1) = w_i + s a_i u + (bulk), s = eta mu1 ||vhat|| / sqrt(N) (per-neuron move),
+u = vhat/||vhat||. For fresh x, with kappa = <u, x>, Taylor + Stein give
+
+    F = sigma(X W1^T) ~ F0 + sum_{k>=1} (c_k s^k / k!) He_k(kappa) (a^{(k)})^T,   c_k = E sigma^(k)(G),
+
+term k is rank one with operator norm |c_k| s^k sqrt(n N / k!) ~ N^{1 + k(alpha - 1/2)} (a_i = +-1),
+against a bulk of order sqrt(N). Degree k is visible iff k < 1/(1 - 2 alpha), so there are l spikes
+iff alpha in ((l-1)/(2l), l/(2l+2)]; at the right end the degree l+1 term is critical (BBP decides).
+Caveats: degree k needs c_k != 0; with a_i = +-1 the right vectors a^{(k)} take only two values
+(odd/even k), so at most two distinct spikes; the intervals are asymptotic and at N ~ 10^3 the
+constants |c_k| s^k / sqrt(k!) decide.
+
+Exact per-degree magnitude [DER]: for a_i = +-1, u independent of w_i and ||w_i|| = 1, with
+g = <w_i, x> and rho = s / sqrt(1 + s^2),
+
+    E[He_k(kappa) sigma(g + s a_i kappa)] a_i^k = rho^k c_k(sigma(sqrt(1 + s^2) .)) -> c_k s^k (s -> 0),
+
+which is what mean_i [(1/n) He_k(kappa)^T F_c e_i a_i^k] estimates (theory 2.3).
+
+Example
+-------
+>>> spike_count(0.3)
+2
+>>> alpha_interval(2)
+(0.25, 0.3333333333333333)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..activations import from_callable, get_activation
+from ..hermite import hermite_coefficients, hermite_constants
+from ._validate import in_range, nonnegative, positive_int
+
+
+class DegreeSpike(NamedTuple):
+    """One polynomial degree: exponent of its operator norm in N, magnitudes and visibility."""
+
+    k: int
+    exponent: float  # 1 + k (alpha - 1/2): ||term_k||_op ~ N^exponent (bulk ~ N^{1/2})
+    leading: float  # c_k s^k
+    exact: float  # rho^k c_k(sigma(sqrt(1+s^2) .))
+    op_norm: float  # |c_k| s^k sqrt(n N / k!)
+    visible: bool  # exponent > 1/2 and c_k != 0
+    critical: bool  # exponent == 1/2
+
+
+def alpha_interval(l: int) -> tuple[float, float]:
+    """((l-1)/(2l), l/(2l+2)): the step exponents giving exactly l spikes (right end critical)."""
+    l = positive_int("spikes", l)
+    return (l - 1) / (2 * l), l / (2 * l + 2)
+
+
+def spike_count(alpha: float) -> int:
+    """Largest l with l < 1/(1 - 2 alpha): the number of polynomial spikes (all c_k != 0)."""
+    alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
+    bound = 1.0 / (1.0 - 2.0 * alpha)
+    l = math.ceil(bound) - 1
+    if abs(bound - round(bound)) < 1e-12:
+        l = int(round(bound)) - 1
+    return max(l, 0)
+
+
+def per_neuron_move(activation, vhat_norm2: float, eta0: float, alpha: float, width: int) -> float:
+    """s = eta0 N^alpha mu1 ||vhat|| / sqrt(N)."""
+    mu1 = hermite_constants(get_activation(activation)).mu1
+    return eta0 * width**alpha * mu1 * math.sqrt(nonnegative("vhat_norm2", vhat_norm2)) / math.sqrt(width)
+
+
+def exact_degree_magnitude(activation, k: int, s: float) -> float:
+    """rho^k c_k of sigma(sqrt(1 + s^2) z), rho = s/sqrt(1+s^2) (a_i = +-1, unit rows)."""
+    act = get_activation(activation)
+    scale = math.sqrt(1.0 + s * s)
+    scaled = from_callable(
+        lambda z: act.f(scale * z),
+        name=f"{act.name}@{scale:.6g}",
+        df=lambda z: scale * act.df(scale * z),
+        d2f=lambda z: scale * scale * act.d2f(scale * z),
+        kinks=tuple(kk / scale for kk in act.kinks),
+    )
+    ck = float(hermite_coefficients(scaled, k)[k])
+    return (s / scale) ** k * ck
+
+
+def degree_spikes(activation, alpha: float, s: float, n: int, width: int, max_degree: int = 6) -> list[DegreeSpike]:
+    """Per-degree exponents, magnitudes c_k s^k (leading and exact) and visibility, k = 1..max_degree."""
+    act = get_activation(activation)
+    alpha = in_range("alpha", alpha, 0.0, 0.5)
+    s = nonnegative("s", s)
+    c = hermite_coefficients(act, max_degree)
+    m2 = hermite_constants(act).second_moment
+    out = []
+    for k in range(1, max_degree + 1):
+        expo = 1.0 + k * (alpha - 0.5)
+        nonzero = abs(c[k]) / math.sqrt(math.factorial(k) * max(m2, 1e-300)) > 1e-9
+        out.append(
+            DegreeSpike(
+                k=k,
+                exponent=expo,
+                leading=float(c[k] * s**k),
+                exact=exact_degree_magnitude(act, k, s),
+                op_norm=float(abs(c[k]) * s**k * math.sqrt(n * width / math.factorial(k))),
+                visible=bool(expo > 0.5 + 1e-12 and nonzero),
+                critical=bool(abs(expo - 0.5) <= 1e-12),
+            )
+        )
+    return out

@@ -1,0 +1,158 @@
+r"""Two gradient steps: power counting of the second step (theory 4; Moniri & Hassani 2026,
+arXiv 2605.17767).
+
+Step sizes eta_t = eta0_t N^{alpha_t}, alpha_1, alpha_2 in [0, 1/2). After step 1,
+w_i^(1) = w_i + s1 a_i u1 with s1 = eta_1 mu1 ||vhat_1|| / sqrt(N) ~ N^{alpha_1 - 1/2}. Expanding
+sigma' in the second gradient, term k (k = 0, 1, ...) is
+
+    eta_2 (c_{k+1} s1^k / (k! sqrt(N))) a^{(k+1)} [ (1/n) sum_mu r_mu kappa1_mu^k x_mu ]^T,   kappa1 = X2 u1,
+
+with operator norm ~ N^{alpha_2 - k (1/2 - alpha_1)} against ||W0||_op = O(1):
+
+    exponent_k = alpha_2 - k (1/2 - alpha_1);   outlier iff exponent_k >= 0 (= 0 critical),
+    new directions = floor(alpha_2 / (1/2 - alpha_1))  (terms k >= 1; k = 0 merges with the
+    first-step spike),  outliers including the first = new directions + 1.
+
+Finite-N magnitude of term k [DER, leading order, noise-dominated right vector]:
+    ||term_k|| ~ eta_2 |c_{k+1}| s1^k / k! * sqrt(E a^{2(k+1)}) * sqrt(E[y^2 kappa^{2k}]/psi2 + E[y kappa^k z]^2),
+with E a^{2j} = 1 (rademacher) or (2j - 1)!! (gaussian).
+
+Which terms carry theta*: the theta* component of the right vector is E[y kappa^k z] (z = <theta*, x>).
+  * fresh batch: kappa = gamma1 z + sqrt(1 - gamma1^2) zeta (zeta independent), gamma1 = alignment
+    of step 1 (0 if mu1* = 0: information exponent >= 2 learns nothing);
+  * reused batch: kappa_mu also contains the self term y_mu ||x_mu||^2 / (n ||vhat_1||) ~
+    y_mu / (psi2 ||vhat_1||) [DER; the theory notes drop the 1/||vhat_1|| of the normalised u1],
+    so term k carries E[y^{j+1} z] for j <= k: theta* is reached once some power y^{j+1} has a
+    nonzero first Hermite coefficient and term k is visible. Even links (He2, |z|) never do.
+At a_i = +-1 the left vectors a^{(k+1)} take two values, so at most two distinct outliers appear;
+Gaussian a separates them. Counts are asymptotic; test exponents, not exact counts.
+
+Example
+-------
+>>> two_step_structure(0.4, 0.3).new_directions
+3
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+
+from ..activations import get_activation
+from ..hermite import hermite_coefficients, hermite_constants
+from ._validate import choice, in_range, nonnegative, positive_int
+
+BATCHES = ("fresh", "reuse")
+EPS = 1e-12
+
+
+class TwoStepStructure(NamedTuple):
+    """Exponents per term k = 0..K, counts, and the critical terms."""
+
+    exponents: list
+    new_directions: int
+    outliers_including_first: int
+    critical: list
+
+
+def two_step_structure(alpha1: float, alpha2: float, max_terms: int | None = None) -> TwoStepStructure:
+    """Exponents alpha2 - k(1/2 - alpha1) for k = 0..K (K = count + 1, at least 4) and the counts."""
+    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
+    alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
+    gap = 0.5 - alpha1
+    ratio = alpha2 / gap
+    count = int(math.floor(ratio + EPS))
+    K = max(count + 1, 4) if max_terms is None else int(max_terms)
+    exps = [alpha2 - k * gap for k in range(K + 1)]
+    crit = [k for k, e in enumerate(exps) if abs(e) <= EPS]
+    return TwoStepStructure([0.0 if abs(e) <= EPS else round(e, 12) for e in exps], count, count + 1, crit)
+
+
+def _double_factorial_odd(j: int) -> float:
+    """(2j - 1)!! = E G^{2j}."""
+    return float(np.prod(np.arange(1, 2 * j, 2))) if j > 0 else 1.0
+
+
+def theta_components(link, noise: float, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, nodes: int = 40) -> np.ndarray:
+    """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
+    g = get_activation(link, field_name="link")
+    tau = nonnegative("noise", noise)
+    batch = choice("batch", batch, BATCHES)
+    x, w = hermegauss(nodes)
+    w = w / w.sum()
+    Z, ZE, E = np.meshgrid(x, x, x, indexing="ij")
+    Wt = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    y = g.f(Z) + tau * E
+    kappa = gamma1 * Z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ZE
+    if batch == "reuse":
+        kappa = kappa + y / (psi2 * vhat_norm)
+    return np.array([float(np.sum(Wt * y * kappa**k * Z)) for k in range(K + 1)])
+
+
+def two_step_terms(
+    activation,
+    link,
+    noise: float,
+    d: int,
+    width: int,
+    n: int,
+    eta1: float,
+    alpha1: float,
+    eta2: float,
+    alpha2: float,
+    batch: str = "fresh",
+    second_layer: str = "rademacher",
+) -> dict:
+    """Per-term exponents, finite-N magnitudes and theta* components of the second step.
+
+    Returns a dict with ``exponents``, ``new_directions``, ``outliers_including_first``,
+    ``critical``, ``magnitudes`` (operator-norm estimates), ``theta_component`` (E[y kappa^k z]),
+    ``carries_theta`` (bools), ``s1`` and ``gamma1``.
+    """
+    act = get_activation(activation)
+    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
+    eta1, eta2 = nonnegative("eta0", eta1), nonnegative("eta2", eta2)
+    second_layer = choice("second_layer", second_layer, ("rademacher", "gaussian", "symmetric"))
+    st = two_step_structure(alpha1, alpha2)
+    K = len(st.exponents) - 1
+    hs = hermite_constants(act)
+    hg = hermite_constants(get_activation(link, field_name="link"))
+    tau = nonnegative("noise", noise)
+    psi2 = n / d
+    ey2 = hg.second_moment + tau**2
+    vn2 = hg.mu1**2 + ey2 / psi2
+    gamma1 = abs(hg.mu1) / math.sqrt(vn2)
+    s1 = eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N)
+    c = hermite_coefficients(act, K + 1)
+    theta_c = theta_components(link, tau, K, batch, gamma1, psi2, math.sqrt(vn2))
+    x, w = hermegauss(40)
+    w = w / w.sum()
+    Z, ZE, E = np.meshgrid(x, x, x, indexing="ij")
+    Wt = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    yv = get_activation(link, field_name="link").f(Z) + tau * E
+    kap = gamma1 * Z + math.sqrt(max(1 - gamma1**2, 0.0)) * ZE
+    if batch == "reuse":
+        kap = kap + yv / (psi2 * math.sqrt(vn2))
+    eta2_full = eta2 * N**alpha2
+    mags, carries = [], []
+    scale_y = math.sqrt(max(ey2, 1e-300))
+    for k in range(K + 1):
+        a_moment = _double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0
+        right2 = float(np.sum(Wt * yv**2 * kap ** (2 * k))) / psi2 + theta_c[k] ** 2
+        mags.append(eta2_full * abs(c[k + 1]) * s1**k / math.factorial(k) * math.sqrt(a_moment) * math.sqrt(right2))
+        carries.append(bool(abs(theta_c[k]) > 1e-6 * scale_y))
+    return {
+        "exponents": st.exponents,
+        "new_directions": st.new_directions,
+        "outliers_including_first": st.outliers_including_first,
+        "critical": st.critical,
+        "magnitudes": mags,
+        "theta_component": theta_c.tolist(),
+        "carries_theta": carries,
+        "s1": s1,
+        "gamma1": gamma1,
+        "batch": batch,
+    }

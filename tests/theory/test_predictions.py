@@ -1,0 +1,75 @@
+"""steps_predictions: layout beside the measured record, units, and regimes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from giantstep.experiments.kinds import parse_config, run_config
+from giantstep.theory.predictions import steps_predictions
+
+
+def _cfg(**kw):
+    base = dict(kind="steps", seed=0, d=300, width=300, n=600, activation="tanh", residual="centered",
+                teacher={"link": "he1"}, steps=[{"eta0": 1.0, "alpha": 0.25}])
+    base.update(kw)
+    return base
+
+
+def test_layout_and_units_beside_measurement():
+    """The theory block sits next to the measured weights: same keys, same units.
+
+    Tolerances (one seed, d = N = 300): the W0 top singular value is within O(d^{-2/3}) ~ 0.05 x 2
+    of 1 + sqrt(N/d); the W1 outlier within 4/sqrt(d) relative (O(d^{-1/2}) fluctuation of ||vhat||,
+    x 2 for the BBP map), its overlap within 0.1.
+    """
+    rec = run_config(_cfg()).record
+    th = rec["theory"]
+    assert [w["t"] for w in th["weights"]] == [0, 1]
+    for key in ("bulk_edge", "singular_values", "outliers", "overlaps"):
+        assert key in th["weights"][0] and key in th["weights"][1]
+    assert th["weights"][0]["bulk_edge"] == pytest.approx(2.0)
+    assert th["weights"][0]["bulk_edge"] == pytest.approx(rec["weights"][0]["bulk_edge_mp"], rel=1e-12)
+    assert rec["weights"][0]["singular_values"][0] == pytest.approx(2.0, abs=0.1)
+    s_pred, s_meas = th["weights"][1]["singular_values"][0], rec["weights"][1]["singular_values"][0]
+    assert s_meas == pytest.approx(s_pred, rel=4 / math.sqrt(300))
+    assert rec["weights"][1]["overlaps"][0][0] == pytest.approx(th["weights"][1]["overlaps"][0][0], abs=0.1)
+    assert th["weights"][1]["outliers"] == 1 and rec["weights"][1]["outliers"] >= 1
+    for key in ("vhat_norm2", "gamma2", "s1_update", "s1_weights", "outlier", "overlap_theta"):
+        assert key in th["one_step"]
+    assert isinstance(th["regime"], str)
+
+
+def test_paired_rows_edge_and_two_steps():
+    cfg = parse_config(_cfg(second_layer="symmetric", steps=[{"eta0": 1.0, "alpha": 0.4}, {"eta0": 1.0, "alpha": 0.3, "batch": "reuse"}]))
+    th = steps_predictions(cfg)
+    assert th["weights"][0]["bulk_edge"] == pytest.approx(math.sqrt(2) + 1.0)
+    assert th["two_step"]["new_directions"] == 3 and th["two_step"]["outliers_including_first"] == 4
+    assert th["two_step"]["batch"] == "reuse"
+
+
+def test_out_of_regime_and_multi_index():
+    th = steps_predictions(parse_config(_cfg(steps=[{"eta0": 0.1, "alpha": 0.0, "repeat": 5}])))
+    assert [w["t"] for w in th["weights"]] == [0] and "no one-step prediction" in th["regime"]
+    th = steps_predictions(parse_config(_cfg(teacher={"link": "he1", "k": 2, "combine": "sum"})))
+    ov = th["weights"][1]["overlaps"][0]
+    assert len(ov) == 2 and ov[0] == pytest.approx(th["one_step"]["overlap_theta"] / math.sqrt(2))
+    th = steps_predictions(parse_config(_cfg(teacher={"link": "he1", "k": 2, "combine": "product"})))
+    assert len(th["weights"]) == 1
+    th = steps_predictions(parse_config(_cfg(steps=[], readout={"ridge": 0.01, "n_train": 600, "n_test": 600})))
+    assert th["readout"]["test_error"] > 0 and "Mei-Montanari" in th["readout"]["regime"]
+
+
+@pytest.mark.slow
+def test_srf_readout_beside_network():
+    """C3 at network level: tanh/tanh, d = N = 400, n = n_train = 800, eta0 = 3, alpha = 1/2, ridge
+    0.05 (lam = 0.1 in the sRF normalisation), 4 seeds. Tolerance: network vs sRF 5-10% at d <= 1600
+    (theory 3.3) + seed sd ~8%/sqrt(4): 12% relative."""
+    errs, pred = [], None
+    for seed in range(4):
+        rec = run_config(_cfg(seed=seed, d=400, width=400, n=800, teacher={"link": "tanh"},
+                              steps=[{"eta0": 3.0, "alpha": 0.5}],
+                              readout={"ridge": 0.05, "n_train": 800, "n_test": 4000})).record
+        errs.append(rec["readout"]["test_error"])
+        pred = rec["theory"]["readout"]["test_error"]
+    assert np.mean(errs) == pytest.approx(pred, rel=0.12)

@@ -1,0 +1,128 @@
+"""Spiked random features: the one-step mapping, the fixed-point test error, its reduction to
+Mei-Montanari, simulation of the sRF model, and the solver's failure report."""
+
+import math
+
+import numpy as np
+import pytest
+
+from giantstep.activations import get_activation
+from giantstep.errors import ConfigError, DivergenceError
+from giantstep.hermite import hermite_constants
+from giantstep.linalg import cholesky_solve
+from giantstep.theory.mei_montanari import rf_ridge_risk
+from giantstep.theory.srf import srf_parameters, srf_test_error
+
+
+def test_parameters_reference_values():
+    """tanh/tanh, eta0 = 3, psi2 = 2: (r, c, gamma) = (1.3647, 1.1731, 0.8065) (theory 3.3)."""
+    p = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    assert (p.r, p.c, p.gamma) == pytest.approx((1.3647, 1.1731, 0.8065), abs=1e-4)
+    assert srf_parameters("tanh", "tanh", 0.0, 0.0, 2.0).c == 1.0
+
+
+@pytest.mark.parametrize("lam,alpha", [(1e-3, 0.5), (1e-2, 2.0), (0.1, 1.0), (1.0, 4.0)])
+def test_zero_step_is_mei_montanari(lam, alpha):
+    """r = 0, c = 1: plain random features with p = d, so the sRF error equals Mei-Montanari at
+    psi1 = 1, psi2 = alpha, lambda_MM = lam/alpha (sum loss vs mean loss, a/sqrt(p) vs a)."""
+    h = hermite_constants("tanh")
+    res = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, alpha, lam)
+    fstar = math.sqrt(h.second_moment - h.mu1**2)
+    mm = rf_ridge_risk("tanh", 1.0, alpha, lam / alpha, abs(h.mu1), fstar, 0.0).risk
+    assert res.converged and res.test_error == pytest.approx(mm, rel=1e-6)
+
+
+def test_zero_step_with_noise_is_mei_montanari():
+    h = hermite_constants("tanh")
+    res = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.5, 2.0, 0.1, noise=0.4)
+    mm = rf_ridge_risk("tanh", 1.0, 2.0, 0.05, abs(h.mu1), math.sqrt(h.second_moment - h.mu1**2), 0.4).risk
+    assert res.test_error == pytest.approx(mm, rel=1e-6)
+
+
+def test_limit_r_to_zero_is_discontinuous():
+    """For every fixed r > 0 the common mode mu0(kappa) m (a_i = 1 for all neurons) is an
+    unpenalised direction that carries the linear part along v, so the asymptotic error jumps at
+    r = 0 (documented in docs/theory.md). The limit r -> 0+ exists (right-continuity) and is below
+    the plain random-features value; at finite p the crossover sits at r ~ p^{-1/2} (see the
+    simulation test, r = 0.3 at p = 400)."""
+    at0 = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 0.1).test_error
+    e3 = srf_test_error("tanh", "tanh", 1e-3, 1.0, 0.8, 2.0, 0.1).test_error
+    e2 = srf_test_error("tanh", "tanh", 1e-2, 1.0, 0.8, 2.0, 0.1).test_error
+    assert e3 == pytest.approx(e2, rel=1e-3)
+    assert e3 < 0.6 * at0
+
+
+@pytest.mark.parametrize("r,c,gamma", [(None, None, None), (0.3, 1.0, 0.8)])
+def test_sRF_model_simulation(r, c, gamma):
+    """The sRF model itself, d = p = 400, n = 2d, tanh/tanh, lam = 0.1, 3 seeds, 4000 test points;
+    (r, c, gamma) from eta0 = 3, psi2 = 2, and a small spike r = 0.3 (r sqrt(p) = 6, past the
+    crossover of the r = 0 discontinuity).
+
+    Tolerance: theory vs sRF simulation agrees within ~3-5% at this size (O(1/sqrt(d)) ~ 5%
+    finite-size effect, seed sd ~ 4% -> 2.5% for 3 seeds): 8% relative.
+    """
+    par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    if r is not None:
+        par = par._replace(r=r, c=c, gamma=gamma)
+    pred = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1).test_error
+    sig = get_activation("tanh").f
+    d = p = 400
+    n, nt = 2 * d, 4000
+    rng = np.random.default_rng(2)
+    errs = []
+    for _ in range(3):
+        W = rng.standard_normal((p, d)); W /= np.linalg.norm(W, axis=1, keepdims=True)
+        v = rng.standard_normal(d); v /= np.linalg.norm(v)
+        xi = rng.standard_normal(d); xi -= (xi @ v) * v; xi /= np.linalg.norm(xi)
+        theta = par.gamma * v + math.sqrt(1 - par.gamma**2) * xi
+
+        def feats(X):
+            return sig(math.sqrt(par.c) * X @ W.T + par.r * (X @ v)[:, None])
+
+        X = rng.standard_normal((n, d)); Xt = rng.standard_normal((nt, d))
+        F = feats(X)
+        a = cholesky_solve(F.T @ F / p, F.T @ sig(X @ theta) / math.sqrt(p), 0.1)
+        errs.append(float(np.mean((sig(Xt @ theta) - feats(Xt) @ a / math.sqrt(p)) ** 2)))
+    assert np.mean(errs) == pytest.approx(pred, rel=0.08)
+
+
+def test_one_step_mapping_by_simulation():
+    """Cui et al.'s update (a_i = 1, unit rows, f0 removed) at eta0 = 3, d = N = 500, n0 = 2d, tanh/tanh:
+    the spike per row r and the bulk row-norm^2 c - 1 of W1 - W0 with the v direction projected out.
+
+    Tolerance: r and c - 1 are averages over N rows of O(1) quantities, but share the batch: their
+    relative fluctuation is O(1/sqrt(n0)) ~ 2% plus O(1/d) bias: 5% relative. The public notebook's
+    extra mu1^2 in c - 1 (0.0635 here against 0.1730) is rejected.
+    """
+    d = N = 500
+    n0, eta0 = 2 * d, 3.0
+    act = get_activation("tanh")
+    rng = np.random.default_rng(4)
+    W0 = rng.standard_normal((N, d)); W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
+    theta = rng.standard_normal(d); theta /= np.linalg.norm(theta)
+    X = rng.standard_normal((n0, d))
+    y = act.f(X @ theta)
+    dW = eta0 * (act.df(X @ W0.T) * y[:, None]).T @ X / n0
+    vhat = X.T @ y / n0
+    v = vhat / np.linalg.norm(vhat)
+    spike = dW @ v
+    bulk = dW - np.outer(spike, v)
+    par = srf_parameters("tanh", "tanh", 0.0, eta0, n0 / d)
+    assert np.mean(spike) == pytest.approx(par.r, rel=0.05)
+    measured_c1 = float(np.mean(np.sum(bulk**2, axis=1)))
+    assert measured_c1 == pytest.approx(par.c - 1, rel=0.05)
+    notebook_c1 = (par.c - 1) * hermite_constants("tanh").mu1 ** 2
+    assert abs(measured_c1 - notebook_c1) > 0.5 * measured_c1
+    assert abs(v @ theta) == pytest.approx(par.gamma, abs=0.03)
+
+
+def test_non_convergence_raises():
+    with pytest.raises(DivergenceError, match="did not converge"):
+        srf_test_error("tanh", "tanh", 1.3647, 1.1731, 0.8065, 2.0, 0.1, max_iter=3, fallback=False)
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError, match="'gamma'"):
+        srf_test_error("tanh", "tanh", 1.0, 1.0, 1.5, 2.0, 0.1)
+    with pytest.raises(ConfigError, match="'ridge'"):
+        srf_test_error("tanh", "tanh", 1.0, 1.0, 0.5, 2.0, 0.0)

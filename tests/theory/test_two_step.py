@@ -1,0 +1,65 @@
+"""Two-step power counting: the exponent table, counts, and which terms carry theta*."""
+
+import pytest
+
+from giantstep.errors import ConfigError
+from giantstep.theory.two_step import theta_components, two_step_structure, two_step_terms
+
+
+@pytest.mark.parametrize(
+    "a1,a2,exps,count",
+    [
+        (0.3, 0.3, [0.3, 0.1, -0.1], 1),
+        (0.4, 0.3, [0.3, 0.2, 0.1, 0.0, -0.1], 3),
+        (0.4, 0.35, [0.35, 0.25, 0.15, 0.05, -0.05], 3),
+        (0.45, 0.2, [0.2, 0.15, 0.1, 0.05, 0.0], 4),
+    ],
+)
+def test_table(a1, a2, exps, count):
+    st = two_step_structure(a1, a2)
+    assert st.exponents[: len(exps)] == pytest.approx(exps, abs=1e-12)
+    assert st.new_directions == count and st.outliers_including_first == count + 1
+
+
+def test_critical_terms():
+    assert two_step_structure(0.4, 0.3).critical == [3]
+    assert two_step_structure(0.45, 0.2).critical == [4]
+    assert two_step_structure(0.3, 0.3).critical == []
+    assert two_step_structure(0.0, 0.0).new_directions == 0
+
+
+def test_which_terms_carry_theta():
+    """Fresh batch: information exponent >= 2 learns nothing (gamma1 = 0). Reused batch: He3 is
+    reached at k = 2 through E[y^3 z] != 0; even links (He2) never."""
+    kw = dict(activation="relu", noise=0.0, d=500, width=500, n=1000, eta1=1.0, alpha1=0.4, eta2=1.0, alpha2=0.3)
+    fresh = two_step_terms(link="he3", batch="fresh", **kw)
+    reuse = two_step_terms(link="he3", batch="reuse", **kw)
+    even = two_step_terms(link="he2", batch="reuse", **kw)
+    assert not any(fresh["carries_theta"])
+    assert reuse["carries_theta"][:4] == [False, False, True, False]
+    assert not any(even["carries_theta"])
+    lin = two_step_terms(link="he1", batch="fresh", **kw)
+    assert lin["carries_theta"][0] and lin["gamma1"] > 0.5
+
+
+def test_theta_component_exact_values():
+    """Reuse, he3 = He3/sqrt(6), gamma1 = 0: E[y kappa^2 z] = E[y^3 z]/(psi2 ||vhat||)^2
+    (the cross term 2 E[y^2 zeta z]/(...) vanishes); E[He3^3 z]/6^{3/2} = E[He3^3 He1]/6^{1.5}."""
+    import math
+    import numpy as np
+    from numpy.polynomial.hermite_e import hermegauss
+
+    x, w = hermegauss(60)
+    w = w / w.sum()
+    he3 = (x**3 - 3 * x) / math.sqrt(6)
+    ey3z = float(np.sum(w * he3**3 * x))
+    comp = theta_components("he3", 0.0, 2, "reuse", 0.0, 2.0, 1.5)
+    assert comp[2] == pytest.approx(ey3z / (2.0 * 1.5) ** 2, rel=1e-8)
+    assert comp[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError, match="'alpha1'"):
+        two_step_structure(0.5, 0.2)
+    with pytest.raises(ConfigError, match="'batch'"):
+        theta_components("he3", 0.0, 2, "same", 0.0, 2.0, 1.0)
