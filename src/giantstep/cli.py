@@ -66,31 +66,52 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# Sub-command groups (each module adds its commands to ``app``).
-_SUBCOMMAND_MODULES = (
-)
+# Sub-command groups: module -> the top-level command names it adds (each module has
+# ``register(app)``). Only the module a command needs is imported, so that `giantstep run`
+# does not pay for plotting or Dask imports; `--help` imports them all.
+_SUBCOMMAND_MODULES = {
+    "giantstep.claims.cli_claims": ("reproduce", "plot"),
+    "giantstep.cli_theory": ("theory",),
+    "giantstep.experiments.cli_engine": ("sweep", "results"),
+}
 
 
-def _attach() -> None:
+def _attach(argv: list[str]) -> None:
     import importlib
 
-    for name in _SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(app)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    for name, commands in _SUBCOMMAND_MODULES.items():
+        if command is None or command in commands or command not in _BUILTIN_COMMANDS | _ALL_SUBCOMMANDS:
+            importlib.import_module(name).register(app)
+
+
+_BUILTIN_COMMANDS = {"run", "version"}
+_ALL_SUBCOMMANDS = {c for cs in _SUBCOMMAND_MODULES.values() for c in cs}
+
+
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """Usage-error classes of click and of the click copy that recent typer versions vendor."""
+    types: list[type[BaseException]] = [click.exceptions.ClickException]
+    try:
+        from typer._click import exceptions as vendored  # typer >= 0.25 ships its own click
+
+        types.append(vendored.ClickException)
+    except ImportError:
+        pass
+    return tuple(types)
 
 
 def main(argv: list[str] | None = None) -> None:
-    _attach()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _attach(argv)
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except ConfigError as exc:
         fail_config(exc)
-    except click.exceptions.NoSuchOption as exc:
+    except _usage_error_types() as exc:
         typer.echo(f"error: {exc.format_message()}", err=True)
-        raise SystemExit(2)
-    except click.exceptions.UsageError as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
-        raise SystemExit(2)
-    except click.exceptions.Abort:
+        raise SystemExit(getattr(exc, "exit_code", 2) or 2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         raise SystemExit(130)
-    except click.exceptions.Exit as exc:
-        raise SystemExit(exc.exit_code)
+    if isinstance(rc, int) and rc:
+        raise SystemExit(rc)
