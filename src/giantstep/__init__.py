@@ -11,8 +11,12 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "load_results"]
 
 
-def load_results(path):
-    """Load a results store as a pandas DataFrame (see :mod:`giantstep.experiments.results`)."""
+def load_results(path, sweep=None, where=None):
+    """Load a results store as a pandas DataFrame, one row per cell x seed.
+
+    ``sweep`` selects one sweep's rows by name; ``where`` is a filter expression; see
+    :func:`giantstep.experiments.results.load_results`.
+    """
     from .experiments.results import load_results as _load
 
-    return _load(path)
+    return _load(path, sweep=sweep, where=where)

@@ -76,13 +76,19 @@ _SUBCOMMAND_MODULES = {
 }
 
 
+_attached: set[str] = set()
+
+
 def _attach(argv: list[str]) -> None:
+    """Register the sub-command modules this command line needs (each at most once)."""
     import importlib
 
     command = next((a for a in argv if not a.startswith("-")), None)
     for name, commands in _SUBCOMMAND_MODULES.items():
-        if command is None or command in commands or command not in _BUILTIN_COMMANDS | _ALL_SUBCOMMANDS:
+        wanted = command is None or command in commands or command not in _BUILTIN_COMMANDS | _ALL_SUBCOMMANDS
+        if wanted and name not in _attached:
             importlib.import_module(name).register(app)
+            _attached.add(name)
 
 
 _BUILTIN_COMMANDS = {"run", "version"}

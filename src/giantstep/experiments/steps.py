@@ -160,11 +160,13 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
     prev_V = None
     for t, W in enumerate(traj.weights):
         spec = spectrum(W, top, full=cfg.spectra.full)
+        check_finite(f"the spectrum of W{t}", np.array([*spec.pairs.s, spec.bulk_edge]))
         entry = {"t": t, **_spectrum_entry(spec, theta), "bulk_edge_mp": edge0}
         if spec.all_values is not None:
             arrays[f"w{t}.singular_values"] = spec.all_values
         if t >= 1:
             upd = spectrum(W - traj.weights[t - 1], top, full=cfg.spectra.full)
+            check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
             entry["update"] = _spectrum_entry(upd, theta)
             if upd.all_values is not None:
                 arrays[f"dw{t}.singular_values"] = upd.all_values

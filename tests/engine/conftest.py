@@ -1,0 +1,98 @@
+"""Helpers for the engine tests: tiny sweeps and a real Dask scheduler with two workers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# A tiny "steps" run: d = 32, N = 32, n = 64, one step (milliseconds per cell).
+TINY_BASE = {"d": 32, "width": 32, "n": 64, "theory": False, "spectra": {"top": 4},
+             "steps": [{"eta0": 1.0, "alpha": 0.0}]}
+
+
+def tiny_sweep(**extra) -> dict:
+    """A 12-cell sweep over eta0 (one divergent value, 1e300) x width, 2 seeds."""
+    spec = {
+        "name": "tiny",
+        "seed": 11,
+        "base": dict(TINY_BASE),
+        "grid": {"steps.0.eta0": [0.5, 2.0, 1.0e300], "width": [32, 48]},
+        "seeds": 2,
+    }
+    spec.update(extra)
+    return spec
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _dask_executable() -> list[str]:
+    exe = Path(sys.executable).with_name("dask")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "dask"]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a process group this fixture started (SIGTERM, then SIGKILL after a bounded wait)."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory):
+    """A real ``dask scheduler`` and two ``dask worker --nthreads 1`` processes on 127.0.0.1.
+
+    Yields the scheduler address; every process is stopped in the finalizer. All waits are bounded.
+    """
+    from distributed import Client
+
+    logdir = tmp_path_factory.mktemp("dask-logs")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    procs: list[subprocess.Popen] = []
+
+    def start(args: list[str], log: str) -> None:
+        fh = open(logdir / log, "w")
+        procs.append(subprocess.Popen(_dask_executable() + args, stdout=fh, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, env=env, cwd=logdir, start_new_session=True))
+
+    try:
+        start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler.log")
+        for i in range(2):
+            start(["worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
+                   "--name", f"w{i}"], f"worker{i}.log")
+        deadline = time.monotonic() + 90
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            try:
+                with Client(address, timeout="5s", set_as_default=False) as client:
+                    client.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
+                    ready = True
+            except (OSError, TimeoutError):
+                time.sleep(0.5)
+        if not ready:
+            logs = "\n".join((logdir / f).read_text()[-2000:] for f in ("scheduler.log", "worker0.log", "worker1.log"))
+            pytest.fail(f"Dask scheduler/workers did not come up within 90 s:\n{logs}")
+        yield address
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
