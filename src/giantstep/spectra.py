@@ -13,6 +13,13 @@ to be MP-shaped with an unknown entry variance v, estimated from its second mome
 
 iterated with the outlier rule until the outlier count is stable (<= 10 rounds).
 
+The second-moment estimate assumes an MP-shaped bulk, which holds for W_t but not for an update
+W_t - W_{t-1}, whose bulk is a product of random matrices with a heavier, spread-out top. For
+updates (``bulk="gap"``) the outliers are the values above the largest relative gap
+s_j / s_{j+1} among the reported top values, provided that gap exceeds 1 + 8 min(N,d)^(-2/3)
+(twice the outlier margin; bulk spacings near the edge are O(min(N,d)^(-2/3))); the edge is then
+the first value below the gap.
+
 Outlier rule: s_j is an outlier iff s_j > edge * (1 + 4 * min(N,d)^(-2/3)). The margin is four
 times the Tracy-Widom fluctuation scale of the top singular value, so a spike-free matrix
 reports 0 outliers with overwhelming probability, while BBP outliers (an O(1) distance from
@@ -83,12 +90,27 @@ class MatrixSpectrum(NamedTuple):
     all_values: np.ndarray | None  # every singular value (descending) when requested
 
 
-def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
-    """Top-``top`` singular pairs of M, empirical bulk edge, outlier count, optionally all values."""
+def gap_edge(s_top: np.ndarray, width: int, d: int) -> tuple[float, int]:
+    """Edge and outlier count from the largest relative gap among the top values (updates)."""
+    if len(s_top) < 2 or s_top[-1] <= 0:
+        return float(s_top[-1]) if len(s_top) else math.nan, 0
+    ratios = s_top[:-1] / s_top[1:]
+    j = int(np.argmax(ratios))
+    if ratios[j] > 1.0 + 2 * OUTLIER_MARGIN * min(width, d) ** (-2.0 / 3.0):
+        return float(s_top[j + 1]), j + 1
+    return float(s_top[0]), 0
+
+
+def spectrum(M: np.ndarray, top: int, full: bool = False, bulk: str = "mp") -> MatrixSpectrum:
+    """Top-``top`` singular pairs of M, bulk edge and outlier count (``bulk`` = "mp" for weight
+    matrices, "gap" for updates; see the module docstring), optionally all singular values."""
     width, d = M.shape
     pairs = top_singular(M, top)
-    frob2 = float(np.einsum("ij,ij->", M, M))
-    edge, outliers = empirical_edge(pairs.s, frob2, width, d)
+    if bulk == "gap":
+        edge, outliers = gap_edge(pairs.s, width, d)
+    else:
+        frob2 = float(np.einsum("ij,ij->", M, M))
+        edge, outliers = empirical_edge(pairs.s, frob2, width, d)
     values = singular_values(M) if full else None
     return MatrixSpectrum(pairs, edge, outliers, values)
 
