@@ -21,6 +21,9 @@ from .validation import validate
 # Modules that register kinds when imported (one line per kind).
 KIND_MODULES: tuple[str, ...] = (
     "giantstep.experiments.steps",
+    "giantstep.experiments.phase",
+    "giantstep.experiments.rf",
+    "giantstep.experiments.kernel",
 )
 
 
