@@ -145,12 +145,12 @@ def phase_end(grad_norms: np.ndarray, rho: float = 0.1, floor: float = 1e-3) -> 
     >>> phase_end(np.array([1.0, 2.0, 1.5, 0.15, 0.1]), rho=0.1)
     3
     """
-    peak, arg = -math.inf, -1
+    peak = -math.inf
     for t, g in enumerate(np.asarray(grad_norms, dtype=float)):
         if g <= floor:
             return t
         if g > peak:
-            peak, arg = g, t
+            peak = g
         elif g <= rho * peak:
             return t
     return None

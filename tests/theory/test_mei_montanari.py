@@ -8,7 +8,6 @@ import pytest
 
 from giantstep.activations import get_activation
 from giantstep.errors import ConfigError
-from giantstep.hermite import hermite_constants
 from giantstep.network import TwoLayerNetwork, init_second_layer, init_weights
 from giantstep.readout import fit_ridge, test_errors
 from giantstep.seeding import stream

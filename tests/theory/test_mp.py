@@ -1,6 +1,5 @@
 """Marchenko-Pastur law: closed forms, branch of the Stieltjes transform, simulation."""
 
-import math
 
 import numpy as np
 import pytest

@@ -37,7 +37,6 @@ t99 * (propagated stderr); (iv) the final overlap after training is reported, no
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -29,9 +29,9 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..activations import get_activation
 from ..errors import ConfigError
@@ -50,16 +50,18 @@ def _check_function(value: str, field: str) -> str:
     return value
 
 
+ActivationName = Annotated[str, AfterValidator(lambda v: _check_function(v, "activation"))]
+"""An activation name or sum expression (registry of :mod:`giantstep.activations`)."""
+
+LinkName = Annotated[str, AfterValidator(lambda v: _check_function(v, "link"))]
+"""A teacher link name or sum expression."""
+
+
 class TeacherConfig(Strict):
-    link: str = "he1"
+    link: LinkName = "he1"
     k: int = Field(1, ge=1, le=64)
     noise: float = Field(0.0, ge=0.0, allow_inf_nan=False)
     combine: Literal["sum", "product", "staircase", "committee", "norm"] = "sum"
-
-    @field_validator("link")
-    @classmethod
-    def _link(cls, v: str) -> str:
-        return _check_function(v, "link")
 
     @model_validator(mode="after")
     def _combine_needs_k(self):
@@ -96,7 +98,7 @@ class StepsConfig(Strict):
     d: int = Field(..., ge=1, le=MAX_SIZE)
     width: int = Field(..., ge=1, le=MAX_SIZE)
     n: int = Field(..., ge=1, le=MAX_SIZE)
-    activation: str = "relu"
+    activation: ActivationName = "relu"
     init: Literal["gaussian", "sphere"] = "gaussian"
     second_layer: Literal["rademacher", "gaussian", "symmetric"] = "rademacher"
     residual: Literal["full", "centered"] = "full"
@@ -107,11 +109,6 @@ class StepsConfig(Strict):
     dtype: Literal["float64", "float32"] = "float64"
     chunk: int = Field(8192, ge=1, le=MAX_SIZE)
     theory: bool = True
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v: str) -> str:
-        return _check_function(v, "activation")
 
     @model_validator(mode="after")
     def _consistency(self):

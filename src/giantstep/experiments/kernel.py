@@ -45,7 +45,7 @@ import time
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from .. import __version__
 from ..errors import ConfigError, check_finite
@@ -65,20 +65,15 @@ from ..network import init_network
 from ..seeding import stream
 from ..targets import BatchSource, make_teacher, sample_inputs
 from ..training import gradient_pass, gradient_step, step_size
-from .config import MAX_SIZE, Strict, _check_function
+from .config import MAX_SIZE, ActivationName, LinkName, Strict
 from .kinds import ExperimentKind, ExperimentResult, register
 
 REPORTED_MODES = MODE_NAMES + ("quad_u_deflated",)
 
 
 class KernelTeacher(Strict):
-    link: str = "he1"
+    link: LinkName = "he1"
     noise: float = Field(0.0, ge=0.0, allow_inf_nan=False)
-
-    @field_validator("link")
-    @classmethod
-    def _link(cls, v: str) -> str:
-        return _check_function(v, "link")
 
 
 class KernelStep(Strict):
@@ -92,7 +87,7 @@ class KernelConfig(Strict):
     d: int = Field(..., ge=8, le=4096)
     width: int = Field(..., ge=2, le=MAX_SIZE)
     n: int = Field(..., ge=1, le=MAX_SIZE)
-    activation: str = "relu"
+    activation: ActivationName = "relu"
     second_layer: Literal["gaussian", "rademacher"] = "gaussian"
     teacher: KernelTeacher = KernelTeacher()
     step: KernelStep
@@ -100,11 +95,6 @@ class KernelConfig(Strict):
     top: int = Field(12, ge=1, le=64)
     chunk: int = Field(8192, ge=1, le=MAX_SIZE)
     theory: bool = True
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v: str) -> str:
-        return _check_function(v, "activation")
 
     @model_validator(mode="after")
     def _sizes(self):

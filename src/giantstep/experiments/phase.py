@@ -48,14 +48,14 @@ import math
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import ConfigError
 from ..hessian import outlier_report, smallest_eigs
 from ..seeding import stream
 from ..smallwidth import SECOND_LAYERS, best_neuron_overlap, init_small, subspace_overlap, train
 from ..targets import BatchSource, make_teacher
-from .config import MAX_SIZE, Strict, TeacherConfig, _check_function
+from .config import MAX_SIZE, ActivationName, Strict, TeacherConfig
 from .kinds import ExperimentKind, ExperimentResult, register
 
 
@@ -80,7 +80,7 @@ class PhaseConfig(Strict):
     d: int = Field(..., ge=2, le=20000)
     delta: float = Field(..., gt=0.0, le=1e4, allow_inf_nan=False)
     width: int = Field(1, ge=1, le=8)
-    activation: str = "square"
+    activation: ActivationName = "square"
     second_layer: Literal["ones", "rademacher", "gaussian", "alternating"] = "ones"
     train_second_layer: bool = False
     output_bias: bool = True
@@ -90,11 +90,6 @@ class PhaseConfig(Strict):
     hessian: PhaseHessianConfig = PhaseHessianConfig()
     chunk: int = Field(8192, ge=1, le=MAX_SIZE)
     theory: bool = True
-
-    @field_validator("activation")
-    @classmethod
-    def _activation(cls, v: str) -> str:
-        return _check_function(v, "activation")
 
     @model_validator(mode="after")
     def _consistency(self):

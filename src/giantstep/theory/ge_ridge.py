@@ -39,7 +39,6 @@ True
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np

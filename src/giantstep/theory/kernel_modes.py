@@ -64,7 +64,7 @@ from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
 from ..activations import get_activation
 from ..errors import ConfigError
 from ..hermite import gaussian_expectation, hermite_constants
-from ..kernels import MIXING_BLOCK, MODE_NAMES, SECOND_LAYERS, projections_from_invariants
+from ..kernels import MIXING_BLOCK, SECOND_LAYERS, projections_from_invariants
 from ._validate import choice, in_range, nonnegative, positive_int
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")

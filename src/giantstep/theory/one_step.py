@@ -59,7 +59,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..hermite import gaussian_expectation, hermite_constants
-from ._validate import choice, in_range, nonnegative, positive, positive_int
+from ._validate import choice, in_range, nonnegative, positive_int
 from .bbp import additive_spike_mp
 
 SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy as np
 
 from ..activations import from_callable, get_activation
 from ..hermite import hermite_coefficients, hermite_constants

@@ -214,7 +214,6 @@ def srf_test_error(
             f"sRF fixed point did not converge in {max_iter} iterations (last relative change {change:.2e})"
         )
     q1, q2, V1, V2, t, ps, m = (float(v) for v in state)
-    V = mu1**2 * V1 + mu2sq * V2
     C = mu0 * m + mu1 * kap * t
     err = float(np.sum(wk * (hh - 2 * C * h - 2 * mu1 * ps * h1 + C**2 + mu1**2 * q1 + mu2sq * q2)))
     params = {"q1": q1, "q2": q2, "V1": V1, "V2": V2, "t": t, "psi": ps, "m": m}
