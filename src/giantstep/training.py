@@ -1,7 +1,10 @@
 r"""First-layer gradient steps in convention P, computed over sample chunks.
 
-Loss L(W) = (1/2n) sum_mu (y_mu - f(x_mu))^2. With residual r = y - f(X) (``full``) or
-r = y - (f_W(X) - f_{W0}(X)) (``centered``: the network at initialisation is subtracted),
+Loss L(W) = (1/2n) sum_mu (y_mu - f(x_mu))^2. With residual r = y - f(X) (``full``),
+r = y - (f_W(X) - f_{W0}(X)) (``centered``: the network at initialisation is subtracted), or
+r = y at every step (``label``: the correlation-loss gradient; after a growing first step
+f_{W1} - f_{W0} ~ sqrt(N) mu1 s1 kappa1 = O(N^alpha1) dominates the centered residual, whereas the
+power counting of theory 4.2 treats the step-2 residual as O(1), which is this option),
 
     grad_W L = -(1/(n sqrt(N))) diag(a) [sigma'(X W^T) (.) (r 1_N^T)]^T X        (N x d)
     W_{t+1}  = W_t - eta grad_W L,    eta = eta0 * N^alpha
@@ -70,7 +73,7 @@ def gradient_pass(
         Z = X @ net.W.T  # (c, N), reused for f and sigma'
         if residual == "full":
             r = y - net.output(sigma.f(Z))
-        elif net0 is None:
+        elif residual == "label" or net0 is None:
             r = y
         else:
             r = y - (net.output(sigma.f(Z)) - net0.forward(X))

@@ -113,3 +113,14 @@ def test_reuse_and_repeat_schedule():
     # reusing batch 0 means the second entry's first pass sees the same data as the first one:
     # the residual MSE can only differ through the weights (finite, and recorded)
     assert all(np.isfinite(e["singular_values"]).all() for e in rec["weights"])
+
+
+def test_label_residual_equals_centered_at_step_one_only():
+    # At W0 both residuals are r = y; after a growing step the centered residual carries
+    # f_W1 - f_W0 = O(N^alpha1) while the label residual stays y.
+    two = [dict(eta0=1.0, alpha=0.3), dict(eta0=1.0, alpha=0.3, batch="reuse")]
+    base = dict(BASE, steps=two, readout=None, spectra={})
+    lab = run_config(dict(base, residual="label")).record["weights"]
+    cen = run_config(dict(base, residual="centered")).record["weights"]
+    assert lab[1]["singular_values"] == cen[1]["singular_values"]
+    assert not np.allclose(lab[2]["singular_values"], cen[2]["singular_values"], rtol=1e-3)

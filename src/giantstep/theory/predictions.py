@@ -88,7 +88,8 @@ def steps_predictions(cfg) -> dict[str, Any]:
     if steps and moments is not None and steps[0].repeat == 1:
         mu1s, ey2, ov_factor = moments
         s0 = steps[0]
-        p = one_step_from_moments(cfg.activation, mu1s, ey2, d, N, n, s0.eta0, s0.alpha, cfg.second_layer, cfg.residual)
+        residual = "centered" if cfg.residual == "label" else cfg.residual  # identical at step 1 (r = y)
+        p = one_step_from_moments(cfg.activation, mu1s, ey2, d, N, n, s0.eta0, s0.alpha, cfg.second_layer, residual)
         out["one_step"] = p.as_dict()
         out["weights"].append(
             {
@@ -115,7 +116,7 @@ def steps_predictions(cfg) -> dict[str, Any]:
             regimes.append("steps beyond the second: no prediction")
         srf_ok = (
             len(steps) == 1 and s0.alpha == 0.5 and cfg.readout is not None and N == d and cfg.teacher.k == 1
-            and cfg.second_layer == "rademacher" and cfg.residual == "centered" and _is_odd(cfg.activation)
+            and cfg.second_layer == "rademacher" and cfg.residual in ("centered", "label") and _is_odd(cfg.activation)
             and cfg.readout.ridge > 0
         )
         if srf_ok:
