@@ -1,0 +1,292 @@
+"""The claim interface: a seed-paper claim as data (sweeps, theory, verdict rule, figures).
+
+A :class:`Claim` bundles
+
+* ``sweeps(mode)``   -> ``{sweep name: sweep mapping}`` in the engine schema
+  (``{"base": {...}, "grid": {...}, "zip": {...}, "seeds": k}``), for ``mode`` in
+  ``{"quick", "full"}``;
+* ``predict(mode)``  -> a JSON-serialisable dict of theory predictions (pure theory, no sampling);
+* ``analyse(ctx, predictions)`` -> :class:`ClaimOutcome`, a verdict *computed* from measured
+  versus predicted values (so planting a wrong prediction flips it);
+* ``plot(ctx, predictions, outcome)`` -> the figure paths it wrote (PNG and PDF).
+
+The runner (:mod:`giantstep.claims.runner`) executes every sweep of every selected claim into
+one results store, builds a :class:`ClaimContext` from it and calls ``analyse`` then ``plot``.
+Adding a claim never touches the runner: write a module that calls
+:func:`giantstep.claims.registry.register` and list it in ``CLAIM_MODULES``.
+
+Verdict rules (shared by all claims, see :func:`verdict_from`):
+
+* a :class:`Comparison` passes when ``|measured - predicted| <= tolerance``; the tolerance is
+  derived from seeds and sizes (``k * stderr + stated O(1/d) bias``) and the derivation is
+  written in ``note``;
+* ``passed=None`` marks a row that cannot be decided (no prediction, no measurement);
+* the claim is FAIL if any decidable row fails, PASS if all decidable rows pass and at least
+  one is decidable, INCONCLUSIVE otherwise.
+
+Example::
+
+    >>> row = compare("s1(W1) at eta0=2", 2.5, 2.49, 0.01, k=3, bias=0.02)
+    >>> row.tolerance, row.passed
+    (0.05, True)
+    >>> verdict_from([row])[0]
+    'PASS'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
+MODES = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of a claim's predicted-vs-measured table.
+
+    quantity  : what is compared, e.g. ``"overlap |<v1,theta*>| at eta0=2"``.
+    predicted : theory value (None if no prediction exists).
+    measured  : mean over seeds (None if not measured).
+    stderr    : standard error of ``measured`` over seeds.
+    tolerance : allowed ``|measured - predicted|``, derived from sizes and seeds (see ``note``).
+    passed    : True/False, or None when not decidable.
+    note      : how the tolerance was derived, or why the row is not decidable.
+    """
+
+    quantity: str
+    predicted: float | None
+    measured: float | None
+    stderr: float | None
+    tolerance: float | None
+    passed: bool | None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "quantity": self.quantity,
+            "predicted": _clean(self.predicted),
+            "measured": _clean(self.measured),
+            "stderr": _clean(self.stderr),
+            "tolerance": _clean(self.tolerance),
+            "passed": self.passed,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """The computed verdict of a claim.
+
+    verdict     : "PASS" | "FAIL" | "INCONCLUSIVE".
+    reason      : one or two sentences with the numbers that decided it.
+    comparisons : the predicted-vs-measured table.
+    sizes       : sizes used (d, width N, n, ...).
+    seeds       : replicates per cell.
+    """
+
+    verdict: str
+    reason: str
+    comparisons: tuple[Comparison, ...]
+    sizes: dict
+    seeds: int
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "comparisons": [c.as_dict() for c in self.comparisons],
+            "sizes": _jsonable(self.sizes),
+            "seeds": int(self.seeds),
+        }
+
+
+@dataclass
+class ClaimContext:
+    """What ``analyse`` and ``plot`` see: the results of the claim's sweeps.
+
+    mode   : "quick" | "full".
+    outdir : directory where figures go (created by the runner).
+    frames : sweep name -> results frame (``load_results(store, sweep=name)``; one row per
+             cell x replicate with ``row_id``, ``status``, axis columns, ``seed`` and metrics).
+    store  : path of the results store (None when frames were built in memory, e.g. in tests).
+    array_loader : optional ``(sweep, row_id) -> dict`` used instead of the store.
+    """
+
+    mode: str
+    outdir: Path
+    frames: dict[str, pd.DataFrame]
+    store: Path | None = None
+    array_loader: Callable[[str, Any], dict[str, np.ndarray]] | None = None
+
+    def arrays(self, sweep: str, row_id: Any) -> dict[str, np.ndarray]:
+        """The arrays stored with one result row (e.g. singular values, spectra)."""
+        if self.array_loader is not None:
+            return self.array_loader(sweep, row_id)
+        if self.store is None:
+            return {}
+        from ..experiments.results import load_arrays
+
+        return load_arrays(self.store, row_id)
+
+    def ok(self, sweep: str) -> pd.DataFrame:
+        """The rows of ``sweep`` that completed (status ``"done"`` or ``"ok"``); empty if none."""
+        frame = self.frames.get(sweep)
+        if frame is None or len(frame) == 0:
+            return pd.DataFrame()
+        if "status" in frame.columns:
+            frame = frame[frame["status"].isin(["done", "ok", "success", "completed"])]
+        return frame
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A reproducible claim of a seed paper (see the module docstring)."""
+
+    id: str
+    title: str
+    statement: str
+    source: str
+    sweeps: Callable[[str], dict[str, dict]]
+    predict: Callable[[str], dict]
+    analyse: Callable[[ClaimContext, dict], ClaimOutcome]
+    plot: Callable[[ClaimContext, dict, ClaimOutcome], list[Path]]
+    setting: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# utilities shared by the claim modules
+
+
+def _clean(x: Any) -> Any:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return x
+    return v if math.isfinite(v) else None
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays and tuples into plain JSON types (non-finite -> None)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _clean(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def mean_stderr(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, standard error (sample std / sqrt(runs), 0 for one run) and count of finite values."""
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+    return float(v.mean()), se, int(v.size)
+
+
+def t_factor(count: int, level: float = 0.99) -> float:
+    """Two-sided Student-t quantile for a mean over ``count`` runs (dof = count - 1).
+
+    With few seeds the sample standard deviation is itself uncertain; k = t_{(1+level)/2, count-1}
+    makes ``k * stderr`` a ``level`` confidence half-width (9.92 for 3 runs, 4.60 for 5, -> 2.58).
+    """
+    from scipy import stats
+
+    if count < 2:
+        return float("inf")
+    return float(stats.t.ppf(0.5 + level / 2.0, count - 1))
+
+
+def compare(
+    quantity: str,
+    predicted: float | None,
+    measured: float | None,
+    stderr: float | None,
+    *,
+    k: float = 3.0,
+    bias: float = 0.0,
+    note: str = "",
+) -> Comparison:
+    """A comparison row with tolerance ``k * stderr + bias``.
+
+    ``bias`` is the stated finite-size (e.g. O(1/sqrt(d)) or O(1/d)) allowance; explain it in
+    ``note``. A row with a missing or non-finite prediction or measurement is not decidable.
+    """
+    p = _clean(predicted)
+    m = _clean(measured)
+    se = _clean(stderr)
+    if p is None or m is None:
+        why = "no prediction" if p is None else "not measured"
+        return Comparison(quantity, p, m, se, None, None, (note + "; " if note else "") + why)
+    tol = k * (se or 0.0) + bias
+    derivation = f"tol = {k:g}*stderr + {bias:.3g}"
+    full_note = f"{derivation}; {note}" if note else derivation
+    return Comparison(quantity, p, m, se, tol, bool(abs(m - p) <= tol), full_note)
+
+
+def verdict_from(comparisons: Iterable[Comparison], *, what: str = "") -> tuple[str, str]:
+    """Aggregate rows: FAIL if any decidable row fails; PASS if all decidable rows pass;
+    INCONCLUSIVE when none is decidable. Returns (verdict, reason)."""
+    rows = list(comparisons)
+    decided = [c for c in rows if c.passed is not None]
+    failed = [c for c in decided if not c.passed]
+    prefix = f"{what}: " if what else ""
+    if failed:
+        worst = failed[0]
+        return "FAIL", (
+            f"{prefix}{len(failed)} of {len(decided)} comparisons outside tolerance, e.g. "
+            f"{worst.quantity}: measured {_fmt(worst.measured)} +- {_fmt(worst.stderr)} vs predicted "
+            f"{_fmt(worst.predicted)} (tol {_fmt(worst.tolerance)})."
+        )
+    if not decided:
+        return "INCONCLUSIVE", f"{prefix}no decidable comparison (missing predictions or measurements)."
+    return "PASS", f"{prefix}all {len(decided)} decidable comparisons within tolerance."
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "n/a"
+    try:
+        return f"{float(x):.4g}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def summarise(frame: pd.DataFrame, by: "str | list[str]", metric: str) -> pd.DataFrame:
+    """Per-cell mean, standard error and count of ``metric`` over seeds.
+
+    Returns a frame with the ``by`` columns and ``mean``, ``stderr`` (std / sqrt(count), 0 for
+    one seed) and ``count``, sorted by ``by``; empty when the metric is absent.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    if frame is None or len(frame) == 0 or metric not in frame.columns:
+        return pd.DataFrame(columns=[*keys, "mean", "stderr", "count"])
+    rows = []
+    for key, grp in frame.groupby(keys, sort=True):
+        m, se, cnt = mean_stderr(grp[metric].tolist())
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key)), "mean": m, "stderr": se, "count": cnt})
+    return pd.DataFrame(rows, columns=[*keys, "mean", "stderr", "count"])

@@ -1,0 +1,310 @@
+r"""C2: a growing step eta = eta0 N^alpha gives one feature spike per polynomial degree.
+
+Claim (Moniri, Lee, Hassani, Dobriban, ICML 2024, arXiv 2310.07891; theory doc 2.2, 2.3, 12):
+after one step with eta ~ N^alpha each neuron moves by s a_i u, s = eta mu1 ||vhat|| / sqrt(N)
+~ N^{alpha - 1/2}, and the feature matrix gains one rank-one term per degree k with magnitude
+c_k s^k (c_k = E sigma^{(k)}(G)); degree k is visible above the bulk iff k < 1/(1 - 2 alpha),
+i.e. l spikes for alpha in ((l-1)/(2l), l/(2l+2)). An activation with c2 = 0 (tanh) has no
+quadratic spike.
+
+Measured (kind ``steps`` with ``spectra.hermite_degree``): the per-degree projection of theory 2.3,
+m_k = mean_i (1/n) He_k(kappa)^T F_c e_i a_i^k on a fresh probe batch, kappa = X u.
+
+Prediction. Leading order m_k -> c_k s^k. At finite size the pre-activation of neuron i on a
+probe x is g_i + (s a_i + rho_i) kappa with rho_i = <w_i, u> ~ N(0, 1/d) and g_i independent of
+kappa, so Stein's lemma gives the value used for the verdict,
+
+    m_k = E[(s + rho)^k] E[sigma^{(k)}(tau G)],   tau^2 = c + s^2,   rho ~ N(0, 1/d),
+    E[(s + rho)^k] = sum_j C(k,2j) s^(k-2j) (2j-1)!! d^-j,
+    E[sigma^{(k)}(tau G)] = E[sigma(tau G) He_k(G)] / tau^k,
+
+with c = 1 + eta^2 E[y^2] Var(sigma'(G)) / (N psi2) the bulk inflation (as in
+:mod:`giantstep.theory.one_step`; c -> 1). It equals
+c_k s^k (1 + O(s^2) + O(1/(d s^2))): the O(s^2) term is the correction named in theory 2.3; the
+O(1/d) term (e.g. c_2/d for k = 2) is not mentioned there and dominates the even degrees when
+s^2 < 1/d (small alpha). s and ||vhat|| are those of theory 1.2 (pure theory).
+
+Sweeps: ``alpha`` (alpha grid at N = d, n = 2d, both activations) and ``ladder`` (N = d on a
+ladder at alpha = 0.3, for the exponent fits of theory 12).
+
+Verdict rows: (i) m_k vs prediction for every alpha, degree k <= 4 and activation, tolerance
+t99 stderr + 5|pred|/d, where t99 is the two-sided 99% Student-t quantile for the number of
+seeds (the projections of degree >= 3 have heavy-tailed probe noise, of order
+|m_1| sqrt(E[He_k(G)^2 G^2] / n_probe), so a 2-3 seed standard deviation is itself uncertain); (ii) the fitted slope of log|m_k| against log N vs the exponent
+k (alpha - 1/2), for the degrees whose predicted magnitude exceeds 4 noise levels on the whole
+ladder, tolerance t99 (slope stderr, dof = runs - 2) + |slope of the resummed prediction over the ladder -
+k(alpha - 1/2)| (the O(s^2) next-order correction, computed, not fitted).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermeval
+
+from .. import plots
+from ..activations import get_activation
+from ..hermite import gaussian_expectation, hermite_constants
+from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, summarise, t_factor, verdict_from
+from .registry import register
+
+ACTIVATIONS = ("relu", "tanh")
+LINK = "tanh"
+ETA0 = 4.0
+PSI2 = 2.0
+DEGREES = (1, 2, 3, 4)
+ALPHA_GRID = [0.0, 0.15, 0.25, 0.3, 0.35, 0.4]
+ALPHA_LADDER = 0.3
+SIZES = {
+    "quick": {"d": 512, "ladder": [256, 512, 1024], "seeds": 3, "ladder_seeds": 3, "probe": 8192},
+    "full": {"d": 1024, "ladder": [512, 1024, 2048, 4096], "seeds": 4, "ladder_seeds": 5, "probe": 16384},
+}
+
+
+def _base(mode: str, act: str, d: int) -> dict:
+    return {
+        "kind": "steps",
+        "d": d,
+        "width": d,
+        "n": int(PSI2 * d),
+        "activation": act,
+        "second_layer": "rademacher",
+        "residual": "centered",
+        "teacher": {"link": LINK, "noise": 0.0},
+        "steps": [{"eta0": ETA0, "alpha": 0.0}],
+        "spectra": {"top": 3, "hermite_degree": max(DEGREES), "features_n": SIZES[mode]["probe"]},
+        "theory": False,
+    }
+
+
+def sweeps(mode: str) -> dict[str, dict]:
+    s = SIZES[mode]
+    out = {}
+    for act in ACTIVATIONS:
+        out[f"alpha_{act}"] = {"base": _base(mode, act, s["d"]), "grid": {"steps.0.alpha": ALPHA_GRID}, "seeds": s["seeds"]}
+        base = _base(mode, act, s["d"])
+        base["steps"] = [{"eta0": ETA0, "alpha": ALPHA_LADDER}]
+        out[f"ladder_{act}"] = {
+            "base": base,
+            "zip": {"d": s["ladder"], "width": s["ladder"], "n": [int(PSI2 * x) for x in s["ladder"]]},
+            "seeds": s["ladder_seeds"],
+        }
+    return out
+
+
+@lru_cache(maxsize=4096)
+def smoothed_derivative(act: str, k: int, tau2: float) -> float:
+    """E[sigma^{(k)}(tau G)] = E[sigma(tau G) He_k(G)] / tau^k (Stein); = c_k at tau = 1."""
+    a = get_activation(act)
+    tau = math.sqrt(tau2)
+    coef = np.zeros(k + 1)
+    coef[k] = 1.0
+    kinks = tuple(kk / tau for kk in a.kinks)
+    return gaussian_expectation(lambda z: float(a.f(np.asarray(tau * z))) * float(hermeval(z, coef)), kinks) / tau**k
+
+
+def spike_moment(k: int, s: float, d: int) -> float:
+    """E[(s + rho)^k] for rho ~ N(0, 1/d): the k-th moment of the per-neuron spike coefficient
+    s a_i + <w_i, u> (times a_i^k), sum_j C(k, 2j) s^(k-2j) (2j-1)!! d^-j."""
+    total = 0.0
+    for j in range(0, k // 2 + 1):
+        total += math.comb(k, 2 * j) * s ** (k - 2 * j) * _double_factorial(2 * j - 1) / d**j
+    return total
+
+
+def _double_factorial(m: int) -> int:
+    return 1 if m <= 0 else m * _double_factorial(m - 2)
+
+
+@lru_cache(maxsize=1024)
+def point(act: str, alpha: float, N: int) -> dict:
+    """Predicted s, tau^2, leading c_k s^k and finite-size m_k at one (alpha, N = d, n = 2d)."""
+    from ..theory.one_step import derivative_variance
+
+    # theory 1.2 with r = y: ||vhat||^2 = mu1*^2 + E y^2 / psi2; per-neuron move s = eta mu1 ||vhat|| / sqrt(N);
+    # bulk inflation c = 1 + eta^2 E y^2 Var(sigma') / (N psi2)  (as in giantstep.theory.one_step)
+    g = hermite_constants(LINK)
+    eta = ETA0 * N**alpha
+    vhat2 = g.mu1**2 + g.second_moment / PSI2
+    s = eta * hermite_constants(act).mu1 * math.sqrt(vhat2) / math.sqrt(N)
+    tau2 = 1.0 + eta**2 * g.second_moment * derivative_variance(act) / (N * PSI2) + s * s
+    c = hermite_constants(act).coefficients
+    return {
+        "s": s,
+        "tau2": tau2,
+        "leading": {str(k): float(c[k] * s**k) for k in DEGREES},
+        "resummed": {str(k): spike_moment(k, s, N) * smoothed_derivative(act, k, round(tau2, 12)) for k in DEGREES},
+    }
+
+
+def spike_count(alpha: float, act: str) -> int:
+    """Asymptotic number of visible degrees: k < 1/(1 - 2 alpha) with c_k != 0 (theory 2.2)."""
+    c = hermite_constants(act).coefficients
+    kmax = 1.0 / (1.0 - 2.0 * alpha)
+    return sum(1 for k in range(1, 11) if k < kmax and abs(c[k]) > 1e-9)
+
+
+def predict(mode: str) -> dict:
+    s = SIZES[mode]
+    out: dict = {"alpha": {}, "ladder": {}, "exponent": {}, "spikes": {}}
+    alpha_curve = np.linspace(0.0, 0.44, 23)
+    for act in ACTIVATIONS:
+        out["alpha"][act] = {str(a): point(act, a, s["d"]) for a in ALPHA_GRID}
+        out["ladder"][act] = {str(N): point(act, ALPHA_LADDER, N) for N in s["ladder"]}
+        out["spikes"][act] = {str(round(a, 3)): spike_count(a, act) for a in alpha_curve}
+        out[f"curve_{act}"] = {"alpha": alpha_curve.tolist(), "points": [point(act, a, s["d"]) for a in alpha_curve]}
+        out["exponent"][act] = {}
+        for k in DEGREES:
+            vals = [out["ladder"][act][str(N)]["resummed"][str(k)] for N in s["ladder"]]
+            finite = float(np.polyfit(np.log(s["ladder"]), np.log(np.abs(vals) + 1e-300), 1)[0]) if all(vals) else None
+            out["exponent"][act][str(k)] = {"asymptotic": k * (ALPHA_LADDER - 0.5), "finite_N": finite}
+    return out
+
+
+def _noise_level(frame, k: int) -> float:
+    """Typical per-seed scatter of m_k (pooled within-cell std), used to pick fit-able degrees."""
+    col = f"hermite.m{k}"
+    if col not in frame.columns or len(frame) < 2:
+        return float("inf")
+    sds = [g[col].std(ddof=1) for _, g in frame.groupby("d") if len(g) > 1]
+    return float(np.nanmean(sds)) if sds else float("inf")
+
+
+def fit_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """OLS slope of y on x and its standard error."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.ptp(x) == 0:
+        return float("nan"), float("nan")
+    A = np.vstack([x, np.ones_like(x)]).T
+    coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)
+    dof = len(x) - 2
+    resid = y - A @ coef
+    s2 = float(resid @ resid) / dof if dof > 0 else float("nan")
+    se = math.sqrt(s2 / float(((x - x.mean()) ** 2).sum()))
+    return float(coef[0]), se
+
+
+def analyse(ctx: ClaimContext, pred: dict) -> ClaimOutcome:
+    s = SIZES[ctx.mode]
+    rows: list[Comparison] = []
+    for act in ACTIVATIONS:
+        frame = ctx.ok(f"alpha_{act}")
+        for k in DEGREES:
+            tab = summarise(frame, "steps.0.alpha", f"hermite.m{k}")
+            for _, r in tab.iterrows():
+                p = pred["alpha"][act].get(str(float(r["steps.0.alpha"])))
+                if p is None:
+                    continue
+                pv = p["resummed"][str(k)]
+                kt = t_factor(int(r["count"]))
+                rows.append(
+                    compare(f"{act}: m_{k} at alpha={r['steps.0.alpha']:g}", pv, r["mean"], r["stderr"], k=kt,
+                            bias=5 * abs(pv) / s["d"],
+                            note=f"{int(r['count'])} seeds; t99 = {kt:.3g} stderr + 5|pred|/d")
+                )
+        lad = ctx.ok(f"ladder_{act}")
+        for k in DEGREES:
+            col = f"hermite.m{k}"
+            if col not in lad.columns or not len(lad):
+                continue
+            preds = [abs(pred["ladder"][act][str(N)]["resummed"][str(k)]) for N in s["ladder"]]
+            noise = _noise_level(lad, k)
+            q = f"{act}: N-exponent of m_{k} (alpha={ALPHA_LADDER:g})"
+            e = pred["exponent"][act][str(k)]
+            if min(preds) < 4 * noise:
+                rows.append(Comparison(q, e["asymptotic"], None, None, None, None,
+                                       f"not fitted: predicted |m_{k}| >= {min(preds):.2g} below 4 x noise {noise:.2g}"))
+                continue
+            vals = lad[col].to_numpy()
+            slope, se = fit_slope(np.log(lad["d"].to_numpy(float)), np.log(np.abs(vals)))
+            bias = abs((e["finite_N"] or e["asymptotic"]) - e["asymptotic"])
+            kt = t_factor(len(lad) - 1)
+            rows.append(compare(q, e["asymptotic"], slope, se, k=kt, bias=bias,
+                                note=f"OLS over {len(lad)} runs; t99 = {kt:.3g} se + next-order correction {bias:.3f}"))
+    verdict, reason = verdict_from(rows, what="per-degree spike magnitudes and N-exponents")
+    sizes = {"d = width N (alpha sweep)": s["d"], "n": f"{PSI2:g} d", "ladder N = d": s["ladder"], "probe n": s["probe"]}
+    return ClaimOutcome(verdict, reason, tuple(rows), sizes, s["seeds"])
+
+
+def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
+    s = SIZES[ctx.mode]
+    out: list[Path] = []
+    fig, axes = plots.figure(ncols=2, width=8.4, height=3.6)
+    for j, act in enumerate(ACTIVATIONS):
+        ax = axes[j]
+        frame = ctx.ok(f"alpha_{act}")
+        curve = pred[f"curve_{act}"]
+        x = np.asarray(curve["alpha"])
+        c = hermite_constants(act).coefficients
+        for i, k in enumerate(DEGREES):
+            y = np.abs([p["resummed"][str(k)] for p in curve["points"]])
+            if abs(c[k]) > 1e-9:
+                plots.theory_line(ax, x, y, f"k={k}: $|c_k| s^k$ (resummed)" if i == 0 else f"k={k}", i=i)
+                plots.theory_line(ax, x, np.abs([p["leading"][str(k)] for p in curve["points"]]), None, i=i, ls="--", lw=0.8)
+            tab = summarise(frame, "steps.0.alpha", f"hermite.m{k}")
+            if len(tab):
+                plots.sim_points(ax, tab["steps.0.alpha"], np.abs(tab["mean"]), tab["stderr"],
+                                 f"|m_{k}| measured" + (" ($c_k=0$)" if abs(c[k]) <= 1e-9 else ""), i=i,
+                                 marker="o" if abs(c[k]) > 1e-9 else "x")
+        for l_, (lo, hi) in enumerate([(0, 0.25), (0.25, 1 / 3), (1 / 3, 0.375), (0.375, 0.4)]):
+            ax.axvspan(lo, hi, color="0.5", alpha=0.04 + 0.04 * l_, lw=0)
+            ax.text((lo + hi) / 2, 0.97, f"l={l_ + 1}", transform=ax.get_xaxis_transform(), ha="center", fontsize=6.5)
+        ax.set_yscale("log")
+        ax.set_ylim(1e-4, 1.5)
+        ax.set_xlabel(r"step exponent $\alpha$ ($\eta = %g N^\alpha$)" % ETA0)
+        ax.set_ylabel(r"per-degree spike $|m_k|$")
+        ax.set_title(f"{act} (c2 {'!= 0' if abs(c[2]) > 1e-9 else '= 0'}), N = d = {s['d']}")
+        ax.legend(loc="lower right", fontsize=6.5, ncol=2)
+    fig.suptitle("C2: polynomial feature spikes vs step exponent (dashed: leading order $c_k s^k$)")
+    plots.annotate_verdict(axes[1], outcome.verdict)
+    out += plots.save(fig, ctx.outdir, "c2_magnitudes_vs_alpha")
+
+    fig, axes = plots.figure(ncols=2, width=8.4, height=3.4)
+    for j, act in enumerate(ACTIVATIONS):
+        ax = axes[j]
+        lad = ctx.ok(f"ladder_{act}")
+        Ns = np.asarray(s["ladder"], float)
+        c = hermite_constants(act).coefficients
+        for i, k in enumerate(DEGREES):
+            if abs(c[k]) <= 1e-9:
+                continue
+            pv = np.abs([pred["ladder"][act][str(int(N))]["resummed"][str(k)] for N in Ns])
+            plots.theory_line(ax, Ns, pv, f"k={k}: slope {k * (ALPHA_LADDER - 0.5):.2f}", i=i)
+            tab = summarise(lad, "d", f"hermite.m{k}")
+            if len(tab):
+                plots.sim_points(ax, tab["d"], np.abs(tab["mean"]), tab["stderr"], None, i=i)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("width N (= d, n = 2d)")
+        ax.set_ylabel(r"$|m_k|$")
+        ax.set_title(f"{act}: N-scaling at alpha = {ALPHA_LADDER}")
+        ax.legend(loc="lower left", fontsize=7)
+    fig.suptitle("C2: fitted N-exponents of the per-degree spikes (lines: theory, points: simulation)")
+    out += plots.save(fig, ctx.outdir, "c2_exponents")
+    return out
+
+
+CLAIM = register(
+    Claim(
+        id="C2",
+        title="Growing step: one feature spike per polynomial degree",
+        statement=(
+            "With eta ~ N^alpha the feature matrix after one step gains rank-one spikes, one per polynomial degree k "
+            "with magnitude c_k s^k, s ~ N^(alpha-1/2); l of them exceed the bulk for alpha in ((l-1)/2l, l/(2l+2)); "
+            "an activation with c2 = 0 (tanh) has no quadratic spike."
+        ),
+        source="Moniri, Lee, Hassani, Dobriban, ICML 2024 (arXiv 2310.07891); theory doc sections 2.2, 2.3, 12",
+        sweeps=sweeps,
+        predict=predict,
+        analyse=analyse,
+        plot=plot,
+        setting=(
+            f"Convention P, W0 rows N(0, I/d), a_i = +-1, residual r = y, teacher y = {LINK}(<theta*,x>); one step "
+            f"eta = {ETA0:g} N^alpha on n = {PSI2:g} d samples; per-degree projections m_k of the column-centered "
+            "features on He_k(<u,x>) over a fresh probe batch (theory 2.3). relu (c2 = 0.399) and tanh (c2 = 0)."
+        ),
+    )
+)

@@ -1,0 +1,171 @@
+r"""Shared figure functions: one style, theory as lines, simulation as points with error bars.
+
+Used by the claims (:mod:`giantstep.claims`) and by ``giantstep plot``. Matplotlib runs with the
+non-interactive Agg backend; every figure is saved as PNG (150 dpi) and PDF by :func:`save`.
+
+* :func:`figure` -- a figure in the house style (labelled axes are the caller's job).
+* :func:`theory_line` / :func:`sim_points` -- prediction as a line, measurement as mean
+  +- standard error over seeds.
+* :func:`spectrum_histogram` -- histogram of singular values with the theoretical bulk
+  density and the predicted outlier locations marked (dashed) beside the measured ones.
+* :func:`mp_singular_density` -- density of the singular values of an N x d matrix with i.i.d.
+  entries of variance v (Marchenko-Pastur, theory doc 6.2, mapped from eigenvalues of
+  W W^T to singular values s = sqrt(lambda): rho_s(s) = 2 s rho_lambda(s^2)).
+
+Example::
+
+    fig, ax = figure()
+    theory_line(ax, x, y, "theory")
+    sim_points(ax, x_sim, mean, stderr, "simulation")
+    paths = save(fig, outdir, "c1_overlap")      # [.../c1_overlap.png, .../c1_overlap.pdf]
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "font.size": 9,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "lines.linewidth": 1.5,
+    "errorbar.capsize": 2.5,
+    "pdf.fonttype": 42,
+}
+
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f")
+
+
+def color(i: int) -> str:
+    """The i-th colour of the house palette (cycled)."""
+    return COLORS[i % len(COLORS)]
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float | None = None, height: float | None = None, **kw):
+    """A new (fig, axes) in the house style (axes squeezed as by ``plt.subplots``)."""
+    plt.rcParams.update(STYLE)
+    w = width if width is not None else 3.6 * ncols + 0.4
+    h = height if height is not None else 3.0 * nrows
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=True, **kw)
+    return fig, axes
+
+
+def save(fig, outdir: "str | Path", stem: str) -> list[Path]:
+    """Save ``fig`` as ``outdir/stem.png`` and ``outdir/stem.pdf``; close it; return both paths."""
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
+    for p in paths:
+        fig.savefig(p, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def theory_line(ax, x: Sequence[float], y: Sequence[float], label: str | None = "theory", i: int = 0, **kw):
+    """Prediction as a line."""
+    kw.setdefault("color", color(i))
+    kw.setdefault("lw", 1.5)
+    if "ls" not in kw:
+        kw.setdefault("linestyle", "-")
+    return ax.plot(np.asarray(x, float), np.asarray(y, float), label=label, **kw)
+
+
+def sim_points(
+    ax,
+    x: Sequence[float],
+    mean: Sequence[float],
+    stderr: Sequence[float] | None,
+    label: str | None = "simulation",
+    i: int = 0,
+    marker: str = "o",
+    **kw,
+):
+    """Measurement as points with +- stderr error bars (over seeds)."""
+    kw.setdefault("color", color(i))
+    yerr = None if stderr is None else np.nan_to_num(np.asarray(stderr, float))
+    return ax.errorbar(
+        np.asarray(x, float), np.asarray(mean, float), yerr=yerr, fmt=marker, ms=4, label=label, lw=1, **kw
+    )
+
+
+def mp_singular_density(s: np.ndarray, width: int, d: int, variance: float) -> np.ndarray:
+    """Density of the singular values of an N x d matrix with i.i.d. entries of variance v.
+
+    With p = min(N, d), q = max(N, d) and gamma = p/q, the p eigenvalues of the p x p Gram,
+    divided by v q, follow MP with ratio gamma on [(1-sqrt(gamma))^2, (1+sqrt(gamma))^2];
+    the singular values s = sqrt(v q lambda) have density 2 s rho(s^2 / (v q)) / (v q).
+    """
+    p, q = min(width, d), max(width, d)
+    gam = p / q
+    lo, hi = (1 - math.sqrt(gam)) ** 2, (1 + math.sqrt(gam)) ** 2
+    lam = np.asarray(s, float) ** 2 / (variance * q)
+    inside = (lam > lo) & (lam < hi)
+    rho = np.zeros_like(lam)
+    li = lam[inside]
+    rho[inside] = np.sqrt((hi - li) * (li - lo)) / (2 * math.pi * gam * li)
+    return 2 * np.asarray(s, float) * rho / (variance * q)
+
+
+def spectrum_histogram(
+    ax,
+    values: np.ndarray,
+    *,
+    density: Callable[[np.ndarray], np.ndarray] | None = None,
+    edge: float | None = None,
+    predicted_outliers: Iterable[float] = (),
+    measured_outliers: Iterable[float] = (),
+    bins: int = 60,
+    xlabel: str = "singular value",
+    label: str = "simulation",
+    density_label: str = "theory (bulk density)",
+):
+    """Histogram of a spectrum with the theoretical bulk density and outlier locations.
+
+    ``density`` maps a grid of values to the predicted bulk density (same normalisation as a
+    ``density=True`` histogram of the bulk); ``edge`` is drawn as a dotted line; predicted
+    outliers are dashed red lines and measured outliers black triangles on the axis.
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    pred = [float(p) for p in predicted_outliers if p is not None and np.isfinite(p)]
+    meas = [float(m) for m in measured_outliers]
+    top = max([v.max() if v.size else 1.0, *pred, *meas])
+    ax.hist(v, bins=bins, range=(0.0, top * 1.05), density=True, color="0.75", edgecolor="0.55", lw=0.4, label=label)
+    if density is not None:
+        grid = np.linspace(0.0, top * 1.05, 800)
+        ax.plot(grid, density(grid), color=color(0), lw=1.4, label=density_label)
+    if edge is not None and np.isfinite(edge):
+        ax.axvline(edge, color=color(0), ls=":", lw=1.0, label=f"bulk edge {edge:.3g}")
+    for j, p in enumerate(pred):
+        ax.axvline(p, color=color(1), ls="--", lw=1.1, label="predicted outlier" if j == 0 else None)
+    if meas:
+        ymin = ax.get_ylim()[1] * 0.03
+        ax.plot(meas, [ymin] * len(meas), "v", color="k", ms=6, label="measured outlier(s)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def annotate_verdict(ax, verdict: str) -> None:
+    """Small verdict tag in the corner of an axes."""
+    col = {"PASS": color(2), "FAIL": color(1)}.get(verdict, "0.4")
+    ax.text(0.99, 0.01, verdict, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=col)

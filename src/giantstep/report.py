@@ -1,0 +1,146 @@
+r"""``report.html``: one self-contained page with a section per claim.
+
+Each section shows the claim's statement, source and setting, its figures (PNG embedded as
+base64 data URIs so the file can be mailed or archived alone; the PDF is linked relatively),
+the predicted-vs-measured table (quantity, predicted, measured +- stderr, tolerance, pass) and
+the verdict PASS / FAIL / INCONCLUSIVE with its reason.
+
+Input is the ``summary.json`` mapping written by :mod:`giantstep.claims.runner`::
+
+    {"mode": "quick", "version": "...", "store": "results.sqlite",
+     "claims": {"C1": {"title", "statement", "source", "setting", "verdict", "reason",
+                       "comparisons": [...], "sizes": {...}, "seeds": 3, "figures": [...]}, ...}}
+
+Example::
+
+    write_report(summary, outdir)   # -> outdir / "report.html"
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+VERDICT_COLORS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700"}
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#1f2328;line-height:1.45}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
+.badge{display:inline-block;padding:.1em .55em;border-radius:.4em;color:#fff;font-weight:600;font-size:.85em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}td,th{border:1px solid #d0d7de;padding:.25em .5em;
+text-align:right}th{background:#f6f8fa}td.q,td.note{text-align:left}td.note{color:#57606a;font-size:.9em}
+.fig{display:inline-block;margin:.4em;vertical-align:top;text-align:center;font-size:.8em}
+.fig img{max-width:520px;border:1px solid #eee}.meta{color:#57606a;font-size:.9em}
+.ok{color:#1a7f37}.bad{color:#cf222e}.na{color:#9a6700}
+"""
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "&ndash;"
+    if isinstance(x, bool):
+        return str(x)
+    try:
+        return f"{float(x):.{digits}g}"
+    except (TypeError, ValueError):
+        return html.escape(str(x))
+
+
+def _badge(verdict: str) -> str:
+    col = VERDICT_COLORS.get(verdict, "#57606a")
+    return f'<span class="badge" style="background:{col}">{html.escape(verdict)}</span>'
+
+
+def _figure_html(path: Path, outdir: Path) -> str:
+    try:
+        rel = path.relative_to(outdir)
+    except ValueError:
+        rel = path
+    if path.suffix.lower() == ".png" and path.exists():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        pdf = path.with_suffix(".pdf")
+        link = f' &middot; <a href="{html.escape(str(rel.with_suffix(".pdf")))}">PDF</a>' if pdf.exists() else ""
+        return (
+            f'<div class="fig"><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"/>'
+            f"<br/>{html.escape(path.name)}{link}</div>"
+        )
+    return ""
+
+
+def _table(comparisons: list[dict]) -> str:
+    if not comparisons:
+        return "<p class='meta'>No comparisons.</p>"
+    rows = [
+        "<table><tr><th>quantity</th><th>predicted</th><th>measured</th><th>&plusmn; stderr</th>"
+        "<th>tolerance</th><th>pass</th><th>how the tolerance was derived</th></tr>"
+    ]
+    for c in comparisons:
+        passed = c.get("passed")
+        mark = {True: "<span class='ok'>yes</span>", False: "<span class='bad'>no</span>"}.get(
+            passed, "<span class='na'>n/a</span>"
+        )
+        rows.append(
+            f"<tr><td class='q'>{html.escape(str(c.get('quantity', '')))}</td><td>{_fmt(c.get('predicted'))}</td>"
+            f"<td>{_fmt(c.get('measured'))}</td><td>{_fmt(c.get('stderr'), 2)}</td>"
+            f"<td>{_fmt(c.get('tolerance'), 3)}</td><td>{mark}</td>"
+            f"<td class='note'>{html.escape(str(c.get('note', '')))}</td></tr>"
+        )
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def render(summary: dict, outdir: "str | Path") -> str:
+    """The HTML text of the report for a summary mapping (figures resolved under ``outdir``)."""
+    outdir = Path(outdir)
+    claims = summary.get("claims", {})
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'/>",
+        "<title>giantstep: reproduction of the seed claims</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>giantstep: reproduction of the seed claims</h1>",
+        f"<p class='meta'>mode <b>{html.escape(str(summary.get('mode', '')))}</b> &middot; giantstep "
+        f"{html.escape(str(summary.get('version', '')))} &middot; results store "
+        f"<code>{html.escape(str(summary.get('store', '')))}</code> &middot; "
+        f"wall time {_fmt(summary.get('seconds'), 3)} s</p>",
+        "<table><tr><th>claim</th><th>title</th><th>verdict</th><th>reason</th></tr>",
+    ]
+    for cid, c in claims.items():
+        parts.append(
+            f"<tr><td class='q'><a href='#{html.escape(cid)}'>{html.escape(cid)}</a></td>"
+            f"<td class='q'>{html.escape(str(c.get('title', '')))}</td><td>{_badge(c.get('verdict', ''))}</td>"
+            f"<td class='note'>{html.escape(str(c.get('reason', '')))}</td></tr>"
+        )
+    parts.append("</table>")
+    for cid, c in claims.items():
+        sizes = ", ".join(f"{k} = {v}" for k, v in (c.get("sizes") or {}).items())
+        parts += [
+            f"<h2 id='{html.escape(cid)}'>{html.escape(cid)}: {html.escape(str(c.get('title', '')))} "
+            f"{_badge(c.get('verdict', ''))}</h2>",
+            f"<p><b>Claim.</b> {html.escape(str(c.get('statement', '')))}</p>",
+            f"<p class='meta'><b>Source.</b> {html.escape(str(c.get('source', '')))}</p>",
+            f"<p><b>Setting.</b> {html.escape(str(c.get('setting', '')))}</p>",
+            f"<p class='meta'><b>Sizes.</b> {html.escape(sizes)} &middot; <b>seeds per cell</b> "
+            f"{html.escape(str(c.get('seeds', '')))} &middot; <b>sweeps</b> "
+            f"{html.escape(', '.join(c.get('sweeps', [])))} &middot; {_fmt(c.get('seconds'), 3)} s</p>",
+            f"<p><b>Verdict: {_badge(c.get('verdict', ''))}</b> {html.escape(str(c.get('reason', '')))}</p>",
+            "<div>",
+            *[_figure_html(outdir / f, outdir) for f in c.get("figures", []) if str(f).endswith(".png")],
+            "</div>",
+            _table(c.get("comparisons", [])),
+        ]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(summary: dict, outdir: "str | Path") -> Path:
+    """Write ``outdir/report.html`` (atomically) and return its path."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render(summary, outdir), encoding="utf-8")
+    tmp.replace(path)
+    return path
