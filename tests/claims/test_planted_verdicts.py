@@ -66,20 +66,63 @@ def test_c8_pass_then_planted_fail(tmp_path):
     assert c8.analyse(ctx, wrong).verdict == "FAIL"
 
 
+def _c5_frames(d, q_of):
+    """Frames for every C5 sweep with q = d * overlap1^2 = q_of(residual, link, batch) per seed
+    (overlap2 = overlap3 = 0), the fresh and reused sweeps sharing their seeds."""
+    frames = {}
+    for residual in c5.RESIDUALS:
+        for link in c5.LINKS:
+            for batch in c5.BATCHES:
+                rows, rid = [], 0
+                for a1, a2 in c5.SIZES["quick"]["alphas"]:
+                    for seed, q in enumerate(q_of(residual, link, batch)):
+                        rid += 1
+                        rows.append({"row_id": rid, "status": "done", "steps.0.alpha": a1, "steps.1.alpha": a2,
+                                     "seed": seed, "w2.overlap1": np.sqrt(q / d), "w2.overlap2": 0.0,
+                                     "w2.overlap3": 0.0})
+                frames[c5._name(residual, link, batch)] = pd.DataFrame(rows)
+    return frames
+
+
 def test_c5_planted_learning_flips(tmp_path):
     d = c5.SIZES["quick"]["d"]
-    pred = {f"{l}_{b}": {str(a): {"learned": l == "he1", "critical": False, "terms_carrying_theta": [0]}
-                         for a in c5.ALPHAS} for l in c5.LINKS for b in ("fresh", "reuse")}
-    frames = {}
-    for name, table in pred.items():
-        ov = 0.5 if name.startswith("he1") else 1.0 / np.sqrt(d)  # learned: overlap 0.5; else null level
-        frames[name] = _rows("steps.0.alpha", c5.ALPHAS, lambda a: {"dw2.overlap1": ov, "dw2.overlap2": 1 / np.sqrt(d),
-                                                                     "dw2.overlap3": 1 / np.sqrt(d)}, jitter=0.05)
-    ctx = ClaimContext("quick", tmp_path, frames)
+    pred = c5.predict("quick")
+    # the theory's pattern: He1 learned by both batches, He2 never, He3 only with reuse
+    assert pred["level"]["he3"] == pytest.approx(21.0, rel=1e-6)  # 3 E[He3^2 z^2]/E[He3^2] = 3 * 42/6
+    key = c5._key(*c5.SIZES["quick"]["alphas"][0])
+    assert [pred["cells"][f"{l}_{b}"][key]["learned"] for l in c5.LINKS for b in c5.BATCHES] == [
+        True, True, False, False, False, True]
+
+    def q_of(residual, link, batch):
+        base = {"he1": 400.0, "he2": 6.0, "he3": 8.0}[link]
+        gain = 120.0 if (link == "he3" and batch == "reuse") else 0.0
+        return [base + gain + 1.5 * (s - 2) for s in range(5)]
+
+    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, q_of))
     assert c5.analyse(ctx, pred).verdict == "PASS"
     wrong = copy.deepcopy(pred)
-    wrong["he3_fresh"]["0.45"]["learned"] = True  # planted: claims fresh batches learn He3
+    wrong["cells"]["he2_reuse"][key]["learned"] = True  # planted: claims reuse learns an even link
     assert c5.analyse(ctx, wrong).verdict == "FAIL"
+    wrong = copy.deepcopy(pred)
+    wrong["cells"]["he3_reuse"][key]["learned"] = False  # planted: claims reuse does not help He3
+    assert c5.analyse(ctx, wrong).verdict == "FAIL"
+
+
+def test_c5_no_reuse_gain_fails(tmp_path):
+    """Reused and fresh batches alike (no gain) for He3: the paired reuse-gain row fails."""
+    d = c5.SIZES["quick"]["d"]
+    pred = c5.predict("quick")
+    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, lambda r, link, b: [
+        ({"he1": 400.0, "he2": 6.0, "he3": 15.0}[link]) + 1.5 * (s - 2) for s in range(5)]))
+    out = c5.analyse(ctx, pred)
+    assert out.verdict == "FAIL" and "reuse gain" in out.reason
+
+
+def test_c5_hetero_factor_exact_values():
+    # rho = E[y^2 z^2] / E[y^2]: E[z^4] = 3; E[He2^2 z^2]/2 = (15 - 6 + 1)/2 = 5; E[He3^2 z^2]/6 = 42/6 = 7
+    assert c5.hetero_factor("he1") == pytest.approx(3.0, rel=1e-6)
+    assert c5.hetero_factor("he2") == pytest.approx(5.0, rel=1e-6)
+    assert c5.hetero_factor("he3") == pytest.approx(7.0, rel=1e-6)
 
 
 def test_c3_planted_wrong_error_fails(tmp_path):
@@ -93,17 +136,3 @@ def test_c3_planted_wrong_error_fails(tmp_path):
     wrong = copy.deepcopy(pred)
     wrong["test_error"]["2.0"] = 0.2
     assert c3.analyse(ctx, wrong).verdict == "FAIL"
-
-
-def test_c1_prediction_matches_theory_one_step():
-    """Two implementations of theory 1.2-1.3 agree: the claim's direct BBP mapping and
-    giantstep.theory.one_step.one_step (rademacher a, r = y)."""
-    from giantstep.theory.one_step import one_step
-
-    for eta, psi2, N, d in [(8.0, 2.0, 512, 512), (3.5, 1.0, 1024, 512), (6.0, 4.0, 256, 512)]:
-        mine = c1.one_step_point(eta, psi2, N, d)
-        ref = one_step(c1.ACTIVATION, c1.LINK, 0.0, d=d, width=N, n=int(psi2 * d), eta0=eta, alpha=0.0,
-                       second_layer="rademacher", residual="centered")
-        assert mine["s1"] == pytest.approx(ref.s1_weights, rel=1e-8)
-        assert mine["overlap"] == pytest.approx(ref.overlap_theta, rel=1e-6, abs=1e-9)
-        assert bool(mine["outlier"]) == ref.outlier

@@ -8,8 +8,8 @@ W1 = W0 + spike has a BBP outlier iff theta_B > c^{1/4} (c = min(N,d)/max(N,d),
 theta_B = s sqrt(d/N) for N >= d), at s1(W1) = sqrt(N/d) sqrt((1+theta_B^2)(c+theta_B^2))/theta_B
 (N >= d), and the top right singular vector has |<v1, theta*>|^2 -> gamma^2 (1 - overlap loss).
 
-Predictions: the mapping of theory 1.3 onto :func:`giantstep.theory.bbp.rectangular` (the same as
-:func:`giantstep.theory.one_step.one_step`, checked in the tests), see :func:`one_step_point`.
+Predictions: :func:`giantstep.theory.one_step.one_step_from_moments` (theory 1.2-1.3, r = y,
+a_i = +-1), see :func:`one_step_point`.
 
 Sweeps (kind ``steps``; residual ``centered`` so r = y, as in the formulas):
 ``eta``: eta0 on a grid at psi2 = 2; ``ratio``: n/d on a grid at eta0 = 8.
@@ -40,6 +40,7 @@ ETA_GRID = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0]
 RATIO_GRID = [0.5, 1.0, 2.0, 4.0, 8.0]
 ETA_RATIO = 8.0
 PSI2 = 2.0
+CURVE_POINTS = 48  # theory curves: one one_step evaluation (~0.05 s) per point
 SIZES = {"quick": {"d": 512, "width": 512, "seeds": 3}, "full": {"d": 2048, "width": 2048, "seeds": 5}}
 
 
@@ -74,58 +75,66 @@ def sweeps(mode: str) -> dict[str, dict]:
     }
 
 
+@lru_cache(maxsize=1024)
 def one_step_point(eta: float, psi2: float, width: int, d: int) -> dict[str, float]:
     """Theory 1.2-1.3 for one point (r = y, a_i = +-1, alpha = 0) as a flat dict.
 
-    ||vhat||^2 = mu1*^2 + E y^2/psi2, gamma^2 = mu1*^2/||vhat||^2, s = eta mu1 ||vhat||, bulk
-    inflation c = 1 + eta^2 E y^2 Var(sigma')/(N psi2); W1 ~ sqrt(c) [W0' + (s/sqrt(c)) u v^T] and
-    :func:`giantstep.theory.bbp.rectangular` with (c_B, theta_B) = (d/N, (s/sqrt(c)) sqrt(d/N)) for
-    N >= d, (N/d, s/sqrt(c)) otherwise. The same mapping as
-    :func:`giantstep.theory.one_step.one_step` (the tests check that the two agree); evaluated
-    here directly because the curves need a few hundred points.
+    Evaluates :func:`giantstep.theory.one_step.one_step_from_moments` (||vhat||^2 = mu1*^2 +
+    E y^2/psi2, gamma^2 = mu1*^2/||vhat||^2, s = eta mu1 ||vhat||, bulk inflation
+    c = 1 + eta^2 E y^2 Var(sigma')/(N psi2), the BBP outlier of W1 and its theta* overlap) and
+    adds the rectangular BBP strength of theory 1.3, theta_B = (s/sqrt(c)) sqrt(d/N) for N >= d
+    and s/sqrt(c) otherwise, with its threshold c_B^{1/4}, c_B = min(N,d)/max(N,d): they define
+    the finite-size BBP window of the verdict.
+
+    >>> p = one_step_point(8.0, 2.0, 512, 512)
+    >>> p["outlier"], round(p["threshold"], 3)
+    (1.0, 1.0)
     """
-    from ..hermite import hermite_constants
-    from ..theory.bbp import rectangular
-    act, g = hermite_constants(ACTIVATION), hermite_constants(LINK)
-    ey2 = g.second_moment
-    vhat2 = g.mu1**2 + ey2 / psi2
-    gamma2 = g.mu1**2 / vhat2
-    s = eta * act.mu1 * math.sqrt(vhat2)
-    c = 1.0 + eta**2 * ey2 * _dvar() / (width * psi2)
-    if width >= d:
-        cb, theta, scale = d / width, s / math.sqrt(c) * math.sqrt(d / width), math.sqrt(c * width / d)
-        r = rectangular(cb, theta)
-        ov2 = r.left_overlap2
-    else:
-        cb, theta, scale = width / d, s / math.sqrt(c), math.sqrt(c)
-        r = rectangular(cb, theta)
-        ov2 = r.right_overlap2
+    from ..theory.one_step import one_step_from_moments
+
+    mu1_star, ey2 = _link_moments()
+    pr = one_step_from_moments(ACTIVATION, mu1_star, ey2, d, width, round(psi2 * d), eta, 0.0,
+                               second_layer="rademacher", residual="centered")
+    c = pr.bulk_inflation
+    cb = min(width, d) / max(width, d)
+    theta = pr.s1_update / math.sqrt(c) * (math.sqrt(d / width) if width >= d else 1.0)
     return {
-        "vhat_norm2": vhat2,
-        "gamma2": gamma2,
-        "s": s,
+        "vhat_norm2": pr.vhat_norm2,
+        "gamma2": pr.gamma2,
+        "s": pr.s1_update,
         "theta_B": theta,
         "threshold": cb**0.25,
-        "s1": scale * r.top,
-        "edge": scale * r.edge,
-        "overlap": math.sqrt(max(gamma2 * ov2, 0.0)),
-        "outlier": float(r.outlier),
+        "s1": pr.s1_weights,
+        "edge": pr.bulk_edge,
+        "overlap": pr.overlap_theta,
+        "outlier": float(pr.outlier),
         "inflation": c - 1.0,
     }
 
 
 @lru_cache(maxsize=1)
-def _dvar() -> float:
-    from ..theory.one_step import derivative_variance
+def _link_moments() -> tuple[float, float]:
+    """(mu1*, E y^2) of the teacher link (no label noise)."""
+    from ..hermite import hermite_constants
 
-    return derivative_variance(ACTIVATION)
+    g = hermite_constants(LINK)
+    return abs(g.mu1), g.second_moment
 
 
 def predict(mode: str) -> dict:
+    """Theory values for every grid point and curve (small dense problems: one BLAS thread is
+    fastest and avoids oversubscribing a busy machine)."""
+    from ..linalg import blas_threads
+
+    with blas_threads(1):
+        return _predict(mode)
+
+
+def _predict(mode: str) -> dict:
     s = SIZES[mode]
     d, N = s["d"], s["width"]
-    eta_curve = np.linspace(0.5, 13.0, 200)
-    ratio_curve = np.geomspace(0.3, 10.0, 200)
+    eta_curve = np.linspace(0.5, 13.0, CURVE_POINTS)
+    ratio_curve = np.geomspace(0.3, 10.0, CURVE_POINTS)
     return {
         "eta": {str(e): one_step_point(e, PSI2, N, d) for e in ETA_GRID},
         "ratio": {str(r): one_step_point(ETA_RATIO, r, N, d) for r in RATIO_GRID},

@@ -18,8 +18,8 @@ kappa, so Stein's lemma gives the value used for the verdict,
     E[(s + rho)^k] = sum_j C(k,2j) s^(k-2j) (2j-1)!! d^-j,
     E[sigma^{(k)}(tau G)] = E[sigma(tau G) He_k(G)] / tau^k,
 
-with c = 1 + eta^2 E[y^2] Var(sigma'(G)) / (N psi2) the bulk inflation (as in
-:mod:`giantstep.theory.one_step`; c -> 1). It equals
+with c = 1 + eta^2 E[y^2] Var(sigma'(G)) / (N psi2) the bulk inflation (c -> 1); s and c are
+those of :func:`giantstep.theory.one_step.one_step_from_moments`. It equals
 c_k s^k (1 + O(s^2) + O(1/(d s^2))): the O(s^2) term is the correction named in theory 2.3; the
 O(1/d) term (e.g. c_2/d for k = 2) is not mentioned there and dominates the even degrees when
 s^2 < 1/d (small alpha). s and ||vhat|| are those of theory 1.2 (pure theory).
@@ -48,7 +48,16 @@ from numpy.polynomial.hermite_e import hermeval
 from .. import plots
 from ..activations import get_activation
 from ..hermite import gaussian_expectation, hermite_constants
-from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, summarise, t_factor, verdict_from
+from .base import (
+    Claim,
+    ClaimContext,
+    ClaimOutcome,
+    Comparison,
+    compare,
+    summarise,
+    t_factor,
+    verdict_from,
+)
 from .registry import register
 
 ACTIVATIONS = ("relu", "tanh")
@@ -110,7 +119,7 @@ def spike_moment(k: int, s: float, d: int) -> float:
     """E[(s + rho)^k] for rho ~ N(0, 1/d): the k-th moment of the per-neuron spike coefficient
     s a_i + <w_i, u> (times a_i^k), sum_j C(k, 2j) s^(k-2j) (2j-1)!! d^-j."""
     total = 0.0
-    for j in range(0, k // 2 + 1):
+    for j in range(k // 2 + 1):
         total += math.comb(k, 2 * j) * s ** (k - 2 * j) * _double_factorial(2 * j - 1) / d**j
     return total
 
@@ -121,16 +130,19 @@ def _double_factorial(m: int) -> int:
 
 @lru_cache(maxsize=1024)
 def point(act: str, alpha: float, N: int) -> dict:
-    """Predicted s, tau^2, leading c_k s^k and finite-size m_k at one (alpha, N = d, n = 2d)."""
-    from ..theory.one_step import derivative_variance
+    """Predicted s, tau^2, leading c_k s^k and finite-size m_k at one (alpha, N = d, n = 2d).
 
-    # theory 1.2 with r = y: ||vhat||^2 = mu1*^2 + E y^2 / psi2; per-neuron move s = eta mu1 ||vhat|| / sqrt(N);
-    # bulk inflation c = 1 + eta^2 E y^2 Var(sigma') / (N psi2)  (as in giantstep.theory.one_step)
+    s and the bulk inflation c come from :func:`giantstep.theory.one_step.one_step_from_moments`
+    (theory 1.2 with r = y): s = s1(Delta W) / sqrt(N) = eta mu1 ||vhat|| / sqrt(N), and
+    tau^2 = c + s^2.
+    """
+    from ..theory.one_step import one_step_from_moments
+
     g = hermite_constants(LINK)
-    eta = ETA0 * N**alpha
-    vhat2 = g.mu1**2 + g.second_moment / PSI2
-    s = eta * hermite_constants(act).mu1 * math.sqrt(vhat2) / math.sqrt(N)
-    tau2 = 1.0 + eta**2 * g.second_moment * derivative_variance(act) / (N * PSI2) + s * s
+    pr = one_step_from_moments(act, abs(g.mu1), g.second_moment, N, N, round(PSI2 * N), ETA0, alpha,
+                               second_layer="rademacher", residual="centered")
+    s = pr.s1_update / math.sqrt(N)
+    tau2 = pr.bulk_inflation + s * s
     c = hermite_constants(act).coefficients
     return {
         "s": s,
@@ -148,6 +160,15 @@ def spike_count(alpha: float, act: str) -> int:
 
 
 def predict(mode: str) -> dict:
+    """Theory values for every grid point and curve (small dense problems: one BLAS thread is
+    fastest and avoids oversubscribing a busy machine)."""
+    from ..linalg import blas_threads
+
+    with blas_threads(1):
+        return _predict(mode)
+
+
+def _predict(mode: str) -> dict:
     s = SIZES[mode]
     out: dict = {"alpha": {}, "ladder": {}, "exponent": {}, "spikes": {}}
     alpha_curve = np.linspace(0.0, 0.44, 23)
@@ -179,7 +200,7 @@ def fit_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if len(x) < 3 or np.ptp(x) == 0:
         return float("nan"), float("nan")
     A = np.vstack([x, np.ones_like(x)]).T
-    coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
     dof = len(x) - 2
     resid = y - A @ coef
     s2 = float(resid @ resid) / dof if dof > 0 else float("nan")
