@@ -86,7 +86,8 @@ def _solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
 
 def predict(net: TwoLayerNetwork, fit: RidgeFit, X: np.ndarray) -> np.ndarray:
     """ŷ(X), shape (n,)."""
-    return fit.intercept + (net.features(X) - fit.feature_mean) @ fit.coef
+    # (F - Fbar) a computed as F a - Fbar.a: no (n x N) temporary
+    return net.features(X) @ fit.coef + (fit.intercept - float(fit.feature_mean @ fit.coef))
 
 
 def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: int | None) -> tuple[float, float]:

@@ -115,6 +115,8 @@ class BatchSource:
     The inputs come from stream(seed, "data", index) and the label noise from
     stream(seed, "noise", index), both consumed in row order, so iterating with any chunk size
     yields exactly the same (X, y) rows. A reused batch is the same BatchSource iterated again.
+    Draws are always made in float64 and rounded to ``dtype`` (numpy samples float32 normals with
+    a different algorithm), so a float32 run sees the same data as a float64 one.
     """
 
     seed: int
@@ -127,9 +129,11 @@ class BatchSource:
         x_rng = stream(self.seed, "data", self.index)
         e_rng = stream(self.seed, "noise", self.index)
         d = self.teacher.d
+        dtype = np.dtype(self.dtype)
         for sl in chunk_slices(self.n, chunk):
-            X = sample_inputs(x_rng, sl.stop - sl.start, d, dtype=np.dtype(self.dtype))
-            yield X, self.teacher.labels(X, e_rng)
+            X = sample_inputs(x_rng, sl.stop - sl.start, d)
+            y = self.teacher.labels(X, e_rng)
+            yield X.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
     def materialize(self) -> tuple[np.ndarray, np.ndarray]:
         """The whole batch at once (X of shape (n, d), y of shape (n,))."""

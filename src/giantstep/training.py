@@ -78,6 +78,8 @@ def gradient_pass(
         else:
             r = y - (net.output(sigma.f(Z)) - net0.forward(X))
         D = sigma.df(Z)
+        if D.dtype != Z.dtype:  # keep float32 runs in float32 (some derivatives return float64)
+            D = D.astype(Z.dtype)
         D *= r[:, None]
         acc += D.T @ X
         vsum += X.T @ r

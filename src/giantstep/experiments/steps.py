@@ -64,6 +64,7 @@ def build(cfg: StepsConfig) -> tuple[TwoLayerNetwork, Teacher]:
 
 
 def batch(cfg: StepsConfig, teacher: Teacher, index: "int | str", n: int | None = None) -> BatchSource:
+    """Batch ``index`` of a run (float32 runs see the float64 draws rounded, see BatchSource)."""
     return BatchSource(cfg.seed, index, cfg.n if n is None else n, teacher, cfg.dtype)
 
 

@@ -1,0 +1,175 @@
+"""The fast paths compute the same numbers as the plain ones (not timing tests).
+
+* chunked vs unchunked: gradient pass, ridge readout and the whole ``steps`` record;
+* the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``;
+* float32 vs float64: every reported metric changes by less than its sampling error;
+* the notebook-style reference (benchmarks/reference.py) agrees with the library on the same data.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import linalg as sla
+
+from giantstep import linalg
+from giantstep.experiments.kinds import parse_config, run_config
+from giantstep.experiments.steps import batch, build
+from giantstep.readout import fit_ridge, test_errors
+from giantstep.training import gradient_pass
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package at the project root
+
+EPS = np.finfo(np.float64).eps
+
+
+def _cfg(d=64, width=48, n=500, n_readout=400, chunk=8192, dtype="float64", seed=0, top=5, activation="relu"):
+    return parse_config({
+        "kind": "steps", "seed": seed, "d": d, "width": width, "n": n, "activation": activation,
+        "teacher": {"link": "relu"}, "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": top},
+        "readout": {"ridge": 1e-2, "n_train": n_readout, "n_test": n_readout},
+        "dtype": dtype, "chunk": chunk, "theory": False,
+    })
+
+
+def test_gradient_pass_chunked_equals_unchunked():
+    cfg = _cfg()
+    net, teacher = build(cfg)
+    src = batch(cfg, teacher, 0)
+    full = gradient_pass(net, src.chunks(None))
+    parts = gradient_pass(net, src.chunks(37))  # 14 chunks, the last one short
+    # Each entry is a sum of n = 500 products; regrouping it into 14 partial sums changes it by
+    # at most ~ n * eps * max|term| <= 1e-13 * max|grad| (terms are O(1) times the scale of grad).
+    scale = np.abs(full.grad).max()
+    assert np.abs(full.grad - parts.grad).max() <= 1e-12 * scale
+    assert np.allclose(full.vhat, parts.vhat, rtol=0, atol=1e-12 * np.abs(full.vhat).max())
+    assert abs(full.residual_mse - parts.residual_mse) <= 1e-12 * full.residual_mse
+    assert parts.n == full.n == 500
+
+
+def test_readout_chunked_equals_unchunked():
+    cfg = _cfg()
+    net, teacher = build(cfg)
+    train, test = batch(cfg, teacher, "readout-train"), batch(cfg, teacher, "readout-test")
+    fa = fit_ridge(net, train, 1e-2, None)
+    fb = fit_ridge(net, train, 1e-2, 29)
+    # Sufficient statistics (Gram, means, F^T y) differ by ~ n eps relative when summed in chunks;
+    # the solve amplifies this by cond(G_c + ridge I) <= (lambda_max + ridge) / ridge, measured below.
+    G = np.cov(net.features(train.materialize()[0]).T, bias=True)
+    cond = (np.linalg.eigvalsh(G)[-1] + 1e-2) / 1e-2
+    tol = 10 * train.n * EPS * cond
+    assert tol < 1e-8  # the bound is meaningful at this size
+    assert np.abs(fa.coef - fb.coef).max() <= tol * np.abs(fa.coef).max()
+    assert abs(fa.train_error - fb.train_error) <= tol * fa.train_error
+    ea, eb = test_errors(net, fa, test, None), test_errors(net, fa, test, 33)
+    assert np.allclose(ea, eb, rtol=1e-12, atol=0)
+
+
+def test_steps_record_chunked_equals_unchunked():
+    a = run_config(_cfg(chunk=8192)).metrics
+    b = run_config(_cfg(chunk=41)).metrics
+    assert a.keys() == b.keys()
+    for key in a:
+        if key.endswith(".outliers"):
+            assert a[key] == b[key], key
+        else:
+            # singular values/overlaps: perturbation of W1 ~ 1e-13 relative (gradient test above),
+            # amplified at most by 1 / (relative gap) ~ 1e2 for the overlaps of bulk vectors here.
+            assert abs(a[key] - b[key]) <= 1e-9 * max(abs(a[key]), 1e-3), key
+
+
+def _planted(rng, p, q, thetas):
+    X = rng.standard_normal((p, q)) / math.sqrt(q)
+    for th in thetas:
+        u, v = rng.standard_normal(p), rng.standard_normal(q)
+        X += th * np.outer(u / np.linalg.norm(u), v / np.linalg.norm(v))
+    return X
+
+
+@pytest.mark.parametrize("case", ["bulk", "spikes", "rank3", "paired"])
+def test_krylov_path_matches_svd(case, monkeypatch):
+    monkeypatch.setattr(linalg, "KRYLOV_MIN_SIZE", 256)  # force the block-Krylov path at a small size
+    rng = np.random.default_rng(11)
+    p, q = 400, 600
+    if case == "bulk":
+        A = _planted(rng, p, q, [])
+    elif case == "spikes":
+        A = _planted(rng, p, q, [3.0, 2.0, 1.5])
+    elif case == "rank3":  # fewer nonzero singular values than requested
+        A = rng.standard_normal((p, 3)) @ rng.standard_normal((3, q))
+    else:  # identical row pairs (the 'symmetric' second layer): rank p / 2
+        half = _planted(rng, p // 2, q, [2.0])
+        A = np.vstack([half, half])
+    k = 10
+    U, s, Vt = np.linalg.svd(A)
+    pairs = linalg.top_singular(A, k)
+    assert pairs.s.shape == (k,) and pairs.U.shape == (p, k) and pairs.V.shape == (q, k)
+    nonzero = s[:k] > 1e-6 * s[0]
+    # Top values to 1e-8 relative (the documented target); exactly-zero values come out at the
+    # Gram's rounding level sqrt(eps) * s_1, as on the dense path.
+    assert np.allclose(pairs.s[nonzero], s[:k][nonzero], rtol=1e-8, atol=0)
+    assert np.all(pairs.s[~nonzero] <= 1e-7 * s[0])
+    assert np.abs(pairs.U.T @ pairs.U - np.eye(k)).max() < 1e-10
+    # vectors of well-separated values agree with LAPACK up to sign
+    for j in range(3 if case == "spikes" else 1):
+        assert abs(abs(pairs.V[:, j] @ Vt[j]) - 1) < 1e-8
+        assert abs(abs(pairs.U[:, j] @ U[:, j]) - 1) < 1e-8
+
+
+def test_krylov_eigensolver_matches_dense_eigh():
+    rng = np.random.default_rng(5)
+    # four BBP outliers: the Krylov path converges well within its budget (dimension <= m / 3)
+    W = _planted(rng, 800, 800, [3.0, 2.5, 2.0, 1.8])
+    G = linalg.gram(W)
+    w_dense = sla.eigh(G, subset_by_index=[800 - 4, 799], eigvals_only=True)[::-1]
+    found = linalg._block_krylov(G.copy(), 4)
+    assert found is not None
+    w, U = found
+    # stopping rule: Kato-Temple bound <= 1e-12 * theta_1; LAPACK itself is accurate to ~ 800 eps
+    assert np.abs(w - w_dense).max() <= 1e-11 * w_dense[0]
+    assert np.abs(G @ U - U * w).max() <= 1e-5 * w[0]  # residuals (the bound is on their squares / gap)
+
+
+def test_float32_changes_every_metric_less_than_sampling_error():
+    size = {"d": 256, "width": 256, "n": 512, "n_readout": 512}
+    runs64 = [run_config(_cfg(**size, seed=s, top=3)).metrics for s in range(4)]
+    m32 = run_config(_cfg(**size, seed=0, dtype="float32", top=3)).metrics
+    m64 = runs64[0]
+    assert m32.keys() == m64.keys()
+    checked = 0
+    for key in m64:
+        vals = np.array([r[key] for r in runs64])
+        sd = vals.std(ddof=1)
+        if key.endswith(".outliers") or sd == 0.0:  # counts, and deterministic inputs such as eta
+            assert m32[key] == m64[key], key
+            continue
+        if ".overlap" in key or ".span" in key:
+            j = int(key[-1])
+            prefix = key.rsplit(".", 1)[0]
+            if j > m64[f"{prefix}.outliers"]:
+                # Vectors inside the bulk are determined only up to the level spacing: not a
+                # reported physical quantity, so float32 is not required to reproduce them.
+                continue
+        # float32 rounding changes a metric by ~ 1e-6 relative, the seed-to-seed sd is O(1/sqrt(d))
+        # relative; requiring |change| < 0.1 sd leaves a factor >= 3 for the uncertainty of the
+        # 4-seed sd estimate.
+        assert abs(m32[key] - m64[key]) < 0.1 * sd, (key, m32[key], m64[key], sd)
+        checked += 1
+    assert checked >= 20
+
+
+def test_reference_implementation_agrees_with_library():
+    from benchmarks.reference import reference_one_step
+
+    cfg = _cfg(d=128, width=96, n=256, n_readout=300, top=3)
+    lib = run_config(cfg).metrics
+    ref = reference_one_step(cfg)
+    assert len(ref) == 21
+    for key, val in ref.items():
+        # same data and formulas; differences are rounding (Gram-based vs LAPACK SVD ~ 1e-14, explicit
+        # inverse vs Cholesky ~ cond * eps with cond <= 1e3 here)
+        assert abs(lib[key] - val) <= 1e-9 * max(abs(val), 1e-6), (key, lib[key], val)
