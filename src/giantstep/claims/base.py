@@ -35,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,3 +291,17 @@ def summarise(frame: pd.DataFrame, by: "str | list[str]", metric: str) -> pd.Dat
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), "mean": m, "stderr": se, "count": cnt})
     return pd.DataFrame(rows, columns=[*keys, "mean", "stderr", "count"])
+
+
+def single_blas_thread(predict: Callable[[str], dict]) -> Callable[[str], dict]:
+    """Run a claim's ``predict`` with one BLAS thread: its dense problems are small, so one thread is
+    fastest and does not oversubscribe cores that sweep workers are using."""
+
+    @functools.wraps(predict)
+    def wrapper(mode: str) -> dict:
+        from ..linalg import blas_threads
+
+        with blas_threads(1):
+            return predict(mode)
+
+    return wrapper

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plots
-from .base import Claim, ClaimContext, ClaimOutcome, compare, summarise, verdict_from
+from .base import Claim, ClaimContext, ClaimOutcome, compare, single_blas_thread, summarise, verdict_from
 from .registry import register
 
 ACTIVATION = "relu"
@@ -121,16 +121,9 @@ def _link_moments() -> tuple[float, float]:
     return abs(g.mu1), g.second_moment
 
 
+@single_blas_thread
 def predict(mode: str) -> dict:
-    """Theory values for every grid point and curve (small dense problems: one BLAS thread is
-    fastest and avoids oversubscribing a busy machine)."""
-    from ..linalg import blas_threads
-
-    with blas_threads(1):
-        return _predict(mode)
-
-
-def _predict(mode: str) -> dict:
+    """Theory values for every grid point and curve."""
     s = SIZES[mode]
     d, N = s["d"], s["width"]
     eta_curve = np.linspace(0.5, 13.0, CURVE_POINTS)

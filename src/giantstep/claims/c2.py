@@ -55,6 +55,7 @@ from .base import (
     Comparison,
     compare,
     summarise,
+    single_blas_thread,
     t_factor,
     verdict_from,
 )
@@ -159,16 +160,9 @@ def spike_count(alpha: float, act: str) -> int:
     return sum(1 for k in range(1, 11) if k < kmax and abs(c[k]) > 1e-9)
 
 
+@single_blas_thread
 def predict(mode: str) -> dict:
-    """Theory values for every grid point and curve (small dense problems: one BLAS thread is
-    fastest and avoids oversubscribing a busy machine)."""
-    from ..linalg import blas_threads
-
-    with blas_threads(1):
-        return _predict(mode)
-
-
-def _predict(mode: str) -> dict:
+    """Theory values for every grid point and curve."""
     s = SIZES[mode]
     out: dict = {"alpha": {}, "ladder": {}, "exponent": {}, "spikes": {}}
     alpha_curve = np.linspace(0.0, 0.44, 23)
