@@ -15,18 +15,13 @@ Each row is the best of 3 repetitions. Run standalone: ``python benchmarks/bench
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 
-
-def _best(fn, reps: int = 3) -> float:
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+try:
+    from .floor import best_of
+except ImportError:  # run as a script: python benchmarks/bench_theory.py
+    from floor import best_of
 
 
 def measure() -> list[dict]:
@@ -37,12 +32,12 @@ def measure() -> list[dict]:
 
     hermite_constants("relu")  # warm the quadrature cache (not part of the curve's cost)
     psi1 = np.linspace(0.1, 10.0, 200)
-    t_mm = _best(lambda: rf_ridge_risk("relu", psi1, 3.0, 1e-3, 1.0, 0.5, 0.3))
+    t_mm = best_of(lambda: rf_ridge_risk("relu", psi1, 3.0, 1e-3, 1.0, 0.5, 0.3))
     par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
     res = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1)
-    t_srf = _best(lambda: srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1))
+    t_srf = best_of(lambda: srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1))
     hard = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3)
-    t_hard = _best(lambda: srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3), reps=1)
+    t_hard = best_of(lambda: srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3), repeats=1)
     return [
         {"name": "mei_montanari_curve_200", "seconds": t_mm,
          "note": "200 points, psi1 in [0.1, 10], psi2 = 3, lambda = 1e-3, relu; one vectorised fixed point"},
