@@ -56,27 +56,29 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler(tmp_path_factory):
-    """A real ``dask scheduler`` and two ``dask worker --nthreads 1`` processes on 127.0.0.1.
-
-    Yields the scheduler address; every process is stopped in the finalizer. All waits are bounded.
+@contextlib.contextmanager
+def external_cluster(logdir: Path, scheduler_env: dict[str, str] | None = None):
+    """A real ``dask scheduler`` and two ``dask worker --nthreads 1`` processes (each under its
+    nanny) on 127.0.0.1; yields the scheduler address. ``scheduler_env`` adds environment
+    variables for the scheduler process (e.g. Dask config such as allowed failures). Every process
+    is stopped on exit; all waits are bounded.
     """
     from distributed import Client
 
-    logdir = tmp_path_factory.mktemp("dask-logs")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     procs: list[subprocess.Popen] = []
 
-    def start(args: list[str], log: str) -> None:
+    def start(args: list[str], log: str, extra: dict[str, str] | None = None) -> None:
         fh = open(logdir / log, "w")
         procs.append(subprocess.Popen(_dask_executable() + args, stdout=fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, env=env, cwd=logdir, start_new_session=True))
+                                      stdin=subprocess.DEVNULL, env=dict(env, **(extra or {})), cwd=logdir,
+                                      start_new_session=True))
 
     try:
-        start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler.log")
+        start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], "scheduler.log",
+              scheduler_env)
         for i in range(2):
             start(["worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
                    "--name", f"w{i}"], f"worker{i}.log")
@@ -96,3 +98,10 @@ def dask_scheduler(tmp_path_factory):
     finally:
         for proc in reversed(procs):
             _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory):
+    """An :func:`external_cluster` for the module; yields the scheduler address."""
+    with external_cluster(tmp_path_factory.mktemp("dask-logs")) as address:
+        yield address

@@ -135,18 +135,26 @@ def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> 
     return out
 
 
-def warm_worker() -> str:
-    """Import the experiment kinds on a worker (run once per worker at start-up); return its host."""
-    from .kinds import _load
+# A tiny run through every phase of a ``steps`` cell (step, spectra, readout, theory): the first call
+# of each pays for lazy imports, LAPACK wrapper look-ups, thread-pool start and quadrature caches.
+WARM_UP_CELL = {"kind": "steps", "seed": 0, "d": 16, "width": 16, "n": 64, "steps": [{"eta0": 1.0, "alpha": 0.0}],
+                "readout": {"n_train": 64, "n_test": 64}, "spectra": {"top": 3}}
 
-    _load()
+
+def warm_worker(blas_threads: int | None = None) -> str:
+    """Run :data:`WARM_UP_CELL` on a worker (once per worker at start-up); return its host.
+
+    Caches filled here are pure functions of their arguments, so the cells' results do not depend
+    on whether a worker was warmed.
+    """
+    execute_cell(WARM_UP_CELL, blas_threads)
     return socket.gethostname()
 
 
-def _warm(client) -> None:
-    """Pay the workers' import cost during start-up rather than inside the first cells."""
+def _warm(client, blas_threads: int | None) -> None:
+    """Pay the workers' one-off costs during start-up rather than inside their first cells."""
     try:
-        client.run(warm_worker)
+        client.run(warm_worker, blas_threads)
     except Exception:  # noqa: BLE001 - a worker that cannot import records its cells as failed instead
         pass
 
@@ -178,7 +186,7 @@ def dask_client(
         except (OSError, TimeoutError) as exc:
             raise ConfigError("scheduler", "the address of a reachable Dask scheduler", f"{scheduler} ({exc})") from None
         try:
-            _warm(client)
+            _warm(client, blas_threads)
             yield client, len(client.scheduler_info()["workers"]), blas_threads
         finally:
             client.close()
@@ -199,7 +207,7 @@ def dask_client(
     try:
         client = Client(cluster, set_as_default=False)
         try:
-            _warm(client)
+            _warm(client, threads)
             yield client, n, threads
         finally:
             client.close()
