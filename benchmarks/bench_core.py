@@ -113,14 +113,44 @@ def bench_p1(fl: dict[str, float], quick: bool = False, repeats: int = 3) -> lis
     ref = reference_one_step(cfg)
     diff = max(abs(ref[k] - res.metrics[k]) / max(abs(ref[k]), 1e-300) for k in ref)
     tag = f"P1 n=N=d={size['d']}"
+    t_eig = _eigensolves_seconds(size["width"], size["d"], spectra=3, top=10)
+    rest = (t_lib - t_eig) / (with_gram + sampling)
     return [
         {"name": f"{tag} vs GEMM floor (step+readout)", "seconds": t_lib, "ratio": t_lib / strict,
          "note": f"floor {strict:.3f} s ({fp.strict / 1e9:.1f} GFLOP); phases: {_phases(res)}"},
         {"name": f"{tag} vs GEMM floor (+3 Grams)", "seconds": t_lib, "ratio": t_lib / with_gram,
          "note": f"floor {with_gram:.3f} s ({fp.with_gram / 1e9:.1f} GFLOP); input sampling alone {sampling:.3f} s"},
+        {"name": f"{tag} phases vs their floors", "seconds": None, "ratio": None,
+         "note": _phase_floors(res, size, fl)},
+        {"name": f"{tag} without the 3 eigensolves vs floor + sampling", "seconds": t_lib - t_eig, "ratio": rest,
+         "note": f"3 top-10 eigensolves of {min(size['width'], size['d'])}^2 Grams (dense syevr, no GEMM floor) "
+                 f"take {t_eig:.3f} s measured alone; floor + sampling {with_gram + sampling:.3f} s"},
         {"name": f"{tag} reference / library", "seconds": t_ref, "ratio": t_ref / t_lib,
          "note": f"full SVDs + explicit inverse; max relative metric difference {diff:.1e}"},
     ]
+
+
+def _eigensolves_seconds(width: int, d: int, spectra: int, top: int, repeats: int = 3) -> float:
+    """Time of ``spectra`` top-``top`` eigensolves (:func:`giantstep.linalg.top_eigh`) of the Gram
+    of a Gaussian (width, d) matrix, measured alone (best of ``repeats``)."""
+    from giantstep.linalg import gram, top_eigh
+
+    W = np.random.default_rng(5).standard_normal((width, d)) / math.sqrt(d)
+    G = gram(W if width <= d else W.T)
+    return spectra * best_of(lambda: top_eigh(G.copy(), top), repeats) - spectra * best_of(lambda: G.copy(), repeats)
+
+
+def _phase_floors(res, size: dict, fl: dict[str, float]) -> str:
+    """'phase measured/floor (ratio)' for init, steps, spectra and readout: GEMM flops at the dgemm
+    rate plus standard normals at the sampling rate (the spectra's floor is their Grams only)."""
+    from .floor import gram_flops, readout_flops, step_flops
+
+    n, d, N, m = size["n"], size["d"], size["width"], size["n_readout"]
+    rate, normals = fl["dgemm"], fl["normal64"]
+    floors = {"init": N * d / normals, "steps": step_flops(n, d, N) / rate + n * d / normals,
+              "spectra": 3 * gram_flops(N, d) / rate, "readout": readout_flops(m, m, d, N) / rate + 2 * m * d / normals}
+    timings = res.record["timings"]
+    return "; ".join(f"{k} {timings[k]:.3f}/{f:.3f} s ({timings[k] / f:.2f}x)" for k, f in floors.items() if k in timings)
 
 
 def bench_svd(quick: bool = False, repeats: int = 3) -> list[dict]:

@@ -92,7 +92,9 @@ def top_eigh(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         found = _block_krylov(G, k)
         if found is not None:
             return found
-    w, U = sla.eigh(G, subset_by_index=[m - k, m - 1], driver="evr", overwrite_a=True, check_finite=False)
+    # G is symmetric, so G.T (Fortran-ordered when G is C-ordered) is the same matrix and LAPACK
+    # can overwrite it in place instead of receiving a copy
+    w, U = sla.eigh(G.T, subset_by_index=[m - k, m - 1], driver="evr", overwrite_a=True, check_finite=False)
     order = np.argsort(w)[::-1]
     return w[order], U[:, order]
 
@@ -177,9 +179,10 @@ def singular_values(A: np.ndarray) -> np.ndarray:
 
 
 def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
-    """Solve (G + ridge I) x = b for symmetric PSD G by Cholesky (no inverse formed)."""
-    A = G + ridge * np.eye(G.shape[0], dtype=G.dtype) if ridge else G
-    c, low = sla.cho_factor(A, lower=True, check_finite=False)
+    """Solve (G + ridge I) x = b for symmetric PSD G by Cholesky (no inverse formed); G is not modified."""
+    A = G.T.copy(order="K")  # G is symmetric: its transpose is the Fortran-ordered copy LAPACK works in place on
+    A.flat[:: A.shape[0] + 1] += ridge
+    c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
     return sla.cho_solve((c, low), b, check_finite=False)
 
 

@@ -43,19 +43,24 @@ def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int
     N = net.width
     n = train.n
     if N <= n:
-        G = np.zeros((N, N), dtype=net.W.dtype)
+        G = None  # F^T F summed over chunks (BLAS syrk per chunk)
         fsum = np.zeros(N, dtype=net.W.dtype)
         fy = np.zeros(N, dtype=net.W.dtype)
         ysum = yy = 0.0
         for X, y in train.chunks(chunk):
             F = net.features(X)
-            G += F.T @ F
+            if G is None:
+                G = F.T @ F
+            else:
+                G += F.T @ F
             fsum += F.sum(axis=0)
             fy += F.T @ y
             ysum += float(y.sum())
             yy += float(y @ y)
         m, ybar = fsum / n, ysum / n
-        Gc = G / n - np.outer(m, m)
+        Gc = G  # centered Gram F_c^T F_c / n = G / n - m m^T, formed in place
+        Gc /= n
+        Gc -= np.outer(m, m)
         bc = fy / n - m * ybar
         coef = _solve(Gc, bc, ridge)
         # training error from sufficient statistics: (1/n)||y_c - F_c a||^2
