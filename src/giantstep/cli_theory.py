@@ -395,7 +395,13 @@ def _add_more_commands(theory_app: typer.Typer) -> None:
         second_layer: str = typer.Option("rademacher", "--second-layer"),
         json_out: bool = JSON_OPT,
     ) -> None:
-        """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes."""
-        from .theory.two_step import two_step_terms
+        """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
+        (and, for a Gaussian second layer and a fresh batch, left_hermite_parts: the update along
+        He_j(a), j = 2, 3, exact in s1)."""
+        from .theory.two_step import left_hermite_part, two_step_terms
 
-        emit(two_step_terms(activation, link, noise, d, width, n, eta1, alpha1, eta2, alpha2, batch, second_layer), json_out)
+        out = two_step_terms(activation, link, noise, d, width, n, eta1, alpha1, eta2, alpha2, batch, second_layer)
+        if second_layer == "gaussian" and batch == "fresh":
+            out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, noise, d, width, n, eta1, alpha1,
+                                                                     eta2, alpha2, degree=j) for j in (2, 3)}
+        emit(out, json_out)

@@ -27,7 +27,17 @@ the edge) are detected once min(N,d)^(-2/3) is small against that distance.
 
 Overlaps: |<v_j, theta*_i>| for the top right singular vectors v_j (d-dimensional) and each
 teacher direction theta*_i; and |<v_j(W_t), v_l(W_{t-1})>| between consecutive steps.
-References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); theory doc sections 1.3, 8.
+Left Hermite parts (:func:`left_hermite_parts`): the part of an update M (N x d) along the left
+directions h_j, j = 0..J, obtained by orthonormalising the columns 1, a, a^2, ..., a^J of the
+second-layer weights (for Gaussian a, h_j -> He_j(a)/||He_j(a)||), with the update's bulk removed:
+
+    part_j^2 = ||h_j^T M||^2 - sum_i h_{j,i}^2 ||(P M)_i||^2,   P = I - sum_l h_l h_l^T,
+
+where the subtracted term is the bulk's energy along h_j from the rows' own energies (the rows of
+an update scale with a_i, so the bulk is not isotropic in the left space; e.g. E[a^2 He3(a)^2] /
+E[He3(a)^2] = 7). Consistent as N -> infinity when the bulk's rows are uncorrelated; compared with
+:func:`giantstep.theory.two_step.left_hermite_part` in claim C4.
+References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); theory doc sections 1.3, 4.2, 8.
 """
 
 from __future__ import annotations
@@ -125,3 +135,25 @@ def feature_covariance_eigenvalues(F: np.ndarray) -> np.ndarray:
     Fc = F - F.mean(axis=0, keepdims=True)
     s = singular_values(Fc)
     return np.square(s) / F.shape[0]
+
+
+def left_hermite_parts(M: np.ndarray, a: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """(parts, noise), each of shape (degree + 1,): the bias-corrected norm of M (N x d) along the
+    orthonormalised left directions h_0..h_degree built from 1, a, ..., a^degree (a of shape (N,)),
+    and the subtracted bulk level sqrt(sum_i h_{j,i}^2 ||(P M)_i||^2) (module docstring).
+
+    >>> a = np.array([1.0, -1.0, 2.0, -2.0, 0.5]); b = np.array([1.0, 0.0])
+    >>> H, _ = np.linalg.qr(np.vander(a, 3, increasing=True))
+    >>> parts, noise = left_hermite_parts(np.outer(3.0 * H[:, 1], b), a, 2)
+    >>> np.round(parts, 12).tolist(), np.round(noise, 12).tolist()
+    ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0])
+    """
+    powers = np.vander(np.asarray(a, dtype=np.float64), degree + 1, increasing=True)  # (N, degree + 1)
+    H, R = np.linalg.qr(powers)
+    H = H * np.sign(np.where(np.diag(R) == 0, 1.0, np.diag(R)))  # h_j has a positive component along a^j
+    HM = H.T @ M  # (degree + 1, d)
+    rest = M - H @ HM
+    row_energy = np.einsum("ij,ij->i", rest, rest)
+    noise2 = (H**2).T @ row_energy
+    proj2 = np.einsum("ij,ij->i", HM, HM)
+    return np.sqrt(np.maximum(proj2 - noise2, 0.0)), np.sqrt(noise2)

@@ -61,6 +61,11 @@ def test_rf_ridge_one_step_two_step(cli):
     out = _json(cli, "two-step", "--alpha1", "0.4", "--alpha2", "0.3")
     assert out["new_directions"] == 3 and out["outliers_including_first"] == 4
     assert out["exponents"][:4] == pytest.approx([0.3, 0.2, 0.1, 0.0])
+    assert "left_hermite_parts" not in out  # only for a Gaussian second layer
+    out = _inproc("two-step", "--alpha1", "0.4", "--alpha2", "0.3", "--activation", "tanh", "--link", "tanh",
+                  "--d", "1024", "--width", "1024", "--n", "1024", "--second-layer", "gaussian")
+    assert out["left_hermite_parts"]["he3"] == pytest.approx(0.3003, abs=1e-4)  # the C4 ladder at N = 1024
+    assert out["left_hermite_parts"]["he2"] == pytest.approx(0.0, abs=1e-12)  # tanh: zero by parity
 
 
 def test_remaining_commands_in_process():

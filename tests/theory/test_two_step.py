@@ -63,3 +63,56 @@ def test_bad_input():
         two_step_structure(0.5, 0.2)
     with pytest.raises(ConfigError, match="'batch'"):
         theta_components("he3", 0.0, 2, "same", 0.0, 2.0, 1.0)
+
+
+def _leading_order_he_part(j, eta1, alpha1, eta2, alpha2, N):
+    """Independent leading order of the He_j(a) part (tanh network and link, fresh batch, psi2 = 1):
+    term k = j - 1 projected on He_j(a): eta2 N^alpha2 sqrt(j!) |c_j| s1^(j-1)/(j-1)! ||b_{j-1}||,
+    with ||b_k||^2 = E[y^2 kappa^2k] + E[y kappa^k z]^2 + E[y kappa^k zeta]^2, by quadrature."""
+    import math
+
+    import numpy as np
+    from numpy.polynomial.hermite_e import hermegauss
+
+    from giantstep.hermite import hermite_coefficients
+
+    x, w = hermegauss(80)
+    w = w / w.sum()
+    c = hermite_coefficients("tanh", j)
+    mu1 = c[1]
+    ey2 = float(np.sum(w * np.tanh(x) ** 2))
+    vn2 = mu1**2 + ey2
+    gamma1 = mu1 / math.sqrt(vn2)
+    s1 = eta1 * N**alpha1 * mu1 * math.sqrt(vn2) / math.sqrt(N)
+    Z, ZE = np.meshgrid(x, x, indexing="ij")
+    W = w[:, None] * w[None, :]
+    y = np.tanh(Z)
+    kap = gamma1 * Z + math.sqrt(1 - gamma1**2) * ZE
+    k = j - 1
+    b2 = float(np.sum(W * y**2 * kap ** (2 * k))) + float(np.sum(W * y * kap**k * Z)) ** 2 \
+        + float(np.sum(W * y * kap**k * ZE)) ** 2
+    return eta2 * N**alpha2 * math.sqrt(math.factorial(j)) * abs(c[j]) * s1**k / math.factorial(k) * math.sqrt(b2)
+
+
+def test_left_hermite_part_leading_order_and_parity():
+    """Small s1: the exact-in-s1 He3 part tends to the leading order (relative error O(s1^2));
+    for tanh the He2 part vanishes to all orders (sigma' even: the integrand is odd in a); the
+    leading order is the two_step_terms magnitude times sqrt(3!/5!!)."""
+    import math
+
+    from giantstep.theory.two_step import left_hermite_part
+
+    N = 1024
+    errors = []
+    for eta1 in (0.05, 0.2):
+        exact = left_hermite_part("tanh", "tanh", 0.0, N, N, N, eta1, 0.4, 1.0, 0.3, degree=3)
+        errors.append(abs(exact / _leading_order_he_part(3, eta1, 0.4, 1.0, 0.3, N) - 1.0))
+    assert errors[0] < 2e-3
+    assert errors[1] / errors[0] == pytest.approx(16.0, rel=0.1)  # O(s1^2): s1 grows 4x
+    terms = two_step_terms("tanh", "tanh", 0.0, N, N, N, 0.05, 0.4, 1.0, 0.3, second_layer="gaussian")
+    assert terms["magnitudes"][2] * math.sqrt(6 / 15) == pytest.approx(_leading_order_he_part(3, 0.05, 0.4, 1.0, 0.3, N),
+                                                                        rel=1e-6)  # 40 vs 80 nodes
+    assert left_hermite_part("tanh", "tanh", 0.0, N, N, N, 1.0, 0.4, 1.0, 0.3, degree=2) == pytest.approx(0.0, abs=1e-12)
+    # at the C4 ladder the higher orders lower the He3 part by about a third
+    exact = left_hermite_part("tanh", "tanh", 0.0, N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
+    assert 0.55 < exact / _leading_order_he_part(3, 1.0, 0.4, 1.0, 0.3, N) < 0.75

@@ -12,7 +12,9 @@ Record (``giantstep run --json``): ``config`` (resolved), ``seed``, ``version``,
 ``singular_values`` (top, descending), ``bulk_edge`` (empirical), ``bulk_edge_mp`` (edge of the
 initial law), ``outliers`` (count, rule in :mod:`giantstep.spectra`), ``overlaps`` (top x k list of
 |<v_j, theta*_i>|), and for t >= 1 ``overlaps_previous`` (|<v_j(W_t), v_l(W_{t-1})>|), ``update``
-(spectrum of W_t - W_{t-1}), ``vhat_norm2``, ``vhat_overlap2``, ``eta``, ``residual_mse``),
+(spectrum of W_t - W_{t-1}; with a Gaussian second layer also ``left_hermite_parts`` and
+``left_hermite_bulk``, j = 0..3, flat metrics ``dw{t}.left_he2``, ``dw{t}.left_he3`` and their
+``_bulk``: :func:`giantstep.spectra.left_hermite_parts`), ``vhat_norm2``, ``vhat_overlap2``, ``eta``, ``residual_mse``),
 ``features`` (if requested), ``hermite_projections`` (if requested), ``readout``
 (``train_error``, ``test_error``, ``test_mse``) when configured, ``theory`` (predictions from
 :func:`giantstep.theory.predictions.steps_predictions`) and ``timings`` (seconds per phase).
@@ -33,13 +35,15 @@ from ..hermite import hermite_constants
 from ..network import TwoLayerNetwork, init_network
 from ..readout import fit_ridge, test_errors
 from ..seeding import stream
-from ..spectra import MatrixSpectrum, feature_covariance_eigenvalues, initial_edge, overlaps, spectrum
+from ..spectra import (MatrixSpectrum, feature_covariance_eigenvalues, initial_edge, left_hermite_parts, overlaps,
+                       spectrum)
 from ..targets import BatchSource, Teacher, make_teacher
 from ..training import gradient_pass, gradient_step, step_size
 from .config import StepsConfig
 from .kinds import ExperimentKind, ExperimentResult, register
 
 METRIC_TOP = 3  # singular values / overlaps per matrix exposed as flat metrics
+LEFT_HERMITE_DEGREE = 3  # left parts He2(a), He3(a) of each update (Gaussian second layer)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,11 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             entry["vhat_norm2"] = vn2
             entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
             _flat(metrics, f"dw{t}", entry["update"])
+            if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (theory 4.2)
+                parts, bulk = left_hermite_parts(W - traj.weights[t - 1], net0.a, LEFT_HERMITE_DEGREE)
+                entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()
+                for j in range(2, LEFT_HERMITE_DEGREE + 1):
+                    metrics[f"dw{t}.left_he{j}"], metrics[f"dw{t}.left_he{j}_bulk"] = float(parts[j]), float(bulk[j])
             for key in ("eta", "vhat_norm2", "vhat_overlap2", "residual_mse"):
                 metrics[f"w{t}.{key}"] = float(entry[key])
         _flat(metrics, f"w{t}", entry)

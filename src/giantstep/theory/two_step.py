@@ -27,6 +27,24 @@ Which terms carry theta*: the theta* component of the right vector is E[y kappa^
 At a_i = +-1 the left vectors a^{(k+1)} take two values, so at most two distinct outliers appear;
 Gaussian a separates them. Counts are asymptotic; test exponents, not exact counts.
 
+The right vector of term k has, besides theta*, a component along xi (u1 = gamma1 theta* +
+sqrt(1 - gamma1^2) xi): E[y kappa^k zeta]; both enter its norm.
+
+New part of the update along He_j(a), exact in s1 [DER][NUM] (Gaussian a, fresh batch): the left
+vector a^{k+1} = sum_j <a^{k+1}, He_j> He_j / j! overlaps earlier terms, and at finite s1 every
+term k >= j - 1 of the same parity feeds the He_j(a) direction. Summing the Taylor series inside
+the expectation over the neurons, with h_j = He_j(a) / ||He_j(a)|| (||He_j(a)||^2 = N j!),
+
+    ||h_j^T dW2|| -> eta_2 / sqrt(j!) * sqrt(E[y^2 F_j(kappa)^2]/psi2 + E[y F_j z]^2 + E[y F_j zeta]^2),
+    F_j(kappa) = E_{a, g}[He_j(a) a sigma'(g + s1 a kappa)],   a, g ~ N(0, 1),
+
+(:func:`left_hermite_part`). To leading order in s1 it is term k = j - 1 restricted to He_j(a):
+the magnitude of :func:`two_step_terms` times sqrt(j! / (2j - 1)!!). At (alpha1, alpha2) =
+(0.4, 0.3), tanh, N = 512..2048 (s1 ~ 0.25-0.28) the exact value is ~35% below the leading order
+(0.27, 0.30, 0.34 vs 0.43, 0.46, 0.50): the higher terms (a^5 = He5 + 10 He3 + 15 He1, ...) carry
+the opposite sign. Measured by :func:`giantstep.spectra.left_hermite_parts` (noise-corrected
+projection): 0.30 +- 0.06, 0.30, 0.35 (3 seeds).
+
 Example
 -------
 >>> two_step_structure(0.4, 0.3).new_directions
@@ -39,7 +57,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
+from numpy.polynomial.hermite_e import hermegauss, hermeval
 
 from ..activations import get_activation
 from ..hermite import hermite_coefficients, hermite_constants
@@ -141,7 +159,8 @@ def two_step_terms(
     scale_y = math.sqrt(max(ey2, 1e-300))
     for k in range(K + 1):
         a_moment = _double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0
-        right2 = float(np.sum(Wt * yv**2 * kap ** (2 * k))) / psi2 + theta_c[k] ** 2
+        xi_c = float(np.sum(Wt * yv * kap**k * ZE))  # E[y kappa^k zeta]: the right vector's xi component
+        right2 = float(np.sum(Wt * yv**2 * kap ** (2 * k))) / psi2 + theta_c[k] ** 2 + xi_c**2
         mags.append(eta2_full * abs(c[k + 1]) * s1**k / math.factorial(k) * math.sqrt(a_moment) * math.sqrt(right2))
         carries.append(bool(abs(theta_c[k]) > 1e-6 * scale_y))
     return {
@@ -156,3 +175,56 @@ def two_step_terms(
         "gamma1": gamma1,
         "batch": batch,
     }
+
+
+def left_hermite_part(
+    activation,
+    link,
+    noise: float,
+    d: int,
+    width: int,
+    n: int,
+    eta1: float,
+    alpha1: float,
+    eta2: float,
+    alpha2: float,
+    degree: int = 3,
+    nodes: int = 48,
+) -> float:
+    """||h_j^T dW2||: the step-2 update along the left direction h_j = He_j(a)/||He_j(a)||, exact in s1.
+
+    Gaussian second layer, fresh second batch, O(1) residual r = y (see the module docstring for
+    the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
+    given (d, N, n) of the projection without the update's bulk (the noise that
+    :func:`giantstep.spectra.left_hermite_parts` subtracts).
+
+    >>> round(left_hermite_part("tanh", "tanh", 0.0, 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
+    0.3
+    """
+    j = positive_int("degree", degree)
+    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
+    eta1, eta2 = nonnegative("eta0", eta1), nonnegative("eta2", eta2)
+    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
+    alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
+    tau = nonnegative("noise", noise)
+    act = get_activation(activation)
+    g_link = get_activation(link, field_name="link")
+    hs, hg = hermite_constants(act), hermite_constants(g_link)
+    psi2 = n / d
+    vn2 = hg.mu1**2 + (hg.second_moment + tau**2) / psi2
+    gamma1 = abs(hg.mu1) / math.sqrt(vn2)
+    s1 = eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N)
+    x, w = hermegauss(nodes)
+    w = w / w.sum()
+    # F_j(kappa) = E_{a,g}[He_j(a) a sigma'(g + s1 a kappa)] on the kappa grid of the (z, zeta) quadrature
+    he_j = hermeval(x, [0.0] * j + [1.0])
+    Z, ZE = np.meshgrid(x, x, indexing="ij")
+    Wz = w[:, None] * w[None, :]
+    kappa = gamma1 * Z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ZE
+    lead = (w * he_j * x)[:, None, None, None]  # over a
+    shift = s1 * x[:, None, None, None] * kappa[None, :, :, None] + x[None, None, None, :]  # a, z, zeta, g
+    F = np.sum(lead * w[None, None, None, :] * act.df(shift), axis=(0, 3))
+    y = g_link.f(Z)
+    ey2F2 = float(np.sum(Wz * (y**2 + tau**2) * F**2))
+    bz, bzeta = float(np.sum(Wz * y * F * Z)), float(np.sum(Wz * y * F * ZE))
+    return eta2 * N**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(ey2F2 / psi2 + bz**2 + bzeta**2)
