@@ -110,6 +110,31 @@ def theta_components(link, noise: float, K: int, batch: str, gamma1: float, psi2
     return np.array([float(np.sum(Wt * y * kappa**k * Z)) for k in range(K + 1)])
 
 
+class FirstStep(NamedTuple):
+    """The first step as the second sees it: psi2 = n/d, E y^2, ||vhat_1||^2, gamma1 and s1."""
+
+    psi2: float
+    ey2: float
+    vn2: float
+    gamma1: float
+    s1: float
+
+
+def first_step(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float) -> FirstStep:
+    """||vhat_1||^2 = mu1*^2 + E y^2 / psi2, gamma1 = |mu1*| / ||vhat_1||,
+    s1 = eta_1 N^alpha1 mu1 ||vhat_1|| / sqrt(N) (module docstring; inputs validated)."""
+    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
+    eta1 = nonnegative("eta0", eta1)
+    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
+    tau = nonnegative("noise", noise)
+    hs = hermite_constants(get_activation(activation))
+    hg = hermite_constants(get_activation(link, field_name="link"))
+    psi2 = n / d
+    ey2 = hg.second_moment + tau**2
+    vn2 = hg.mu1**2 + ey2 / psi2
+    return FirstStep(psi2, ey2, vn2, abs(hg.mu1) / math.sqrt(vn2), eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N))
+
+
 def two_step_terms(
     activation,
     link,
@@ -131,19 +156,11 @@ def two_step_terms(
     ``carries_theta`` (bools), ``s1`` and ``gamma1``.
     """
     act = get_activation(activation)
-    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta1, eta2 = nonnegative("eta0", eta1), nonnegative("eta2", eta2)
+    psi2, ey2, vn2, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
+    N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
     second_layer = choice("second_layer", second_layer, ("rademacher", "gaussian", "symmetric"))
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
-    hs = hermite_constants(act)
-    hg = hermite_constants(get_activation(link, field_name="link"))
-    tau = nonnegative("noise", noise)
-    psi2 = n / d
-    ey2 = hg.second_moment + tau**2
-    vn2 = hg.mu1**2 + ey2 / psi2
-    gamma1 = abs(hg.mu1) / math.sqrt(vn2)
-    s1 = eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N)
     c = hermite_coefficients(act, K + 1)
     theta_c = theta_components(link, tau, K, batch, gamma1, psi2, math.sqrt(vn2))
     x, w = hermegauss(40)
@@ -202,18 +219,10 @@ def left_hermite_part(
     0.3
     """
     j = positive_int("degree", degree)
-    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta1, eta2 = nonnegative("eta0", eta1), nonnegative("eta2", eta2)
-    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
+    psi2, _, _, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
+    N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
     alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
-    tau = nonnegative("noise", noise)
-    act = get_activation(activation)
-    g_link = get_activation(link, field_name="link")
-    hs, hg = hermite_constants(act), hermite_constants(g_link)
-    psi2 = n / d
-    vn2 = hg.mu1**2 + (hg.second_moment + tau**2) / psi2
-    gamma1 = abs(hg.mu1) / math.sqrt(vn2)
-    s1 = eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N)
+    act, g_link = get_activation(activation), get_activation(link, field_name="link")
     x, w = hermegauss(nodes)
     w = w / w.sum()
     # F_j(kappa) = E_{a,g}[He_j(a) a sigma'(g + s1 a kappa)] on the kappa grid of the (z, zeta) quadrature
