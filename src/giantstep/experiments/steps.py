@@ -14,7 +14,8 @@ initial law), ``outliers`` (count, rule in :mod:`giantstep.spectra`), ``overlaps
 |<v_j, theta*_i>|), and for t >= 1 ``overlaps_previous`` (|<v_j(W_t), v_l(W_{t-1})>|), ``update``
 (spectrum of W_t - W_{t-1}; with a Gaussian second layer also ``left_hermite_parts`` and
 ``left_hermite_bulk``, j = 0..3, flat metrics ``dw{t}.left_he2``, ``dw{t}.left_he3`` and their
-``_bulk``: :func:`giantstep.spectra.left_hermite_parts`), ``vhat_norm2``, ``vhat_overlap2``, ``eta``, ``residual_mse``),
+``_bulk``: :func:`giantstep.spectra.left_hermite_parts`), ``vhat_norm2``, ``vhat_overlap2``,
+``eta``, ``residual_mse``),
 ``features`` (if requested), ``hermite_projections`` (if requested), ``readout``
 (``train_error``, ``test_error``, ``test_mse``) when configured, ``theory`` (predictions from
 :func:`giantstep.theory.predictions.steps_predictions`) and ``timings`` (seconds per phase).
@@ -170,7 +171,8 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         if spec.all_values is not None:
             arrays[f"w{t}.singular_values"] = spec.all_values
         if t >= 1:
-            upd = spectrum(W - traj.weights[t - 1], top, full=cfg.spectra.full, bulk="gap")
+            dW = W - traj.weights[t - 1]
+            upd = spectrum(dW, top, full=cfg.spectra.full, bulk="gap")
             check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
             entry["update"] = _spectrum_entry(upd, theta)
             if upd.all_values is not None:
@@ -184,7 +186,7 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
             _flat(metrics, f"dw{t}", entry["update"])
             if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (theory 4.2)
-                parts, bulk = left_hermite_parts(W - traj.weights[t - 1], net0.a, LEFT_HERMITE_DEGREE)
+                parts, bulk = left_hermite_parts(dW, net0.a, LEFT_HERMITE_DEGREE)
                 entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()
                 for j in range(2, LEFT_HERMITE_DEGREE + 1):
                     metrics[f"dw{t}.left_he{j}"], metrics[f"dw{t}.left_he{j}_bulk"] = float(parts[j]), float(bulk[j])
