@@ -39,13 +39,13 @@ def sweep_spec() -> dict:
 
 
 def _warm_process() -> None:
-    from giantstep.experiments.execution import warm_worker
+    from giantstep.engine.execution import warm_worker
 
     warm_worker(1)
 
 
 def _cell_seconds(config: dict) -> float:
-    from giantstep.experiments.execution import execute_cell
+    from giantstep.engine.execution import execute_cell
 
     return execute_cell(config, 1)["seconds"]
 
@@ -64,9 +64,9 @@ def plain_processes(configs: list[dict], workers: int) -> tuple[float, float]:
 
 def measure(repeats: int = 2) -> list[dict]:
     """Rows {"name", "seconds", "note"}: engine with 1 and 2 workers, the plain-process floor, the speed-ups."""
-    from giantstep.experiments.execution import available_cores, run_sweep
-    from giantstep.experiments.results import load_results
-    from giantstep.experiments.sweep import load_sweep
+    from giantstep.engine.execution import available_cores, run_sweep
+    from giantstep.engine.results import load_results
+    from giantstep.engine.sweep import load_sweep
 
     spec = load_sweep(sweep_spec())
     rows = []

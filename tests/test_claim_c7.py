@@ -19,7 +19,7 @@ def pred():
 
 
 def test_claim_object_and_sweeps_validate():
-    from giantstep.experiments.sweep import load_sweep
+    from giantstep.engine.sweep import load_sweep
 
     assert c7.CLAIM.id == "C7"
     for mode in ("quick", "full"):

@@ -15,8 +15,8 @@ def load_results(path, sweep=None, where=None):
     """Load a results store as a pandas DataFrame, one row per cell x seed.
 
     ``sweep`` selects one sweep's rows by name; ``where`` is a filter expression; see
-    :func:`giantstep.experiments.results.load_results`.
+    :func:`giantstep.engine.results.load_results`.
     """
-    from .experiments.results import load_results as _load
+    from .engine.results import load_results as _load
 
     return _load(path, sweep=sweep, where=where)

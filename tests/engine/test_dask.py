@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from giantstep import cli as giantstep_cli
-from giantstep.experiments.execution import _pending, available_cores, run_sweep
-from giantstep.experiments.results import load_arrays, load_results, load_row
-from giantstep.experiments.sweep import load_sweep
+from giantstep.engine.execution import _pending, available_cores, run_sweep
+from giantstep.engine.results import load_arrays, load_results, load_row
+from giantstep.engine.sweep import load_sweep
 
 from .conftest import tiny_sweep
 

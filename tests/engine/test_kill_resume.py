@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from giantstep.errors import ConfigError
-from giantstep.experiments import store as st
-from giantstep.experiments.execution import execute_cell
-from giantstep.experiments.results import load_arrays, load_results
-from giantstep.experiments.sweep import load_sweep
+from giantstep.engine import store as st
+from giantstep.engine.execution import execute_cell
+from giantstep.engine.results import load_arrays, load_results
+from giantstep.engine.sweep import load_sweep
 
 pytestmark = pytest.mark.timeout(300)
 

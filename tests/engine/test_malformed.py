@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from giantstep.cli import main
-from giantstep.experiments import store as st
+from giantstep.engine import store as st
 
 from .conftest import TINY_BASE
 

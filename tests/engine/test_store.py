@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from giantstep.errors import ConfigError
-from giantstep.experiments import store as st
-from giantstep.experiments.execution import execute_cell, write_result
-from giantstep.experiments.results import load_arrays, load_results, load_row, sweep_names
-from giantstep.experiments.sweep import load_sweep
+from giantstep.engine import store as st
+from giantstep.engine.execution import execute_cell, write_result
+from giantstep.engine.results import load_arrays, load_results, load_row, sweep_names
+from giantstep.engine.sweep import load_sweep
 
 from .conftest import TINY_BASE
 

@@ -8,7 +8,7 @@ import pytest
 
 from giantstep.errors import ConfigError
 from giantstep.experiments.kinds import parse_config
-from giantstep.experiments.sweep import cell_key, config_hash, load_sweep, set_path
+from giantstep.engine.sweep import cell_key, config_hash, load_sweep, set_path
 from giantstep.seeding import derive_seed
 
 from .conftest import TINY_BASE

@@ -19,9 +19,9 @@ import time
 import numpy as np
 import pytest
 
-from giantstep.experiments.execution import run_sweep
-from giantstep.experiments.results import load_arrays, load_results
-from giantstep.experiments.sweep import load_sweep
+from giantstep.engine.execution import run_sweep
+from giantstep.engine.results import load_arrays, load_results
+from giantstep.engine.sweep import load_sweep
 
 from .conftest import external_cluster
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from giantstep import cli_theory
+from giantstep.cli import theory as cli_theory
 from giantstep.errors import ConfigError
 
 RUNNER = CliRunner()
@@ -26,10 +26,6 @@ def _json(cli, *args):
     lines = [ln for ln in res.stdout.splitlines() if ln.strip()]
     assert len(lines) == 1
     return json.loads(lines[0])
-
-
-def test_extension_tuple_exists():
-    assert isinstance(cli_theory.THEORY_COMMAND_MODULES, tuple)
 
 
 def test_hermite(cli):

@@ -39,10 +39,12 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
+
+from ..jsonable import to_jsonable
 
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE")
 MODES = ("quick", "full")
@@ -107,7 +109,7 @@ class ClaimOutcome:
             "verdict": self.verdict,
             "reason": self.reason,
             "comparisons": [c.as_dict() for c in self.comparisons],
-            "sizes": _jsonable(self.sizes),
+            "sizes": to_jsonable(self.sizes),
             "seeds": int(self.seeds),
         }
 
@@ -136,7 +138,7 @@ class ClaimContext:
             return self.array_loader(sweep, row_id)
         if self.store is None:
             return {}
-        from ..experiments.results import load_arrays
+        from ..engine.results import load_arrays
 
         return load_arrays(self.store, row_id)
 
@@ -170,32 +172,13 @@ class Claim:
 
 
 def _clean(x: Any) -> Any:
+    """A float (non-finite -> None) where ``x`` is numeric, else ``x`` unchanged."""
     if x is None:
         return None
     try:
-        v = float(x)
+        return to_jsonable(float(x))
     except (TypeError, ValueError):
         return x
-    return v if math.isfinite(v) else None
-
-
-def _jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and tuples into plain JSON types (non-finite -> None)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return _clean(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def mean_stderr(values: Iterable[float]) -> tuple[float, float, int]:

@@ -1,8 +1,8 @@
 r"""Run claims end to end: sweeps -> one results store -> analysis -> figures -> summary + report.
 
 For each selected claim and each sweep of ``claim.sweeps(mode)`` the runner calls the sweep
-engine (:func:`giantstep.experiments.sweep.load_sweep` then
-:func:`giantstep.experiments.execution.run_sweep`) into ONE store ``OUT/results.sqlite`` under the
+engine (:func:`giantstep.engine.sweep.load_sweep` then
+:func:`giantstep.engine.execution.run_sweep`) into ONE store ``OUT/results.sqlite`` under the
 sweep name ``"<claim id>.<sweep name>"``. Completed cells are skipped on a second call
 (``resume``), so an interrupted ``giantstep reproduce`` continues where it stopped. Then
 
@@ -35,7 +35,8 @@ from typing import Any, Callable, Iterator
 
 from .. import __version__
 from ..errors import ConfigError
-from .base import MODES, Claim, ClaimContext, ClaimOutcome, _jsonable
+from ..jsonable import to_jsonable
+from .base import MODES, Claim, ClaimContext, ClaimOutcome
 from .registry import select
 
 STORE_NAME = "results.sqlite"
@@ -68,7 +69,7 @@ def shared_cluster(workers: int | None, scheduler: str | None) -> Iterator[tuple
 
     from distributed import LocalCluster
 
-    from ..experiments.execution import BLAS_ENV, available_cores
+    from ..engine.execution import BLAS_ENV, available_cores
 
     cores = available_cores()
     n = workers if workers is not None else cores
@@ -99,8 +100,8 @@ def run_claim_sweeps(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) every sweep of ``claim`` into ``store``; returns {sweep: report dict}."""
-    from ..experiments.execution import run_sweep
-    from ..experiments.sweep import load_sweep
+    from ..engine.execution import run_sweep
+    from ..engine.sweep import load_sweep
 
     reports: dict[str, Any] = {}
     specs = {name: load_sweep(mapping, name=sweep_name(claim, name)) for name, mapping in claim.sweeps(mode).items()}
@@ -126,7 +127,7 @@ def run_claim_sweeps(
 
 def context_for(claim: Claim, mode: str, out: Path) -> ClaimContext:
     """A :class:`ClaimContext` reading the claim's sweeps from the store under ``out``."""
-    from ..experiments.results import load_results
+    from ..engine.results import load_results
 
     store = out / STORE_NAME
     frames = {}
@@ -176,7 +177,7 @@ def claim_entry(claim: Claim, outcome: ClaimOutcome, figures: list[Path], out: P
         except ValueError:
             rel.append(str(f))
     rows = [c.as_dict() for c in outcome.comparisons]
-    return _jsonable(
+    return to_jsonable(
         {
             "title": claim.title,
             "statement": claim.statement,
@@ -215,7 +216,7 @@ def write_summary(summary: dict, out: Path) -> Path:
     summary["claims"] = {k: summary["claims"][k] for k in sorted(summary["claims"], key=_order)}
     path = out / "summary.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_jsonable(summary), indent=2, allow_nan=False))
+    tmp.write_text(json.dumps(to_jsonable(summary), indent=2, allow_nan=False))
     tmp.replace(path)
     return path
 

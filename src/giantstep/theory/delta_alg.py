@@ -502,30 +502,3 @@ def _check_noise(noise) -> float:
     if not math.isfinite(tau) or tau < 0:
         raise ConfigError("noise", "a float in [0, inf)", noise)
     return tau
-
-
-# ----------------------------------------------------------------------------------------------
-# CLI
-
-
-def register_theory(theory_app) -> None:
-    """Add ``giantstep theory delta-alg``."""
-    import typer
-
-    from ..cli_theory import emit
-
-    @theory_app.command("delta-alg")
-    def delta_alg_cmd(
-        link: str = typer.Option("square", "--link", help="Link name, e.g. square, abs, 'he2', 'tanh'."),
-        noise: float = typer.Option(0.0, "--noise", help="Label-noise standard deviation tau."),
-        k: int = typer.Option(1, "--k", help="Latent dimension (k >= 2 uses the multi-index formula)."),
-        combine: str = typer.Option("sum", "--combine", help="Multi-index combine rule (k >= 2)."),
-        method: str = typer.Option("auto", "--method", help="auto|branches|grid|quad|binned (k = 1)."),
-        json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
-    ) -> None:
-        """delta_alg: weak-recovery threshold of polynomial-time algorithms (theory doc 5.2)."""
-        if k == 1:
-            res = delta_alg(link, noise, method)
-        else:
-            res = multi_index_delta_alg(link, combine, k, noise)
-        emit(res.as_dict(), json_out)

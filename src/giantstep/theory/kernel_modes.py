@@ -345,34 +345,3 @@ def kernel_mode_report(
         "leading_order": leading_order(activation, d, d * s_val**2, g_val),
         "k0_eigenvalues": k0.eigenvalues.tolist(),
     }
-
-
-def register_theory(theory_app) -> None:
-    """Add ``giantstep theory kernel-modes`` to the theory sub-app."""
-    import typer
-
-    from ..cli_theory import JSON_OPT, emit
-
-    @theory_app.command("kernel-modes")
-    def kernel_modes_cmd(
-        activation: str = typer.Option("relu", "--activation", help="Activation sigma."),
-        link: str = typer.Option("he1", "--link", help="Teacher link g (single index)."),
-        noise: float = typer.Option(0.0, "--noise", help="Label noise tau."),
-        d: int = typer.Option(64, "--d", help="Input dimension d."),
-        width: int = typer.Option(256, "--width", help="Width N."),
-        n: int = typer.Option(128, "--n", help="Samples in the step's batch."),
-        eta0: float = typer.Option(4.0, "--eta0", help="Step size prefactor (eta = eta0 N^alpha)."),
-        alpha: float = typer.Option(0.0, "--alpha", help="Step-size exponent in [0, 1/2]."),
-        second_layer: str = typer.Option("gaussian", "--second-layer", help="gaussian or rademacher."),
-        s: float = typer.Option(None, "--s", help="Override the spike strength s."),
-        gamma: float = typer.Option(None, "--gamma", help="Override the alignment <u, theta*>."),
-        json_out: bool = JSON_OPT,
-    ) -> None:
-        """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
-        d_ = positive_int("d", d)
-        if d_ < 5:
-            raise ConfigError("d", "an integer >= 5", d)
-        emit(
-            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
-            json_out,
-        )

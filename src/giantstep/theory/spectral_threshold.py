@@ -411,38 +411,3 @@ def _check_common(noise, k, combine) -> None:
         raise ConfigError("k", "an integer in [1, 3]", k)
     if combine not in COMBINES:
         raise ConfigError("combine", f"one of {list(COMBINES)}", combine)
-
-
-def register_theory(theory_app) -> None:
-    """Add ``giantstep theory spectral-threshold``."""
-    import typer
-
-    from ..cli_theory import emit
-
-    @theory_app.command("spectral-threshold")
-    def spectral_threshold_cmd(
-        link: str = typer.Option("square", "--link", help="Link name."),
-        noise: float = typer.Option(0.0, "--noise", help="Label-noise standard deviation tau."),
-        delta: float = typer.Option(2.0, "--delta", help="Sample ratio n/d."),
-        upper: float = typer.Option(math.inf, "--upper", help="T clips y at this value from above."),
-        lower: float = typer.Option(-math.inf, "--lower", help="T clips y at this value from below."),
-        shift: float = typer.Option(0.0, "--shift", help="T subtracts this after clipping."),
-        scale: float = typer.Option(1.0, "--scale", help="T multiplies by this (negative: bottom of D_T)."),
-        k: int = typer.Option(1, "--k", help="Latent dimension (1..3)."),
-        combine: str = typer.Option("sum", "--combine", help="Multi-index combine rule."),
-        json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
-    ) -> None:
-        """Top eigenvalue, overlap and threshold of the spectral method D_T (theory doc 10.2)."""
-        for name, v in (("upper", upper), ("lower", lower), ("shift", shift), ("scale", scale)):
-            if math.isnan(v):
-                raise ConfigError(name, "a number", v)
-        if not (math.isfinite(shift) and math.isfinite(scale) and scale != 0):
-            raise ConfigError("scale", "a finite non-zero float", scale)
-        if lower >= upper:
-            raise ConfigError("lower", f"a number < upper = {upper}", lower)
-        T = Preprocessing(scale=scale, shift=shift, lower=lower, upper=upper)
-        pred = spectral_prediction(link, T, delta, noise, k, combine)
-        out = pred.as_dict()
-        out["delta_T"] = spectral_threshold(link, T, noise, k, combine)
-        out["preprocessing"] = T.describe()
-        emit(out, json_out)

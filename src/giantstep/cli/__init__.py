@@ -15,8 +15,8 @@ from typing import Optional
 import click
 import typer
 
-from . import __version__
-from .errors import ConfigError, DivergenceError
+from .. import __version__
+from ..errors import ConfigError, DivergenceError
 
 app = typer.Typer(
     name="giantstep",
@@ -39,9 +39,9 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for result.json and arrays.npz."),
 ) -> None:
     """Run one experiment described by CONFIG."""
-    from .experiments.configfile import load_config_file
-    from .experiments.kinds import parse_config, run_config
-    from .experiments.record import write_run_output
+    from ..experiments.configfile import load_config_file
+    from ..experiments.kinds import parse_config, run_config
+    from ..experiments.record import write_run_output
 
     cfg = parse_config(load_config_file(config))
     try:
@@ -54,7 +54,7 @@ def run(
     if json_out:
         sys.stdout.write(json.dumps(result.record, allow_nan=False) + "\n")
     else:
-        from .experiments.record import summary_lines
+        from ..experiments.record import summary_lines
 
         for line in summary_lines(result.record):
             typer.echo(line)
@@ -70,9 +70,9 @@ def version() -> None:
 # ``register(app)``). Only the module a command needs is imported, so that `giantstep run`
 # does not pay for plotting or Dask imports; `--help` imports them all.
 _SUBCOMMAND_MODULES = {
-    "giantstep.claims.cli_claims": ("reproduce", "plot"),
-    "giantstep.cli_theory": ("theory",),
-    "giantstep.experiments.cli_engine": ("sweep", "results"),
+    "giantstep.cli.claims": ("reproduce", "plot"),
+    "giantstep.cli.theory": ("theory",),
+    "giantstep.cli.engine": ("sweep", "results"),
 }
 
 
@@ -99,7 +99,9 @@ def _usage_error_types() -> tuple[type[BaseException], ...]:
     """Usage-error classes of click and of the click copy that recent typer versions vendor."""
     types: list[type[BaseException]] = [click.exceptions.ClickException]
     try:
-        from typer._click import exceptions as vendored  # typer >= 0.25 ships its own click
+        from typer._click import (
+            exceptions as vendored,  # typer >= 0.25 ships its own click
+        )
 
         types.append(vendored.ClickException)
     except ImportError:

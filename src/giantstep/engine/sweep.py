@@ -50,7 +50,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..seeding import derive_seed
-from .configfile import load_config_file
+from ..experiments.configfile import load_config_file
 
 MAX_CELLS = 1_000_000
 MAX_REPLICATES = 100_000
@@ -270,7 +270,7 @@ def load_sweep(source: "str | Path | Mapping[str, Any]", *, name: str | None = N
     >>> [c.key for c in spec.cells]
     ['{"steps.0.alpha":0.0}', '{"steps.0.alpha":0.25}']
     """
-    from .kinds import parse_config
+    from ..experiments.kinds import parse_config
 
     root: Path | None = None
     default_name = "sweep"

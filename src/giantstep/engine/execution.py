@@ -1,9 +1,9 @@
 r"""Running a sweep on Dask: a LocalCluster by default, any ``tcp://`` scheduler for clusters.
 
-:func:`run_sweep` takes a validated :class:`~giantstep.experiments.sweep.SweepSpec` (or a path or
+:func:`run_sweep` takes a validated :class:`~giantstep.engine.sweep.SweepSpec` (or a path or
 mapping, validated first), skips the cells the store already holds, submits the others to Dask and
 writes each result *in this (client) process* as it arrives: arrays first (atomic file), then the
-row in one transaction (:mod:`giantstep.experiments.store`).
+row in one transaction (:mod:`giantstep.engine.store`).
 
 Execution model
 
@@ -25,7 +25,7 @@ cell. A rerun replaces the cell's row (same ``row_id``), never adds a second one
 depend only on (root seed, cell key, replicate), the result of a cell does not depend on the worker
 count, the execution order or on whether the sweep was interrupted.
 
->>> from giantstep.experiments.sweep import load_sweep          # doctest: +SKIP
+>>> from giantstep.engine.sweep import load_sweep          # doctest: +SKIP
 >>> spec = load_sweep("alpha-grid.yaml")                        # doctest: +SKIP
 >>> report = run_sweep(spec, "results.db", workers=2)           # doctest: +SKIP
 >>> report.done, report.failed, report.skipped                  # doctest: +SKIP
@@ -102,7 +102,7 @@ def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> 
     import numpy as np
 
     from ..linalg import blas_threads as limit_threads
-    from .kinds import run_config
+    from ..experiments.kinds import run_config
 
     started = _now()
     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ def _plain(value: Any) -> Any:
 
 def rows_as_json(df) -> list[dict[str, Any]]:
     """One object per row: row_id, sweep, status, reason, axis values, seed, cell_seed and metrics."""
-    from .results import TAIL
+    from ..engine.results import TAIL
 
     cols = [c for c in df.columns if c not in TAIL]
     return [{c: _plain(v) for c, v in zip(cols, row)} for row in df[cols].itertuples(index=False, name=None)]
@@ -60,8 +60,8 @@ def register(app: typer.Typer) -> None:
         blas_threads: Optional[int] = typer.Option(None, "--blas-threads", help="BLAS threads per worker."),
     ) -> None:
         """Run every cell of SWEEP (grid x zip x seeds) and record it in the store."""
-        from .execution import _check_args, report_line, run_sweep
-        from .sweep import load_sweep
+        from ..engine.execution import _check_args, report_line, run_sweep
+        from ..engine.sweep import load_sweep
 
         _check_args(workers, scheduler, blas_threads)
         spec = load_sweep(sweep, name=name)
@@ -78,8 +78,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE instead of standard output."),
     ) -> None:
         """Show the rows of a results store (one per cell)."""
+        from ..engine.results import TAIL, load_results
         from ..errors import ConfigError
-        from .results import TAIL, load_results
 
         if fmt not in FORMATS:
             raise ConfigError("format", f"one of {list(FORMATS)}", fmt)

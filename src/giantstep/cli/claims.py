@@ -36,8 +36,8 @@ def reproduce_cmd(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (tcp://...)."),
 ) -> None:
     """Run the seed claims: sweeps, theory, verdicts, figures, summary.json and report.html."""
-    from .registry import select
-    from .runner import reproduce
+    from ..claims.registry import select
+    from ..claims.runner import reproduce
 
     if quick and full:
         raise ConfigError("mode", "one of --quick or --full (not both)", "--quick --full")
@@ -64,8 +64,8 @@ def plot_cmd(
     full: bool = typer.Option(False, "--full", help="The store holds --full sweeps (default: the recorded mode)."),
 ) -> None:
     """Regenerate figures (and the summary/report entries) of CLAIMs from an existing store."""
-    from .registry import select
-    from .runner import STORE_NAME, reproduce
+    from ..claims.registry import select
+    from ..claims.runner import STORE_NAME, reproduce
 
     ids = [c.id for c in select(claims)]
     if not (out / STORE_NAME).exists():

@@ -1,0 +1,133 @@
+"""``giantstep theory`` commands for the gradient steps: one-step spike, polynomial spikes, two steps
+and the kernel modes after one step."""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import ConfigError
+from ..theory._validate import positive_int
+from .theory import JSON_OPT, emit
+
+
+def register(theory_app: typer.Typer) -> None:
+    """Add ``one-step``, ``poly-spikes``, ``two-step``, ``kernel-modes`` to the ``theory`` sub-app."""
+
+    @theory_app.command("one-step")
+    def one_step_cmd(
+        activation: str = typer.Option("relu", "--activation"),
+        link: str = typer.Option("he1", "--link"),
+        noise: float = typer.Option(0.0, "--noise"),
+        d: int = typer.Option(..., "--d"),
+        width: int = typer.Option(..., "--width"),
+        n: int = typer.Option(..., "--n"),
+        eta0: float = typer.Option(..., "--eta0"),
+        alpha: float = typer.Option(0.0, "--alpha"),
+        second_layer: str = typer.Option("rademacher", "--second-layer", help="rademacher | gaussian | symmetric."),
+        residual: str = typer.Option("centered", "--residual", help="full | centered."),
+        json_out: bool = JSON_OPT,
+    ) -> None:
+        """One-step spike: vhat_norm2, gamma2, s1_update, s1_weights, outlier, overlap_theta."""
+        from ..theory.one_step import one_step
+
+        p = one_step(activation, link, noise, d, width, n, eta0, alpha, second_layer, residual)
+        emit(p.as_dict(), json_out)
+
+    @theory_app.command("poly-spikes")
+    def poly_cmd(
+        activation: str = typer.Option("relu", "--activation"),
+        alpha: float = typer.Option(..., "--alpha", help="Step exponent, eta = eta0 N^alpha."),
+        link: str = typer.Option("he1", "--link"),
+        noise: float = typer.Option(0.0, "--noise"),
+        d: int = typer.Option(1000, "--d"),
+        width: int = typer.Option(1000, "--width"),
+        n: int = typer.Option(1000, "--n"),
+        eta0: float = typer.Option(1.0, "--eta0"),
+        max_degree: int = typer.Option(6, "--max-degree"),
+        json_out: bool = JSON_OPT,
+    ) -> None:
+        """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
+        from ..activations import get_activation
+        from ..errors import ConfigError
+        from ..hermite import hermite_constants
+        from ..theory import poly_spikes as ps
+        from ..theory._validate import in_range, nonnegative, positive_int
+
+        alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
+        if not 1 <= max_degree <= 12:
+            raise ConfigError("max_degree", "an integer in [1, 12]", max_degree)
+        d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
+        g = hermite_constants(get_activation(link, field_name="link"))
+        vn2 = g.mu1**2 + (g.second_moment + nonnegative("noise", noise) ** 2) * d / n
+        s = ps.per_neuron_move(activation, vn2, eta0, alpha, width)
+        count = ps.spike_count(alpha)
+        degs = ps.degree_spikes(activation, alpha, s, n, width, max_degree)
+        emit(
+            {
+                "spikes": count,
+                "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
+                "s": s,
+                "vhat_norm2": vn2,
+                "degrees": [x.k for x in degs],
+                "exponents": [x.exponent for x in degs],
+                "magnitudes": [x.leading for x in degs],
+                "magnitudes_exact": [x.exact for x in degs],
+                "op_norms": [x.op_norm for x in degs],
+                "visible": [x.visible for x in degs],
+                "critical": [x.critical for x in degs],
+            },
+            json_out,
+        )
+
+    @theory_app.command("two-step")
+    def two_step_cmd(
+        alpha1: float = typer.Option(..., "--alpha1"),
+        alpha2: float = typer.Option(..., "--alpha2"),
+        activation: str = typer.Option("relu", "--activation"),
+        link: str = typer.Option("he1", "--link"),
+        noise: float = typer.Option(0.0, "--noise"),
+        d: int = typer.Option(1000, "--d"),
+        width: int = typer.Option(1000, "--width"),
+        n: int = typer.Option(2000, "--n"),
+        eta1: float = typer.Option(1.0, "--eta1", help="eta0 of step 1."),
+        eta2: float = typer.Option(1.0, "--eta2", help="eta0 of step 2."),
+        batch: str = typer.Option("fresh", "--batch", help="Second-step batch: fresh | reuse."),
+        second_layer: str = typer.Option("rademacher", "--second-layer"),
+        json_out: bool = JSON_OPT,
+    ) -> None:
+        """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
+        (and, for a Gaussian second layer and a fresh batch, left_hermite_parts: the update along
+        He_j(a), j = 2, 3, exact in s1)."""
+        from ..theory.two_step import left_hermite_part, two_step_terms
+
+        out = two_step_terms(activation, link, noise, d, width, n, eta1, alpha1, eta2, alpha2, batch, second_layer)
+        if second_layer == "gaussian" and batch == "fresh":
+            out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, noise, d, width, n, eta1, alpha1,
+                                                                     eta2, alpha2, degree=j) for j in (2, 3)}
+        emit(out, json_out)
+
+    @theory_app.command("kernel-modes")
+    def kernel_modes_cmd(
+        activation: str = typer.Option("relu", "--activation", help="Activation sigma."),
+        link: str = typer.Option("he1", "--link", help="Teacher link g (single index)."),
+        noise: float = typer.Option(0.0, "--noise", help="Label noise tau."),
+        d: int = typer.Option(64, "--d", help="Input dimension d."),
+        width: int = typer.Option(256, "--width", help="Width N."),
+        n: int = typer.Option(128, "--n", help="Samples in the step's batch."),
+        eta0: float = typer.Option(4.0, "--eta0", help="Step size prefactor (eta = eta0 N^alpha)."),
+        alpha: float = typer.Option(0.0, "--alpha", help="Step-size exponent in [0, 1/2]."),
+        second_layer: str = typer.Option("gaussian", "--second-layer", help="gaussian or rademacher."),
+        s: float = typer.Option(None, "--s", help="Override the spike strength s."),
+        gamma: float = typer.Option(None, "--gamma", help="Override the alignment <u, theta*>."),
+        json_out: bool = JSON_OPT,
+    ) -> None:
+        """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
+        from ..theory.kernel_modes import kernel_mode_report
+
+        d_ = positive_int("d", d)
+        if d_ < 5:
+            raise ConfigError("d", "an integer >= 5", d)
+        emit(
+            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
+            json_out,
+        )
