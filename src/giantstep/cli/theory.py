@@ -23,6 +23,7 @@ THEORY_COMMAND_MODULES: tuple[str, ...] = (
     "giantstep.cli.theory_steps",
     "giantstep.cli.theory_readout",
     "giantstep.cli.theory_phase",
+    "giantstep.cli.theory_features",
 )
 
 

@@ -103,17 +103,41 @@ def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> 
     return SRFParameters(r, gamma, c, vn2)
 
 
-def _coefficients(act, target, r, c, gamma, nk, nz):
-    """Gauss-Hermite nodes in kappa and the conditional coefficients on them."""
+class ConditionalCoefficients(NamedTuple):
+    """Coefficients of sigma(r kappa + sqrt(c) z) given kappa, on Gauss-Hermite nodes in kappa.
+
+    mu0 = E_z sigma(.), mu1 = E_z[z sigma(.)]/sqrt(c), mu2sq = E_z sigma(.)^2 - mu0^2 - c mu1^2,
+    he2 = E_z[(z^2 - 1) sigma(.)] (= c E_z sigma''(.)); ``weights`` sum to 1 (E_kappa = weights @ .).
+    """
+
+    kappa: np.ndarray
+    weights: np.ndarray
+    mu0: np.ndarray
+    mu1: np.ndarray
+    mu2sq: np.ndarray
+    he2: np.ndarray
+
+
+def conditional_coefficients(activation, r: float, c: float, nk: int = 101, nz: int = 81) -> ConditionalCoefficients:
+    """The conditional coefficients of theory 3.3 by Gauss-Hermite quadrature (nk nodes in kappa, nz in z)."""
+    act = get_activation(activation)
     kap, wk = hermegauss(nk)
     wk = wk / wk.sum()
     z, wz = hermegauss(nz)
     wz = wz / wz.sum()
-    pre = r * kap[:, None] + math.sqrt(c) * z[None, :]
-    S = act.f(pre)
+    S = act.f(r * kap[:, None] + math.sqrt(c) * z[None, :])
     mu0 = S @ wz
     mu1 = (S * z[None, :]) @ wz / math.sqrt(c)
     mu2sq = np.maximum((S * S) @ wz - mu0**2 - c * mu1**2, 0.0)
+    he2 = (S * (z * z - 1.0)[None, :]) @ wz
+    return ConditionalCoefficients(kap, wk, mu0, mu1, mu2sq, he2)
+
+
+def _coefficients(act, target, r, c, gamma, nk, nz):
+    """Gauss-Hermite nodes in kappa, the conditional coefficients and the teacher moments on them."""
+    kap, wk, mu0, mu1, mu2sq, _ = conditional_coefficients(act, r, c, nk, nz)
+    z, wz = hermegauss(nz)
+    wz = wz / wz.sum()
     rho = math.sqrt(max(1.0 - gamma * gamma, 0.0))
     T = target.f(gamma * kap[:, None] + rho * z[None, :])
     h = T @ wz
