@@ -84,7 +84,7 @@ RUNG_TOL = 1e-10  # relative residual below which a rung of the continuation is 
 MAX_SPLITS = 8  # a rung is split at most this deep
 CONVERGED_TOL = 1e-9  # relative residual reported as converged
 DENSITY_EPS = 1e-10  # density evaluated at x + i eps * scale
-EDGE_BISECTIONS = 45
+EDGE_BISECTIONS = 36
 EDGE_LEVEL = 1e-9  # Im g(x + i0) * scale above this counts as inside the bulk
 
 
@@ -233,7 +233,7 @@ def _omega_moments(model: FeatureModel, A1, A2, z):
     MP law (from its quadratic psi1 u m1^2 - (1 - psi1 - u) m1 + 1 = 0, u = w/c, m1 = c m).
     """
     c, gam = model.c, model.psi1
-    flat = A1 == 0  # mu1 == 0: Omega drops out
+    flat = np.abs(A1) * c * (1 + gam) <= 1e-13 * np.abs(A2)  # mu1 ~ 0: Omega drops out
     A1s = np.where(flat, 1.0, A1)
     w = (z - A2) / A1s
     u = w / c
@@ -266,7 +266,8 @@ def _fixed_point_map(model: FeatureModel, z, d1, d2):
 
 
 def _residual(d1, d2, F1, F2):
-    return (np.abs(F1 - d1) + np.abs(F2 - d2)) / (np.abs(d1) + np.abs(d2) + 1e-300)
+    """|F - delta| relative to |F| + |delta| (1 at delta = 0)."""
+    return (np.abs(F1 - d1) + np.abs(F2 - d2)) / (np.abs(F1) + np.abs(F2) + np.abs(d1) + np.abs(d2) + 1e-300)
 
 
 def _evaluate(model: FeatureModel, z, d1, d2):
@@ -445,7 +446,7 @@ def _runs(inside: np.ndarray) -> list[tuple[int, int]]:
 
 def feature_bulk_edges(model: FeatureModel, grid: int = 400) -> BulkSupport:
     """Support of the bulk: scanned on ``grid`` points of (0, x_max], each edge then bisected
-    EDGE_BISECTIONS times on the sign of Im g(x + i0) (relative precision ~ 2^-45 of the grid step).
+    EDGE_BISECTIONS times on the sign of Im g(x + i0) (relative precision ~ 2^-36 of the grid step).
 
     The scan adds 40 log-spaced points below the first grid step. With p > n and a saturating sigma
     the samples with large |kappa| have almost constant features and give a thin tail of eigenvalues

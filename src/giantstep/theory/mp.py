@@ -12,7 +12,8 @@ Stieltjes transform (m(z) = int rho(x) / (x - z) dx, Im m > 0 for Im z > 0), var
     m(z) = (1 - gamma - z + sqrt(z - a) sqrt(z - b)) / (2 gamma z),
 
 where the product of two principal square roots is the branch with a cut exactly on [a, b] and
-~ z at infinity (so m(z) ~ -1/z); it includes the atom. For variance v, m_v(z) = m(z / v) / v.
+~ z at infinity (so m(z) ~ -1/z); it includes the atom. It is evaluated as the equal
+2 / (1 - gamma - z - sqrt(z - a) sqrt(z - b)), which has no cancellation at large |z|. For variance v, m_v(z) = m(z / v) / v.
 Moments (Narayana): E x^k = var^k sum_{r=0}^{k-1} gamma^r C(k, r) C(k-1, r) / (r + 1).
 
 Singular values of a p x q matrix with i.i.d. entries of variance v: the top bulk edge is
@@ -77,7 +78,8 @@ def mp_stieltjes(z: "complex | np.ndarray", gamma: float, var: float = 1.0) -> n
     r = math.sqrt(gamma)
     a, b = (1.0 - r) ** 2, (1.0 + r) ** 2
     root = np.sqrt(zz - a) * np.sqrt(zz - b)
-    m = (1.0 - gamma - zz + root) / (2.0 * gamma * zz)
+    # = (1 - gamma - z + root) / (2 gamma z), rationalised: no cancellation when |z| is large
+    m = 2.0 / (1.0 - gamma - zz - root)
     return m / var
 
 
