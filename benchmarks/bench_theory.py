@@ -6,7 +6,10 @@
     lam = 0.1): the fixed-point solver only, spectral averages from the Marchenko-Pastur law, no
     random matrix (target: under a few seconds);
 (c) the same sRF solve at a small-ridge point where the damped iteration hands over to the
-    root finder (r = 0, lam = 1e-3), the slowest case met in the tests.
+    root finder (r = 0, lam = 1e-3), the slowest case met in the tests;
+(d) the feature-spectrum density after one step (tanh/tanh, eta0 = 3, psi2 = 2, n/d = 2) on a
+    2000-point grid (target: under a second), and the full spectrum (support, outliers at p = 1000,
+    200-point density).
 
 Each row is the best of 3 repetitions. Run standalone: ``python benchmarks/bench_theory.py``
 (prints one JSON object per row).
@@ -36,6 +39,13 @@ def measure() -> list[dict]:
     par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
     res = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1)
     t_srf = best_of(lambda: srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1))
+    from giantstep.theory import feature_spectrum as fs
+
+    model = fs.feature_model_from_step("tanh", "tanh", 3.0, 2.0, 2.0)
+    sup = fs.feature_bulk_edges(model)
+    grid = np.linspace(sup.lower, sup.upper, 2000)
+    t_density = best_of(lambda: fs.feature_density(grid, model))
+    t_spectrum = best_of(lambda: fs.feature_spectrum(model, grid=200, width=1000), repeats=1)
     hard = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3)
     t_hard = best_of(lambda: srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3), repeats=1)
     return [
@@ -46,6 +56,10 @@ def measure() -> list[dict]:
                  f"({res.order_parameters['method']}); MP quadrature, no random matrix"},
         {"name": "srf_test_error_point_hard", "seconds": t_hard,
          "note": f"r = 0, lam = 1e-3: error {hard.test_error:.4f}, {hard.order_parameters['method']}"},
+        {"name": "feature_density_2000", "seconds": t_density,
+         "note": "feature-spectrum density after one step on 2000 points (tanh/tanh, eta0 = 3); no random matrix"},
+        {"name": "feature_spectrum_point", "seconds": t_spectrum,
+         "note": "support (scan + bisection), outliers at p = 1000 (secular equation), 200-point density"},
     ]
 
 

@@ -169,3 +169,28 @@ def annotate_verdict(ax, verdict: str) -> None:
     """Small verdict tag in the corner of an axes."""
     col = {"PASS": color(2), "FAIL": color(1)}.get(verdict, "0.4")
     ax.text(0.99, 0.01, verdict, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=col)
+
+
+def feature_tail_axes(ax_density, ax_tail, curves, tail: dict) -> None:
+    """The feature spectrum's upper tail as training grows (theory doc 11).
+
+    ``curves``: (eta0, x, density) triples of the predicted bulk density, drawn on a log density
+    axis so that the upper tail is visible; ``tail``: the ``as_dict()`` of
+    :func:`giantstep.theory.feature_spectrum.feature_tail` (keys ``eta0``, ``upper_edge``,
+    ``mean_mode_slope``), drawn against eta0 (upper bulk edge on the left axis, the mean-mode
+    eigenvalue per neuron, lambda_mean / p, on a twin axis).
+    """
+    for i, (eta0, x, rho) in enumerate(curves):
+        x, rho = np.asarray(x, float), np.asarray(rho, float)
+        keep = rho > 0
+        ax_density.semilogy(x[keep], rho[keep], color=color(i), label=f"eta0 = {eta0:g}")
+    ax_density.set_xlabel("eigenvalue of the feature covariance")
+    ax_density.set_ylabel("predicted bulk density")
+    ax_density.legend(loc="upper right")
+    eta0 = np.asarray(tail["eta0"], float)
+    ax_tail.plot(eta0, tail["upper_edge"], "o-", color=color(0), label="upper bulk edge")
+    ax_tail.set_xlabel("eta0 (eta = eta0 sqrt(N))")
+    ax_tail.set_ylabel("upper bulk edge", color=color(0))
+    twin = ax_tail.twinx()
+    twin.plot(eta0, tail["mean_mode_slope"], "s--", color=color(1), label="mean mode / p")
+    twin.set_ylabel("mean-mode eigenvalue / p", color=color(1))

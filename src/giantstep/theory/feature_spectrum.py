@@ -372,6 +372,35 @@ def feature_atom(model: FeatureModel) -> float:
     return max(0.0, 1.0 - min(ranks))
 
 
+def feature_stieltjes_sd(z, model: FeatureModel, n: int) -> np.ndarray:
+    """Standard deviation of the empirical (1/p) tr (C - z)^{-1} over the draw of the n values
+    kappa_mu = <v, x_mu> (shape of z): the leading O(n^{-1/2}) fluctuation of the spectrum, which
+    depends on the sample only through their empirical law nu_n (the rest is O(1/p)).
+
+    Perturbing nu by e moves A = int h(kappa) dnu, h = (mu1^2, mu2^2)/(1 + delta(kappa)), and through
+    the fixed point delta = Phi(A(delta)) (Jacobians dA/ddelta, dPhi/dA, J = dPhi dA/ddelta):
+        dA = [dA/ddelta (I - J)^{-1} dPhi + I] int h de,     dg = (dg/dA) . dA,
+    so dg = (1/n) sum_mu IF(kappa_mu) with IF(kappa) = (dg/dA) M (h(kappa) - A) and
+    sd = sqrt(E_kappa |IF|^2 / n).
+    """
+    n = positive_int("n", n)
+    z = np.atleast_1d(np.asarray(z, dtype=complex)).ravel()
+    sol = feature_stieltjes(z, model)
+    a = model.moments_basis  # (2, K)
+    den = 1.0 + np.stack([sol.delta1, sol.delta2], axis=1) @ a  # (M, K)
+    h = a[None, :, :] / den[:, None, :] - np.stack([sol.A1, sol.A2], axis=1)[:, :, None]  # (M, 2, K)
+    _, _, J, _ = _fixed_point_map(model, z, sol.delta1, sol.delta2)
+    q2 = model.coefficients.weights / den**2
+    s11, s12, s22 = (q2 @ model.moments_pairs.T).T
+    dA = -np.array([[s11, s12], [s12, s22]]).transpose(2, 0, 1)  # (M, 2, 2)
+    _, _, I0, I1, I2 = _omega_moments(model, sol.A1, sol.A2, z)
+    dPhi = -model.beta * np.array([[I2, I1], [I1, I0]]).transpose(2, 0, 1)
+    M = dA @ np.linalg.solve(np.eye(2) - J.transpose(2, 0, 1), dPhi) + np.eye(2)
+    grad = -np.stack([I1, I0], axis=1)  # dg/dA
+    infl = np.einsum("mi,mij,mjk->mk", grad, M, h)  # (M, K)
+    return np.sqrt((np.abs(infl) ** 2) @ model.coefficients.weights / n)
+
+
 def feature_density(x, model: FeatureModel) -> np.ndarray:
     """Bulk density rho(x) = [Im g(x + i eps) - atom eps/(x^2 + eps^2)]/pi on a real grid (any shape),
     eps = 1e-10 x scale: the continuous part, integrating to 1 - atom."""
