@@ -10,6 +10,7 @@ ge_ridge           Gaussian-equivalence + deterministic-equivalent ridge risk gi
 one_step           the rank-one spike of one gradient step and the BBP outlier of W1
 poly_spikes        polynomial feature spikes after a growing step
 srf                spiked random features: parameters and fixed-point test error
+feature_spectrum   deterministic equivalent of the feature spectrum after one maximal step
 two_step           power counting of the second step
 predictions        the predictions that apply to a ``steps`` run config
 

@@ -49,7 +49,9 @@ Solver: two complex unknowns (delta1, delta2) per z, Newton's method with an ana
 followed by continuation along the vertical path z + i L s (s from 1 down to 0): the physical
 solution is analytic in the upper half plane and tends to 0 at infinity, so every z is reached
 from delta = 0 at |z| ~ L. Each step is accepted only if it lowers the residual and keeps
-Im delta2 >= 0; the result reports the largest final residual and ``converged``.
+Im delta2 >= 0, and a rung where Newton stalls is split; the result reports the largest final
+residual and ``converged``. :func:`feature_stieltjes_sd` gives the O(n^{-1/2}) fluctuation of the
+empirical transform over the draw of the kappa_mu (for tolerances).
 
 Example
 -------
@@ -67,7 +69,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from ..activations import get_activation
+from ..activations import Activation, get_activation
 from ..errors import ConfigError, DivergenceError
 from ..linalg import blas_threads
 from ._validate import choice, nonnegative, positive, positive_int
@@ -92,7 +94,7 @@ EDGE_LEVEL = 1e-9  # Im g(x + i0) * scale above this counts as inside the bulk
 class FeatureModel:
     """The sRF feature model whose covariance spectrum is described (see the module docstring)."""
 
-    activation: str
+    sigma: Activation
     r: float
     c: float
     psi1: float  # p / d
@@ -101,6 +103,11 @@ class FeatureModel:
     second_layer: str
     init: str
     coefficients: ConditionalCoefficients
+
+    @property
+    def activation(self) -> str:
+        """The activation's canonical name."""
+        return self.sigma.name
 
     @property
     def beta(self) -> float:
@@ -184,7 +191,7 @@ def feature_model(
             "second_layer", f"'ones' for an activation that is neither odd nor even ({act.name})", second_layer
         )
     coef = conditional_coefficients(act, r, c, positive_int("nk", nk), positive_int("nz", nz))
-    return FeatureModel(act.name, r, c, psi1, readout_ratio, bool(centred), second_layer, init, coef)
+    return FeatureModel(act, r, c, psi1, readout_ratio, bool(centred), second_layer, init, coef)
 
 
 def bounded_variance(model: FeatureModel) -> bool:
@@ -193,7 +200,7 @@ def bounded_variance(model: FeatureModel) -> bool:
     grow like kappa^2 or faster; bounded and ReLU-like activations do not)."""
     if model.r == 0:
         return True
-    act = get_activation(model.activation)
+    act = model.sigma
     z, wz = np.polynomial.hermite_e.hermegauss(81)
     wz = wz / wz.sum()
     kap = np.concatenate([np.linspace(-40, -12, 57), np.linspace(-12, 12, 97), np.linspace(12, 40, 57)])
@@ -326,7 +333,7 @@ def _continue(model: FeatureModel, z, L, s0: float, s1: float, d1, d2, depth: in
     return n1, n2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StieltjesValues:
     """g(z) = lim (1/p) tr (C - z)^{-1} and the fixed point behind it, at each z (arrays of shape (M,))."""
 
