@@ -132,4 +132,4 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert "1 done, 1 failed, 0 skipped" in proc.stdout.decode()
     shown = b"".join(chunks).decode(errors="replace")
-    assert "done 1  failed 1  remaining 0" in shown and "ETA" in shown
+    assert "done 1  failed 1  skipped 0" in shown and "ETA" in shown

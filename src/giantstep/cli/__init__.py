@@ -1,8 +1,11 @@
 """Command-line interface: thin wrappers that parse, validate, call the library, write output.
 
 Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) prints ONE line to stderr
-and exits with status 2, with nothing written. Sub-command groups live next to the code they
-wrap and are attached here.
+and exits with status 2, with nothing written. A run that fails once under way (numerical
+blow-up, out of memory, a solver that gives up) prints ``run failed: <reason>`` and exits with
+status 1; no command prints a traceback. Output paths are checked before any work and files are
+written atomically (:mod:`giantstep.outputs`). Sub-command groups live next to the code they wrap
+and are attached here; ``giantstep`` or a group without arguments prints its help.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ConfigError, DivergenceError
+from ..errors import ConfigError
 
 app = typer.Typer(
     name="giantstep",
@@ -32,27 +35,40 @@ def fail_config(exc: ConfigError) -> None:
     raise SystemExit(2)
 
 
+def fail_run(reason: str) -> None:
+    typer.echo(f"run failed: {reason}", err=True)
+    raise SystemExit(1)
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Run config (.yaml, .yml or .toml)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for result.json and arrays.npz."),
+    force: bool = typer.Option(False, "--force", help="Replace an earlier result.json/arrays.npz in --out."),
 ) -> None:
     """Run one experiment described by CONFIG."""
+    from ..engine.execution import failure_reason
     from ..experiments.configfile import load_config_file
     from ..experiments.kinds import parse_config, run_config
-    from ..experiments.record import write_run_output
+    from ..experiments.memory import check_memory
+    from ..experiments.record import check_run_output, write_run_output
+    from ..jsonable import to_jsonable
 
     cfg = parse_config(load_config_file(config))
+    check_memory(cfg)
+    if out is not None:
+        check_run_output(out, force)
     try:
         result = run_config(cfg)
-    except DivergenceError as exc:
-        typer.echo(f"run failed: {exc.reason}", err=True)
-        raise SystemExit(1)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a valid run that fails under way: one line, status 1
+        fail_run(failure_reason(exc))
     if out is not None:
         write_run_output(result, out)
     if json_out:
-        sys.stdout.write(json.dumps(result.record, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(to_jsonable(result.record), allow_nan=False) + "\n")
     else:
         from ..experiments.record import summary_lines
 
@@ -117,7 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         fail_config(exc)
     except _usage_error_types() as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `giantstep` or a group alone: the help is the answer
+            message = exc.format_message()
+            if message.strip():
+                typer.echo(message)
+            raise SystemExit(0)
+        lines = [ln for ln in exc.format_message().splitlines() if ln.strip()]
+        typer.echo(f"error: {' '.join(lines) or type(exc).__name__}", err=True)
         raise SystemExit(getattr(exc, "exit_code", 2) or 2)
     except (click.exceptions.Abort, KeyboardInterrupt):
         raise SystemExit(130)

@@ -71,7 +71,7 @@ class TeacherConfig(Strict):
 
 
 class StepConfig(Strict):
-    eta0: float = Field(..., allow_inf_nan=False)
+    eta0: float = Field(..., ge=0.0, allow_inf_nan=False)  # a step against the gradient; 0 leaves W unchanged
     alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
     batch: Literal["fresh", "reuse"] = "fresh"
     reuse_step: int | None = Field(None, ge=0)
@@ -120,8 +120,9 @@ class StepsConfig(Strict):
             if step.batch == "reuse":
                 if i == 0 and step.repeat == 1:
                     raise ConfigError(f"steps.{i}.batch", "'fresh' for the first step (nothing to reuse yet)", "reuse")
-                if step.reuse_step is not None and step.reuse_step > i:
-                    raise ConfigError(f"steps.{i}.reuse_step", f"an earlier step index in [0, {i}]", step.reuse_step)
+                if step.reuse_step is not None and step.reuse_step >= max(i, 1):
+                    allowed = f"an earlier step index in [0, {i - 1}]" if i else "0 or absent for the first step"
+                    raise ConfigError(f"steps.{i}.reuse_step", allowed, step.reuse_step)
             elif step.reuse_step is not None:
                 raise ConfigError(f"steps.{i}.reuse_step", "absent when batch is 'fresh'", step.reuse_step)
         return self
