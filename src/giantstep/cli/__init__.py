@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -125,11 +126,64 @@ def _usage_error_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
+def _value_of(param, argv: list[str]) -> object:
+    """The text given for an option on the command line (None if absent)."""
+    for opt in getattr(param, "opts", []):
+        for i, arg in enumerate(argv):
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
+
+
+def _kind_of(message: str) -> str:
+    text = message.split(": ", 1)[-1].strip().rstrip(".")
+    if "valid integer" in text:
+        return "an integer"
+    if "valid number" in text or "valid float" in text:
+        return "a number"
+    return text[:1].lower() + text[1:] if text else "valid"
+
+
+def usage_error(exc: BaseException, argv: list[str]) -> ConfigError:
+    """A usage error of the command-line parser in the one-line template of :class:`ConfigError`."""
+    name = type(exc).__name__
+    param = getattr(exc, "param", None)
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "giantstep"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if name == "MissingParameter" and param is not None:
+        return ConfigError(param.name or "argument", "given (it is required)", None)
+    if name == "BadParameter" and param is not None:
+        return ConfigError(param.name or "argument", _kind_of(message), _value_of(param, argv))
+    if name == "NoSuchOption":
+        options = [o for p in (ctx.command.params if ctx is not None else [])
+                   for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])] if o.startswith("-")]
+        return ConfigError(getattr(exc, "option_name", "option"),
+                           f"an option of '{command}' ({', '.join(options + ['--help'])})", getattr(exc, "option_name", None))
+    if name == "BadOptionUsage":
+        allowed = "followed by a value" if "requires an argument" in message else "given without a value (a flag)"
+        return ConfigError(getattr(exc, "option_name", "option"), allowed, None)
+    if message.startswith("No such command") and ctx is not None:
+        commands = sorted(getattr(ctx.command, "commands", {}) or {})
+        return ConfigError("command", f"one of the commands of '{command}' ({', '.join(commands)})",
+                           message.split("'")[1] if "'" in message else message)
+    if message.startswith("Got unexpected extra argument"):
+        extra = message[message.rfind("(") + 1: message.rfind(")")] if "(" in message else message
+        return ConfigError("arguments", f"only the arguments of '{command}' (see --help)", extra)
+    return ConfigError("command line", _kind_of(message), " ".join(argv))
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     _attach(argv)
     try:
-        rc = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            # numpy's overflow/divide warnings are not for the terminal: runs check their numbers
+            # and fail with one line ("run failed: non-finite values in ...") when they blow up
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rc = app(args=argv, standalone_mode=False)
     except ConfigError as exc:
         fail_config(exc)
     except _usage_error_types() as exc:
@@ -138,10 +192,16 @@ def main(argv: list[str] | None = None) -> None:
             if message.strip():
                 typer.echo(message)
             raise SystemExit(0)
-        lines = [ln for ln in exc.format_message().splitlines() if ln.strip()]
-        typer.echo(f"error: {' '.join(lines) or type(exc).__name__}", err=True)
-        raise SystemExit(getattr(exc, "exit_code", 2) or 2)
+        typer.echo(f"error: {usage_error(exc, argv)}", err=True)
+        raise SystemExit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
         raise SystemExit(130)
+    except Exception as exc:  # noqa: BLE001 - one line, status 1, never a traceback
+        from ..engine.execution import failure_reason, is_numerical
+
+        # a numerical blow-up (overflow, a solver that gives up) is a failed run; anything else,
+        # e.g. a disk that fills up while writing, a failure of the command
+        typer.echo(f"{'run failed' if is_numerical(exc) else 'failed'}: {failure_reason(exc)}", err=True)
+        raise SystemExit(1)
     if isinstance(rc, int) and rc:
         raise SystemExit(rc)

@@ -100,6 +100,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("format", f"one of {list(FORMATS)}", fmt)
         if fmt == "parquet" and out is None:
             raise ConfigError("out", "a file path when --format is parquet", None)
+        st.check_store_path(store, write=False)
         if out is not None:
             check_output_file(out, "out", force, protected=(store, f"{store}-wal", f"{store}-shm", st.arrays_dir(store)))
         df = load_results(store, sweep=sweep, where=where, verify=verify)

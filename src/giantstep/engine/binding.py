@@ -40,8 +40,13 @@ def _where(path: str) -> str:
 
 def conflict(name: str, stored: Any, given: Any) -> ConfigError:
     """The error for a sweep name bound to another frame, naming the first difference."""
-    diff = first_difference(stored, given) or ("(whole)", stored, given)
-    path, was, now = diff
+    diff = None
+    if isinstance(stored, dict) and isinstance(given, dict):
+        for key in ("axes", "root_seed"):  # whole values: the set of axes, the seed
+            if stored.get(key) != given.get(key):
+                diff = (key, stored.get(key), given.get(key))
+                break
+    path, was, now = diff or first_difference(stored, given) or ("(whole)", stored, given)
     return ConfigError(
         "name",
         f"a sweep name not bound to another definition in this store: its sweep {name!r} has {_where(path)} = "

@@ -103,6 +103,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def is_numerical(exc: BaseException) -> bool:
+    """Whether an exception is a numerical failure of a valid computation: overflow, division,
+    non-finite values, a linear-algebra or eigen solver that fails, memory exhausted."""
+    if isinstance(exc, (ArithmeticError, MemoryError)) and not isinstance(exc, ZeroDivisionError):
+        return True
+    return type(exc).__name__ in ("LinAlgError", "ArpackError", "ArpackNoConvergence")
+
+
 def failure_reason(exc: BaseException) -> str:
     """One line saying why a run failed: the divergence's reason, or ``Type: first line``."""
     if isinstance(exc, DivergenceError):

@@ -56,6 +56,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -69,6 +70,7 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x47535450  # "GSTP" in the SQLite header: this file is a giantstep results store
 BUSY_TIMEOUT_MS = 60_000
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")  # scheme:/ or scheme:// (a Path keeps one slash)
 STORE_TABLES = frozenset({"runs", "meta"})  # the tables of every schema version
 
 _SCHEMA = (
@@ -131,8 +133,8 @@ def check_store_path(store_path: Any, *, write: bool) -> Path:
     store file or a store whose array directory is not a writable directory.
     """
     text = str(store_path) if isinstance(store_path, (str, os.PathLike)) else None
-    if text is None or not text.strip() or text.strip() == ":memory:" or text.startswith("file:") or "://" in text:
-        raise ConfigError("store", "a file path (not empty, ':memory:' or a URI)", store_path)
+    if text is None or not text.strip() or text.strip() == ":memory:" or text.startswith("file:") or _URI.match(text):
+        raise ConfigError("store", "a file path (not empty, ':memory:' or a URI)", text if text is not None else store_path)
     p = Path(text)
     if p.exists() and not p.is_file():
         raise ConfigError("store", "a regular file path (this is a directory or a special file)", text)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..activations import get_activation
@@ -45,8 +46,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PROBE = np.linspace(-8.0, 8.0, 321)  # where a function's values are checked at validation
+
+
 def _check_function(value: str, field: str) -> str:
-    get_activation(value, field_name=field)
+    """A registry name or sum whose values are finite (finite coefficients); an activation must
+    not be identically zero (the network would be the zero function, with zero gradients)."""
+    fn = get_activation(value, field_name=field)
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn.f(PROBE), dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ConfigError(field, "a function with finite values (finite coefficients)", value)
+    if field == "activation" and not np.any(values):
+        raise ConfigError(field, "an activation that is not identically zero", value)
     return value
 
 

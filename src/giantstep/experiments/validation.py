@@ -40,7 +40,7 @@ def _allowed(err: dict, model: type[BaseModel], loc: tuple) -> str:
         return "one of the known fields (this field is unknown)"
     if typ == "literal_error":
         return f"one of {ctx.get('expected')}"
-    if typ in ("int_type", "int_parsing", "int_from_float"):
+    if typ in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
         return "an integer"
     if typ in ("float_type", "float_parsing", "finite_number"):
         return "a finite float"
