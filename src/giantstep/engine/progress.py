@@ -63,8 +63,8 @@ class Progress:
         self._refresh()
 
     def describe(self, text: str) -> None:
-        """Change the label in front of the bar (e.g. the sweep being run)."""
-        self.description = text
+        """Change the label drawn in front of the bar (e.g. the sweep being run); the summary keeps
+        the operation's own description."""
         if self.bar is not None:
             self.bar.update(self._task, description=text)
 

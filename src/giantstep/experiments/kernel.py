@@ -77,7 +77,7 @@ class KernelTeacher(Strict):
 
 
 class KernelStep(Strict):
-    eta0: float = Field(..., allow_inf_nan=False)
+    eta0: float = Field(..., ge=0.0, allow_inf_nan=False)
     alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
 
 
