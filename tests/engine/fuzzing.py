@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import re
 from pathlib import Path
 
@@ -203,7 +202,3 @@ def hostile_document() -> st.SearchStrategy:
 
     return st.one_of(nested, mapping_nest, bomb(), bad_bytes(), st.binary(max_size=200),
                      st.text(max_size=200).map(lambda t: t.encode()))
-
-
-def finite(x: float) -> bool:
-    return isinstance(x, float) and math.isfinite(x)

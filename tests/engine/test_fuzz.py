@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from giantstep.engine import store as store_mod
-from giantstep.engine.execution import run_sweep
 from giantstep.errors import ConfigError
 from giantstep.experiments.kinds import parse_config
 from giantstep.experiments.memory import check_memory
@@ -376,22 +375,3 @@ def test_theory_random_arguments(argv):
 @given(theory_argv())
 def test_theory_random_arguments_fuzz(argv):
     _check_theory(argv)
-
-
-def test_no_arguments_show_the_help():
-    for argv in ([], ["theory"]):
-        code, stdout, stderr = fz.invoke(argv)
-        assert code == 0 and stderr == "" and "Usage" in stdout and "Commands" in stdout, (argv, stderr)
-
-
-def test_memory_estimate_refuses_before_allocating(tmp_path):
-    mapping = {"d": 4194304, "width": 4194304, "n": 8, "theory": False, "steps": [{"eta0": 1.0}]}
-    path = tmp_path / "big.yaml"
-    path.write_text(yaml.safe_dump(mapping))
-    code, stdout, stderr = fz.invoke(["run", path])
-    fz.check_contract(code, stdout, stderr)
-    assert code == 2 and "'width'" in stderr and "TiB" in stderr and "this machine has" in stderr
-    with pytest.raises(ConfigError) as e:
-        run_sweep({"base": mapping, "grid": {"width": [64, 4194304]}}, tmp_path / "s.db")
-    assert e.value.field == "grid.width" and "TiB" in e.value.allowed
-    assert not (tmp_path / "s.db").exists()

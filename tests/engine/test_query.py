@@ -65,7 +65,7 @@ HOSTILE = [
     f"row_id > @st.os.system('touch {CANARY}')",
     f"@__builtins__.open('{CANARY}', 'w')",
     f"row_id > __import__('os').system('touch {CANARY}')",
-    f"status.__class__.__mro__[1].__subclasses__()",
+    "status.__class__.__mro__[1].__subclasses__()",
     "row_id > @pd.io.common.os.system('true')",
     "row_id.apply(lambda x: x)",
     "lambda: 0",
