@@ -33,7 +33,7 @@ class Progress:
         self._depth = 0
         if enabled and _stderr_is_terminal():
             self.bar = _make_bar()
-            self._task = self.bar.add_task(description, total=max(self.total, 1), done=0, failed=0, skipped=0)
+            self._task = self.bar.add_task(description, total=self.total, done=0, failed=0, skipped=0)
 
     def __enter__(self) -> "Progress":
         self._depth += 1
@@ -78,7 +78,7 @@ class Progress:
     def _refresh(self) -> None:
         if self.bar is not None:
             # skipped cells take no time: the bar (and its ETA) counts the executed ones only
-            self.bar.update(self._task, total=max(self.total - self.skipped, 1), completed=self.done + self.failed,
+            self.bar.update(self._task, total=max(self.total - self.skipped, 0), completed=self.done + self.failed,
                             done=self.done, failed=self.failed, skipped=self.skipped)
 
     def summary(self) -> str:
