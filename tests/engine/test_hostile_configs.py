@@ -68,6 +68,14 @@ def test_a_theory_outside_its_domain_is_not_applicable_and_the_run_stands(tmp_pa
     assert "theory: not applicable: ZeroDivisionError" in out
 
 
+def test_phase_theory_outside_its_domain_is_not_applicable(tmp_path):
+    # found by the fuzz tier: the spectral prediction's preprocessing is unbounded for this teacher
+    code, out, err = _run(tmp_path, {"kind": "phase", "d": 2, "delta": 0.5, "teacher": {}, "theory": True}, "--json")
+    assert code == 0, err
+    theory = json.loads(out)["theory"]
+    assert set(theory) == {"not_applicable"} and "'preprocessing'" in theory["not_applicable"]
+
+
 @pytest.mark.parametrize("kind_config, field", [
     ({"kind": "phase", "d": 20, "delta": 2.0, "activation": "0*relu", "gd": {"steps": 5}}, "activation"),
     (dict(SMALL, activation="0*he1 + 0*tanh"), "activation"),
