@@ -9,7 +9,12 @@ Input is the ``summary.json`` mapping written by :mod:`giantstep.claims.runner`:
 
     {"mode": "quick", "version": "...", "store": "results.sqlite",
      "claims": {"C1": {"title", "statement", "source", "setting", "verdict", "reason",
-                       "comparisons": [...], "sizes": {...}, "seeds": 3, "figures": [...]}, ...}}
+                       "comparisons": [...], "sizes": {...}, "seeds": 3, "figures": [...],
+                       "data": {"mode", "rows", "done", "expected", "sizes": {"d": [...], ...}}}, ...}}
+
+The mode and sizes the page states are those of the data each claim's analysis read (its
+``data`` entry: the rows found in the store and the sizes in their configs), never the mode asked
+for on the command line: a claim without a ``data`` entry states "data not recorded".
 
 Example::
 
@@ -92,6 +97,33 @@ def _table(comparisons: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def _values(values: list) -> str:
+    shown = [_fmt(v, 6) for v in values]
+    return ", ".join(shown) if len(shown) <= 6 else f"{shown[0]} ... {shown[-1]} ({len(shown)} values)"
+
+
+def data_statement(c: dict) -> str:
+    """'mode quick; 36 of 36 rows (34 done); d = 64, 128; width = ...' for a claim's ``data``."""
+    data = c.get("data")
+    if not isinstance(data, dict):
+        return "data not recorded"
+    expected = data.get("expected")
+    rows = f"{data.get('rows', 0)} of {expected} rows" if expected is not None else f"{data.get('rows', 0)} rows"
+    sizes = "; ".join(f"{k} = {_values(v)}" for k, v in (data.get("sizes") or {}).items() if isinstance(v, list))
+    return f"mode {data.get('mode', '?')}; {rows} ({data.get('done', 0)} done)" + (f"; {sizes}" if sizes else "")
+
+
+def _modes(claims: dict) -> str:
+    """The modes of the data read, e.g. 'quick' or 'quick (C1, C2), full (C4)'."""
+    by_mode: dict[str, list[str]] = {}
+    for cid, c in claims.items():
+        mode = (c.get("data") or {}).get("mode") if isinstance(c.get("data"), dict) else None
+        by_mode.setdefault(str(mode or "not recorded"), []).append(cid)
+    if len(by_mode) == 1:
+        return next(iter(by_mode))
+    return ", ".join(f"{m} ({', '.join(ids)})" for m, ids in by_mode.items())
+
+
 def render(summary: dict, outdir: "str | Path") -> str:
     """The HTML text of the report for a summary mapping (figures resolved under ``outdir``)."""
     outdir = Path(outdir)
@@ -101,7 +133,7 @@ def render(summary: dict, outdir: "str | Path") -> str:
         "<title>giantstep: reproduction of the seed claims</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>giantstep: reproduction of the seed claims</h1>",
-        f"<p class='meta'>mode <b>{html.escape(str(summary.get('mode', '')))}</b> &middot; giantstep "
+        f"<p class='meta'>data of mode <b>{html.escape(_modes(claims))}</b> &middot; giantstep "
         f"{html.escape(str(summary.get('version', '')))} &middot; results store "
         f"<code>{html.escape(str(summary.get('store', '')))}</code> &middot; "
         f"wall time {_fmt(summary.get('seconds'), 3)} s</p>",
@@ -115,14 +147,13 @@ def render(summary: dict, outdir: "str | Path") -> str:
         )
     parts.append("</table>")
     for cid, c in claims.items():
-        sizes = ", ".join(f"{k} = {v}" for k, v in (c.get("sizes") or {}).items())
         parts += [
             f"<h2 id='{html.escape(cid)}'>{html.escape(cid)}: {html.escape(str(c.get('title', '')))} "
             f"{_badge(c.get('verdict', ''))}</h2>",
             f"<p><b>Claim.</b> {html.escape(str(c.get('statement', '')))}</p>",
             f"<p class='meta'><b>Source.</b> {html.escape(str(c.get('source', '')))}</p>",
             f"<p><b>Setting.</b> {html.escape(str(c.get('setting', '')))}</p>",
-            f"<p class='meta'><b>Sizes.</b> {html.escape(sizes)} &middot; <b>seeds per cell</b> "
+            f"<p class='meta'><b>Data read.</b> {html.escape(data_statement(c))} &middot; <b>seeds per cell</b> "
             f"{html.escape(str(c.get('seeds', '')))} &middot; <b>sweeps</b> "
             f"{html.escape(', '.join(c.get('sweeps', [])))} &middot; {_fmt(c.get('seconds'), 3)} s</p>",
             f"<p><b>Verdict: {_badge(c.get('verdict', ''))}</b> {html.escape(str(c.get('reason', '')))}</p>",
@@ -137,10 +168,7 @@ def render(summary: dict, outdir: "str | Path") -> str:
 
 def write_report(summary: dict, outdir: "str | Path") -> Path:
     """Write ``outdir/report.html`` (atomically) and return its path."""
+    from .outputs import atomic_write
+
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(summary, outdir), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write(outdir / "report.html", render(summary, outdir))

@@ -105,3 +105,71 @@ def dask_scheduler(tmp_path_factory):
     """An :func:`external_cluster` for the module; yields the scheduler address."""
     with external_cluster(tmp_path_factory.mktemp("dask-logs")) as address:
         yield address
+
+
+# ----------------------------------------------------------------------------- in-process sweeps
+
+
+@pytest.fixture
+def inline_sweeps(monkeypatch):
+    """Run sweeps without a Dask cluster: cells execute one by one in this process (same
+    execute_cell and write_result as on a cluster). For tests of stores, paths and validation."""
+    from giantstep.engine import execution
+
+    @contextlib.contextmanager
+    def client(workers, scheduler, n_tasks, blas_threads):
+        yield None, 1, blas_threads or execution.CELL_BLAS_THREADS
+
+    def execute(_client, con, store_path, spec, todo, threads, bar):
+        done = failed = 0
+        for cell in todo:
+            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config, threads))
+            done, failed = done + (status == "done"), failed + (status != "done")
+            bar.advance(done=int(status == "done"), failed=int(status != "done"))
+        return done, failed
+
+    monkeypatch.setattr(execution, "dask_client", client)
+    monkeypatch.setattr(execution, "_execute", execute)
+
+
+# ----------------------------------------------------------------------------- read-only places
+
+
+def _unshare_works() -> bool:
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-U", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run without the power to ignore file permissions: as is for an ordinary user, in a
+    new user namespace (``unshare -U``) for root; skips the test where neither is possible."""
+    if os.geteuid() != 0:
+        return argv
+    if not _unshare_works():
+        pytest.skip("running as root without 'unshare -U': permissions cannot be enforced")
+    return ["unshare", "-U", *argv]
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """Make ``folder`` read-only (mode 0555) for the duration."""
+    mode = folder.stat().st_mode
+    folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        folder.chmod(mode)
+
+
+def snapshot(folder: Path, sqlite_aux: bool = True) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under ``folder`` (directories as b'<dir>').
+
+    ``sqlite_aux=False`` leaves out SQLite's -wal and -shm files, which a reader of a WAL store
+    may create (they hold no data of their own once the store was closed cleanly).
+    """
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"<dir>")
+            for p in sorted(folder.rglob("*")) if sqlite_aux or not p.name.endswith(("-wal", "-shm"))}

@@ -102,34 +102,3 @@ def test_sigkill_mid_sweep_then_resume_gives_the_full_set(tmp_path):
         row = df[df.config_hash == h].iloc[0]
         for k, v in payload["metrics"].items():
             assert row[k] == v, k
-
-
-def test_progress_bar_on_a_terminal(tmp_path):
-    """With stderr on a pseudo-terminal the bar shows done/failed/remaining and an ETA."""
-    import pty
-
-    sweep = tmp_path / "bar.yaml"
-    sweep.write_text(yaml.safe_dump({"name": "bar", "base": dict(SWEEP["base"], d=32, width=32, n=64),
-                                     "grid": {"steps.0.eta0": [1.0, 1.0e300]}}))
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.run([sys.executable, "-m", "giantstep", "sweep", str(sweep), "--store",
-                               str(tmp_path / "b.db"), "--workers", "1"], stdout=subprocess.PIPE, stderr=slave,
-                              stdin=subprocess.DEVNULL, cwd=tmp_path, timeout=240,
-                              env=dict(os.environ, COLUMNS="160", TERM="xterm"))
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    finally:
-        os.close(master)
-    assert proc.returncode == 0
-    assert "1 done, 1 failed, 0 skipped" in proc.stdout.decode()
-    shown = b"".join(chunks).decode(errors="replace")
-    assert "done 1  failed 1  remaining 0" in shown and "ETA" in shown

@@ -1,14 +1,18 @@
 """Command-line interface: thin wrappers that parse, validate, call the library, write output.
 
 Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) prints ONE line to stderr
-and exits with status 2, with nothing written. Sub-command groups live next to the code they
-wrap and are attached here.
+and exits with status 2, with nothing written. A run that fails once under way (numerical
+blow-up, out of memory, a solver that gives up) prints ``run failed: <reason>`` and exits with
+status 1; no command prints a traceback. Output paths are checked before any work and files are
+written atomically (:mod:`giantstep.outputs`). Sub-command groups live next to the code they wrap
+and are attached here; ``giantstep`` or a group without arguments prints its help.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +20,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ConfigError, DivergenceError
+from ..errors import ConfigError
 
 app = typer.Typer(
     name="giantstep",
@@ -32,27 +36,40 @@ def fail_config(exc: ConfigError) -> None:
     raise SystemExit(2)
 
 
+def fail_run(reason: str) -> None:
+    typer.echo(f"run failed: {reason}", err=True)
+    raise SystemExit(1)
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Run config (.yaml, .yml or .toml)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for result.json and arrays.npz."),
+    force: bool = typer.Option(False, "--force", help="Replace an earlier result.json/arrays.npz in --out."),
 ) -> None:
     """Run one experiment described by CONFIG."""
+    from ..engine.execution import failure_reason
     from ..experiments.configfile import load_config_file
     from ..experiments.kinds import parse_config, run_config
-    from ..experiments.record import write_run_output
+    from ..experiments.memory import check_memory
+    from ..experiments.record import check_run_output, write_run_output
+    from ..jsonable import to_jsonable
 
     cfg = parse_config(load_config_file(config))
+    check_memory(cfg)
+    if out is not None:
+        check_run_output(out, force)
     try:
         result = run_config(cfg)
-    except DivergenceError as exc:
-        typer.echo(f"run failed: {exc.reason}", err=True)
-        raise SystemExit(1)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a valid run that fails under way: one line, status 1
+        fail_run(failure_reason(exc))
     if out is not None:
         write_run_output(result, out)
     if json_out:
-        sys.stdout.write(json.dumps(result.record, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(to_jsonable(result.record), allow_nan=False) + "\n")
     else:
         from ..experiments.record import summary_lines
 
@@ -109,17 +126,82 @@ def _usage_error_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
+def _value_of(param, argv: list[str]) -> object:
+    """The text given for an option on the command line (None if absent)."""
+    for opt in getattr(param, "opts", []):
+        for i, arg in enumerate(argv):
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
+
+
+def _kind_of(message: str) -> str:
+    text = message.split(": ", 1)[-1].strip().rstrip(".")
+    if "valid integer" in text:
+        return "an integer"
+    if "valid number" in text or "valid float" in text:
+        return "a number"
+    return text[:1].lower() + text[1:] if text else "valid"
+
+
+def usage_error(exc: BaseException, argv: list[str]) -> ConfigError:
+    """A usage error of the command-line parser in the one-line template of :class:`ConfigError`."""
+    name = type(exc).__name__
+    param = getattr(exc, "param", None)
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "giantstep"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if name == "MissingParameter" and param is not None:
+        return ConfigError(param.name or "argument", "given (it is required)", None)
+    if name == "BadParameter" and param is not None:
+        return ConfigError(param.name or "argument", _kind_of(message), _value_of(param, argv))
+    if name == "NoSuchOption":
+        options = [o for p in (ctx.command.params if ctx is not None else [])
+                   for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])] if o.startswith("-")]
+        return ConfigError(getattr(exc, "option_name", "option"),
+                           f"an option of '{command}' ({', '.join(options + ['--help'])})", getattr(exc, "option_name", None))
+    if name == "BadOptionUsage":
+        allowed = "followed by a value" if "requires an argument" in message else "given without a value (a flag)"
+        return ConfigError(getattr(exc, "option_name", "option"), allowed, None)
+    if message.startswith("No such command") and ctx is not None:
+        commands = sorted(getattr(ctx.command, "commands", {}) or {})
+        return ConfigError("command", f"one of the commands of '{command}' ({', '.join(commands)})",
+                           message.split("'")[1] if "'" in message else message)
+    if message.startswith("Got unexpected extra argument"):
+        extra = message[message.rfind("(") + 1: message.rfind(")")] if "(" in message else message
+        return ConfigError("arguments", f"only the arguments of '{command}' (see --help)", extra)
+    return ConfigError("command line", _kind_of(message), " ".join(argv))
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     _attach(argv)
     try:
-        rc = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            # numpy's overflow/divide warnings are not for the terminal: runs check their numbers
+            # and fail with one line ("run failed: non-finite values in ...") when they blow up
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rc = app(args=argv, standalone_mode=False)
     except ConfigError as exc:
         fail_config(exc)
     except _usage_error_types() as exc:
-        typer.echo(f"error: {exc.format_message()}", err=True)
-        raise SystemExit(getattr(exc, "exit_code", 2) or 2)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `giantstep` or a group alone: the help is the answer
+            message = exc.format_message()
+            if message.strip():
+                typer.echo(message)
+            raise SystemExit(0)
+        typer.echo(f"error: {usage_error(exc, argv)}", err=True)
+        raise SystemExit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
         raise SystemExit(130)
+    except Exception as exc:  # noqa: BLE001 - one line, status 1, never a traceback
+        from ..engine.execution import failure_reason, is_numerical
+
+        # a numerical blow-up (overflow, a solver that gives up) is a failed run; anything else,
+        # e.g. a disk that fills up while writing, a failure of the command
+        typer.echo(f"{'run failed' if is_numerical(exc) else 'failed'}: {failure_reason(exc)}", err=True)
+        raise SystemExit(1)
     if isinstance(rc, int) and rc:
         raise SystemExit(rc)

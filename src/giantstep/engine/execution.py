@@ -8,20 +8,27 @@ row in one transaction (:mod:`giantstep.engine.store`).
 Execution model
 
 * Default: ``distributed.LocalCluster`` with ``workers`` worker processes (default: one per CPU
-  core available to this process, at most one per pending cell), one task thread each, and
-  ``blas_threads = max(1, cores // workers)`` BLAS threads per worker, so workers x threads <= cores.
+  core available to this process, at most one per pending cell), one task thread each.
 * ``scheduler="tcp://HOST:PORT"``: connect to a running scheduler (``dask scheduler`` +
-  ``dask worker``, or a ``dask_jobqueue.SLURMCluster``; see docs/engine.md). BLAS threads are then
-  left to the workers' environment (``OMP_NUM_THREADS``) unless ``blas_threads`` is given.
+  ``dask worker``, or a ``dask_jobqueue.SLURMCluster``; see docs/engine.md).
+* BLAS threads: every cell runs with exactly ``blas_threads`` BLAS threads (default
+  :data:`CELL_BLAS_THREADS` = 1, set with threadpoolctl inside the cell, wherever it runs), never
+  a number derived from the worker count: the reduction order of BLAS kernels depends on their
+  thread count, so this is what makes a cell's result bit-identical for 1 or 16 workers.
 * Each cell runs :func:`giantstep.experiments.kinds.run_config` with the cell's resolved config.
   :class:`~giantstep.errors.DivergenceError` -> row status ``failed`` with its reason; any other
-  exception -> ``failed`` with ``"Type: message"``; a non-finite metric counts as divergence. A worker
-  that dies is replaced and its task rescheduled by Dask (up to the scheduler's
+  exception -> ``failed`` with :func:`failure_reason`; a non-finite metric counts as divergence. A
+  worker that dies is replaced and its task rescheduled by Dask (up to the scheduler's
   ``allowed-failures``); a task that still cannot finish is recorded as failed. The sweep continues.
 
+Before any work: the store path is checked (a writable file path, not a foreign database:
+:func:`giantstep.engine.store.check_store_path`), the sweep name is checked against the definition
+the store binds it to (:mod:`giantstep.engine.binding`), and every cell has been validated by
+:func:`~giantstep.engine.sweep.load_sweep`. Only then is the store created and a cluster started.
+
 Resume semantics (per sweep name): ``resume=True`` skips cells whose config hash is ``done`` in the
-store and, unless ``retry_failed``, also those recorded ``failed``; ``resume=False`` reruns every
-cell. A rerun replaces the cell's row (same ``row_id``), never adds a second one. Because cell seeds
+store with arrays that verify, and, unless ``retry_failed``, also those recorded ``failed``;
+``resume=False`` reruns every cell. A rerun replaces the cell's row (same ``row_id``), never adds a second one. Because cell seeds
 depend only on (root seed, cell key, replicate), the result of a cell does not depend on the worker
 count, the execution order or on whether the sweep was interrupted.
 
@@ -47,9 +54,13 @@ from typing import Any, Iterator, Mapping
 
 from ..errors import ConfigError, DivergenceError
 from . import store as st
+from .binding import bind_sweep, check_binding
+from .progress import Progress
 from .sweep import Cell, SweepSpec, load_sweep
 
 CONNECT_TIMEOUT_S = 30
+CELL_BLAS_THREADS = 1  # BLAS threads of every cell unless blas_threads is given (see the module docstring)
+MAX_REASON = 300
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
@@ -61,7 +72,7 @@ class SweepReport:
     done, failed    : cells executed by this call that succeeded / failed.
     skipped         : cells not executed because the store already held them (resume).
     workers         : Dask workers at the start (0 when nothing had to run).
-    blas_threads    : BLAS threads per worker (None: left to the workers' environment).
+    blas_threads    : BLAS threads of each cell (None when nothing had to run).
     startup_seconds : time to start or connect to the cluster.
     compute_seconds : time from the first submission to the last row written.
     seconds         : total wall time of the call.
@@ -92,15 +103,38 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> dict[str, Any]:
-    """Run one cell's config (on a worker); never raises for failures of the run itself.
+def is_numerical(exc: BaseException) -> bool:
+    """Whether an exception is a numerical failure of a valid computation: overflow, division,
+    non-finite values, a linear-algebra or eigen solver that fails, memory exhausted."""
+    if isinstance(exc, (ArithmeticError, MemoryError)) and not isinstance(exc, ZeroDivisionError):
+        return True
+    return type(exc).__name__ in ("LinAlgError", "ArpackError", "ArpackNoConvergence")
 
-    Returns a payload with status, reason, metrics, arrays, record, timings and host.
+
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why a run failed: the divergence's reason, or ``Type: first line``."""
+    if isinstance(exc, DivergenceError):
+        text = str(exc.reason)
+    elif isinstance(exc, MemoryError):
+        text = f"out of memory (MemoryError{': ' + str(exc) if str(exc) else ''})"
+    else:
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> dict[str, Any]:
+    """Run one cell's config (on a worker) with ``blas_threads`` BLAS threads (default
+    :data:`CELL_BLAS_THREADS`); never raises for failures of the run itself.
+
+    Returns a payload with status, reason, metrics, arrays, record (JSON-clean), timings and host.
     """
     import math
 
     import numpy as np
 
+    from ..jsonable import to_jsonable
     from ..linalg import blas_threads as limit_threads
     from ..experiments.kinds import run_config
 
@@ -108,7 +142,7 @@ def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> 
     t0 = time.perf_counter()
     out: dict[str, Any] = {"status": "done", "reason": None, "metrics": {}, "arrays": {}, "record": None}
     try:
-        with limit_threads(blas_threads):
+        with limit_threads(blas_threads or CELL_BLAS_THREADS):
             result = run_config(dict(config))
         metrics = {str(k): float(v) for k, v in result.metrics.items()}
         for k, v in metrics.items():
@@ -118,11 +152,9 @@ def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> 
         for k, a in arrays.items():
             if a.dtype.hasobject:
                 raise TypeError(f"array '{k}' has dtype object; only numeric arrays can be stored")
-        out.update(metrics=metrics, arrays=arrays, record=result.record)
-    except DivergenceError as exc:
-        out.update(status="failed", reason=exc.reason)
+        out.update(metrics=metrics, arrays=arrays, record=to_jsonable(result.record))
     except Exception as exc:  # noqa: BLE001 - any failure of a cell is recorded, the sweep goes on
-        out.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+        out.update(status="failed", reason=failure_reason(exc), metrics={}, arrays={}, record=None)
     out["seconds"] = time.perf_counter() - t0
     out["started"] = started
     out["host"] = socket.gethostname()
@@ -180,20 +212,20 @@ def dask_client(
     """Yield (client, number of workers, BLAS threads per worker) for a LocalCluster or a scheduler."""
     from distributed import Client, LocalCluster
 
+    threads = blas_threads if blas_threads is not None else CELL_BLAS_THREADS
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ConfigError("scheduler", "the address of a reachable Dask scheduler", f"{scheduler} ({exc})") from None
         try:
-            _warm(client, blas_threads)
-            yield client, len(client.scheduler_info()["workers"]), blas_threads
+            _warm(client, threads)
+            yield client, len(client.scheduler_info()["workers"]), threads
         finally:
             client.close()
         return
     cores = available_cores()
     n = workers if workers is not None else max(1, min(cores, n_tasks))
-    threads = blas_threads if blas_threads is not None else max(1, cores // n)
     env = {k: str(threads) for k in BLAS_ENV}
     cluster = LocalCluster(
         n_workers=n,
@@ -216,18 +248,21 @@ def dask_client(
 
 
 def _pending(spec: SweepSpec, store_path: Path, resume: bool, retry_failed: bool) -> tuple[list[Cell], int]:
-    if not resume or not store_path.exists():
+    """(cells to run, cells skipped). A done row whose arrays fail verification is run again."""
+    if not resume or st.store_state(store_path) != "store":
         return list(spec.cells), 0
     con = st.connect(store_path, readonly=True)
     try:
         existing = st.statuses(con, spec.name)
+        digests = st.done_arrays(con, spec.name)
     finally:
         con.close()
-    keep_failed = not retry_failed
-    todo = [
-        c for c in spec.cells
-        if not (existing.get(c.config_hash) == "done" or (keep_failed and existing.get(c.config_hash) == "failed"))
-    ]
+    broken = {d for d in set(digests.values()) if st.verify_arrays(store_path, d) is not None}
+    for h, d in digests.items():
+        if d in broken:
+            existing[h] = "corrupt"
+    keep = {"done", "failed"} if not retry_failed else {"done"}
+    todo = [c for c in spec.cells if existing.get(c.config_hash) not in keep]
     return todo, len(spec.cells) - len(todo)
 
 
@@ -272,48 +307,6 @@ def write_result(con, store_path: Path, spec: SweepSpec, cell: Cell, payload: Ma
     return payload["status"]
 
 
-class _Progress:
-    """A rich progress bar on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self, enabled: bool, total: int, name: str):
-        self.bar = None
-        if not enabled:
-            return
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        if not console.is_terminal:
-            return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  remaining {task.fields[remaining]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self.task = self.bar.add_task(name, total=total, done=0, failed=0, remaining=total)
-
-    def __enter__(self):
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def update(self, done: int, failed: int, remaining: int) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done + failed, done=done, failed=failed, remaining=remaining)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
-
-
 def run_sweep(
     spec: "SweepSpec | str | Path | Mapping[str, Any]",
     store_path: "str | Path",
@@ -323,7 +316,7 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = True,
     retry_failed: bool = False,
-    progress: bool = True,
+    progress: "bool | Progress" = True,
     blas_threads: int | None = None,
 ) -> SweepReport:
     """Run the pending cells of a sweep on Dask and record them in the store at ``store_path``.
@@ -333,10 +326,12 @@ def run_sweep(
     workers      : LocalCluster worker processes (default: one per core, at most one per cell).
     scheduler    : ``tcp://HOST:PORT`` of a running Dask scheduler (exclusive with ``workers``).
     resume       : skip cells already recorded (see module docstring); ``retry_failed`` reruns failed ones.
-    progress     : show a progress bar (only when stderr is a terminal).
-    blas_threads : BLAS threads per worker (default: cores // workers locally, untouched remotely).
+    progress     : a live bar on stderr (only drawn when stderr is a terminal), or a
+                   :class:`~giantstep.engine.progress.Progress` shared with other sweeps.
+    blas_threads : BLAS threads of each cell (default :data:`CELL_BLAS_THREADS`, whatever the workers).
 
-    Invalid arguments raise :class:`ConfigError` before anything is written.
+    Invalid arguments, a store path that cannot hold a store and a sweep name bound to another
+    definition raise :class:`ConfigError` before anything is written or started.
     """
     t_start = time.perf_counter()
     _check_args(workers, scheduler, blas_threads)
@@ -344,10 +339,13 @@ def run_sweep(
         spec = load_sweep(spec)
     if name is not None:
         spec = spec.renamed(name)
-    store_path = Path(store_path)
-    if store_path.exists() and not store_path.is_file():
-        raise ConfigError("store", "a file path (not a directory)", str(store_path))
+    store_path = st.check_store_path(store_path, write=True)
+    if st.store_state(store_path) == "store":
+        check_binding(store_path, spec)
     todo, skipped = _pending(spec, store_path, resume, retry_failed)
+    bar = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress), description=spec.name)
+    bar.add_total(len(spec.cells))
+    bar.advance(skipped=skipped)
 
     done = failed = 0
     n_workers, threads = 0, None
@@ -358,13 +356,13 @@ def run_sweep(
             t0 = time.perf_counter()
             with dask_client(workers, scheduler, len(todo), blas_threads) as (client, n_workers, threads):
                 startup = time.perf_counter() - t0
-                con = st.connect(store_path)
-                st.remove_stale_temporaries(store_path)
+                con = _open_bound(store_path, spec)
                 t1 = time.perf_counter()
-                done, failed = _execute(client, con, store_path, spec, todo, threads, progress)
+                with bar:
+                    done, failed = _execute(client, con, store_path, spec, todo, threads, bar)
                 compute = time.perf_counter() - t1
-        elif not store_path.exists():
-            con = st.connect(store_path)  # an empty sweep still leaves a valid (empty) store
+        else:
+            con = _open_bound(store_path, spec)  # an empty sweep still leaves a valid (empty) store
     finally:
         if con is not None:
             con.close()
@@ -372,8 +370,20 @@ def run_sweep(
                        startup, compute, time.perf_counter() - t_start)
 
 
+def _open_bound(store_path: Path, spec: SweepSpec):
+    """A write connection to the store (created if absent or empty) with the sweep's name bound."""
+    con = st.connect(store_path)
+    try:
+        bind_sweep(con, spec)
+        st.remove_stale_temporaries(store_path)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def _execute(client, con, store_path: Path, spec: SweepSpec, todo: list[Cell], threads: int | None,
-             progress: bool) -> tuple[int, int]:
+             bar: Progress) -> tuple[int, int]:
     from distributed import as_completed
 
     futures = {}
@@ -382,19 +392,19 @@ def _execute(client, con, store_path: Path, spec: SweepSpec, todo: list[Cell], t
                             f"{uuid.uuid4().hex[:8]}", pure=False)
         futures[fut] = cell
     done = failed = 0
-    with _Progress(progress, len(todo), spec.name) as bar:
-        for fut in as_completed(list(futures), loop=client.loop):
-            cell = futures.pop(fut)
-            try:
-                payload = fut.result()
-            except Exception as exc:  # noqa: BLE001 - worker lost for good, cancelled, ...
-                payload = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-            fut.release()
-            if write_result(con, store_path, spec, cell, payload) == "done":
-                done += 1
-            else:
-                failed += 1
-            bar.update(done, failed, len(todo) - done - failed)
+    for fut in as_completed(list(futures), loop=client.loop):
+        cell = futures.pop(fut)
+        try:
+            payload = fut.result()
+        except Exception as exc:  # noqa: BLE001 - worker lost for good, cancelled, ...
+            payload = {"status": "failed", "reason": failure_reason(exc)}
+        fut.release()
+        if write_result(con, store_path, spec, cell, payload) == "done":
+            done += 1
+            bar.advance(done=1)
+        else:
+            failed += 1
+            bar.advance(failed=1)
     return done, failed
 
 

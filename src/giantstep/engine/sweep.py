@@ -103,6 +103,11 @@ class SweepSpec:
         """Axis names (dotted paths): grid axes then zipped axes."""
         return tuple(a for a, _ in self.grid) + tuple(a for a, _ in self.zipped)
 
+    @property
+    def frame(self) -> dict[str, Any]:
+        """The definition a sweep name is bound to in a store (:func:`frame_of`)."""
+        return frame_of(self.cells[0].config, self.axes, self.root_seed)
+
     def renamed(self, name: str) -> "SweepSpec":
         """The same sweep under another name (validated)."""
         return SweepSpec(_check_name(name, "name"), self.root_seed, self.base, self.grid, self.zipped,
@@ -162,7 +167,7 @@ def _check_json_value(value: Any, field: str) -> None:
     raise ConfigError(field, "a list of JSON values (numbers, strings, booleans, lists, mappings)", value)
 
 
-def _check_axes(section: str, axes: Any, length: int | None = None) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def _check_axes(section: str, axes: Any, distinct: bool = True) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     if axes is None:
         return ()
     if not isinstance(axes, dict):
@@ -180,8 +185,8 @@ def _check_axes(section: str, axes: Any, length: int | None = None) -> tuple[tup
             raise ConfigError(field, "a list with at least 1 value", values)
         for v in values:
             _check_json_value(v, field)
-        texts = [canonical_json(v) for v in values]
-        if len(set(texts)) != len(texts):
+        texts = [canonical_json(_number_form(v)) for v in values]
+        if distinct and len(set(texts)) != len(texts):
             raise ConfigError(field, "a list of distinct values", values)
         out.append((path, tuple(values)))
     return tuple(out)
@@ -198,6 +203,34 @@ def _check_seeds(value: Any) -> tuple[int, ...]:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPLICATES:
         raise ConfigError("seeds", f"a count in [1, {MAX_REPLICATES}] or a list of distinct integers >= 0", value)
     return tuple(range(value))
+
+
+def _check_pairs(zipped: tuple[tuple[str, tuple[Any, ...]], ...]) -> None:
+    """Zip axes are paired: equal lengths, and no pair repeated (a value may repeat within an axis)."""
+    if not zipped:
+        return
+    length = len(zipped[0][1])
+    for path, values in zipped[1:]:
+        if len(values) != length:
+            raise ConfigError(f"zip.{path}", f"a list of length {length} (zip axes are paired)", len(values))
+    seen: dict[str, int] = {}
+    for i, point in enumerate(zip(*[vals for _, vals in zipped])):
+        text = canonical_json([_number_form(v) for v in point])
+        if text in seen:
+            names = ", ".join(a for a, _ in zipped)
+            raise ConfigError("zip", f"distinct pairs of ({names}) (pair {i} repeats pair {seen[text]})", list(point))
+        seen[text] = i
+
+
+def _number_form(value: Any) -> Any:
+    """Numbers compared by value: integral floats as ints (1.0 and 1 are the same axis value)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_number_form(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _number_form(v) for k, v in value.items()}
+    return value
 
 
 def _overlapping(paths: list[tuple[str, str]]) -> None:
@@ -237,6 +270,79 @@ def set_path(config: dict[str, Any], path: str, value: Any, field: str) -> None:
             raise ConfigError(field, f"a path into the base config ({where} is not a mapping or list)", path)
 
 
+def get_path(config: Any, path: str) -> Any:
+    """``config[path]`` for a dotted path (None where the path does not exist)."""
+    node = config
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def canonical_like(raw: Any, resolved: Any) -> Any:
+    """An axis value with its numbers written as in the resolved config (``1`` -> ``1.0`` for a
+    float field, ``64.0`` -> ``64`` for an integer field); structure and other values as given.
+
+    So ``[1, 2]`` and ``[1.0, 2.0]`` give the same cells, keys and seeds.
+    """
+    if isinstance(raw, bool) or raw is None:
+        return raw
+    if isinstance(raw, (int, float)):
+        if isinstance(resolved, (int, float)) and not isinstance(resolved, bool) and float(raw) == float(resolved):
+            return resolved
+        return raw
+    if isinstance(raw, dict) and isinstance(resolved, dict):
+        return {k: canonical_like(v, resolved.get(k)) for k, v in raw.items()}
+    if isinstance(raw, list) and isinstance(resolved, list) and len(raw) == len(resolved):
+        return [canonical_like(v, r) for v, r in zip(raw, resolved)]
+    return raw
+
+
+AXIS_MARK = "<axis>"
+
+
+def frame_of(config: Mapping[str, Any], axes: "list[str] | tuple[str, ...]", root_seed: int) -> dict[str, Any]:
+    """What binds a sweep name: the resolved config with its axes marked and no seed, the axis
+    names and the root seed. Sweeps that differ only in axis values or replicates share a frame."""
+    frame = copy.deepcopy(dict(config))
+    frame.pop("seed", None)
+    for axis in axes:
+        if get_path(frame, axis) is not None or _parent_exists(frame, axis):
+            set_path(frame, axis, AXIS_MARK, "frame")
+    return {"config": frame, "axes": sorted(axes), "root_seed": int(root_seed)}
+
+
+def _parent_exists(config: Any, path: str) -> bool:
+    head, _, _ = path.rpartition(".")
+    return not head or isinstance(get_path(config, head), (dict, list))
+
+
+def frame_hash(frame: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of a frame."""
+    return hashlib.sha256(canonical_json(frame).encode()).hexdigest()
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """(dotted path, value in a, value in b) of the first place two JSON values differ, or None."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            sub = first_difference(a.get(key, "<absent>"), b.get(key, "<absent>"), f"{path}.{key}" if path else str(key))
+            if sub is not None:
+                return sub
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            sub = first_difference(x, y, f"{path}.{i}" if path else str(i))
+            if sub is not None:
+                return sub
+        return None
+    return None if canonical_json(a) == canonical_json(b) else (path or "(whole)", a, b)
+
+
 # ----------------------------------------------------------------------------- loading
 
 
@@ -270,8 +376,6 @@ def load_sweep(source: "str | Path | Mapping[str, Any]", *, name: str | None = N
     >>> [c.key for c in spec.cells]
     ['{"steps.0.alpha":0.0}', '{"steps.0.alpha":0.25}']
     """
-    from ..experiments.kinds import parse_config
-
     root: Path | None = None
     default_name = "sweep"
     if isinstance(source, (str, Path)):
@@ -292,12 +396,8 @@ def load_sweep(source: "str | Path | Mapping[str, Any]", *, name: str | None = N
     sweep_name = _check_name(name if name is not None else data.get("name", default_name), "name")
     base = _load_base(data["base"], root)
     grid = _check_axes("grid", data.get("grid"))
-    zipped = _check_axes("zip", data.get("zip"))
-    if zipped:
-        length = len(zipped[0][1])
-        for path, values in zipped[1:]:
-            if len(values) != length:
-                raise ConfigError(f"zip.{path}", f"a list of length {length} (zip axes are paired)", len(values))
+    zipped = _check_axes("zip", data.get("zip"), distinct=False)
+    _check_pairs(zipped)
     _overlapping([("grid", a) for a, _ in grid] + [("zip", a) for a, _ in zipped])
     replicates = _check_seeds(data.get("seeds", 1))
     if "seed" in data:
@@ -316,20 +416,34 @@ def load_sweep(source: "str | Path | Mapping[str, Any]", *, name: str | None = N
     cells: list[Cell] = []
     for gpoint in grid_points:
         for zpoint in zip_points:
-            axes = tuple(gpoint) + tuple(zpoint)
-            raw = copy.deepcopy(base)
-            for axis, value in axes:
-                set_path(raw, axis, value, f"{sections[axis]}.{axis}")
-            key = cell_key(axes)
-            for rep in replicates:
-                seed = derive_seed(root_seed, key, rep)
-                raw["seed"] = seed
-                try:
-                    cfg = parse_config(raw)
-                except ConfigError as exc:
-                    raise ConfigError(_error_field(exc.field, sections), exc.allowed, exc.got) from None
-                if "seed" not in type(cfg).model_fields:
-                    raise ConfigError("base.kind", "a kind whose config has a 'seed' field", cfg.kind)
-                resolved = cfg.model_dump(mode="json")
-                cells.append(Cell(axes, key, rep, seed, resolved, config_hash(resolved)))
+            cells += _point_cells(base, tuple(gpoint) + tuple(zpoint), sections, root_seed, replicates)
     return SweepSpec(sweep_name, root_seed, base, grid, zipped, replicates, tuple(cells))
+
+
+def _point_cells(base: dict[str, Any], axes: tuple[tuple[str, Any], ...], sections: dict[str, str], root_seed: int,
+                 replicates: tuple[int, ...]) -> list[Cell]:
+    """The cells (one per replicate) of one grid x zip point, validated; numbers of the axis values
+    written as in the resolved config, so the cell key does not depend on how they were spelled."""
+    from ..experiments.kinds import parse_config
+    from ..experiments.memory import check_memory
+
+    raw = copy.deepcopy(base)
+    for axis, value in axes:
+        set_path(raw, axis, value, f"{sections[axis]}.{axis}")
+    raw["seed"] = 0
+    try:
+        cfg = parse_config(raw)
+        check_memory(cfg)
+    except ConfigError as exc:
+        raise ConfigError(_error_field(exc.field, sections), exc.allowed, exc.got) from None
+    if "seed" not in type(cfg).model_fields:
+        raise ConfigError("base.kind", "a kind whose config has a 'seed' field", cfg.kind)
+    resolved = cfg.model_dump(mode="json")
+    axes = tuple((axis, canonical_like(value, get_path(resolved, axis))) for axis, value in axes)
+    key = cell_key(axes)
+    cells = []
+    for rep in replicates:
+        seed = derive_seed(root_seed, key, rep)
+        config = dict(resolved, seed=seed)
+        cells.append(Cell(axes, key, rep, seed, config, config_hash(config)))
+    return cells

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..activations import get_activation
@@ -45,8 +46,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PROBE = np.linspace(-8.0, 8.0, 321)  # where a function's values are checked at validation
+
+
 def _check_function(value: str, field: str) -> str:
-    get_activation(value, field_name=field)
+    """A registry name or sum whose values are finite (finite coefficients); an activation must
+    not be identically zero (the network would be the zero function, with zero gradients)."""
+    fn = get_activation(value, field_name=field)
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn.f(PROBE), dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ConfigError(field, "a function with finite values (finite coefficients)", value)
+    if field == "activation" and not np.any(values):
+        raise ConfigError(field, "an activation that is not identically zero", value)
     return value
 
 
@@ -71,7 +83,7 @@ class TeacherConfig(Strict):
 
 
 class StepConfig(Strict):
-    eta0: float = Field(..., allow_inf_nan=False)
+    eta0: float = Field(..., ge=0.0, allow_inf_nan=False)  # a step against the gradient; 0 leaves W unchanged
     alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
     batch: Literal["fresh", "reuse"] = "fresh"
     reuse_step: int | None = Field(None, ge=0)
@@ -120,8 +132,9 @@ class StepsConfig(Strict):
             if step.batch == "reuse":
                 if i == 0 and step.repeat == 1:
                     raise ConfigError(f"steps.{i}.batch", "'fresh' for the first step (nothing to reuse yet)", "reuse")
-                if step.reuse_step is not None and step.reuse_step > i:
-                    raise ConfigError(f"steps.{i}.reuse_step", f"an earlier step index in [0, {i}]", step.reuse_step)
+                if step.reuse_step is not None and step.reuse_step >= max(i, 1):
+                    allowed = f"an earlier step index in [0, {i - 1}]" if i else "0 or absent for the first step"
+                    raise ConfigError(f"steps.{i}.reuse_step", allowed, step.reuse_step)
             elif step.reuse_step is not None:
                 raise ConfigError(f"steps.{i}.reuse_step", "absent when batch is 'fresh'", step.reuse_step)
         return self

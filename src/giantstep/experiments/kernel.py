@@ -48,7 +48,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from .. import __version__
-from ..errors import ConfigError, check_finite
+from ..errors import ConfigError, GiantstepError, check_finite
 from ..kernels import (
     LABEL_GROUPS,
     MODE_NAMES,
@@ -77,7 +77,7 @@ class KernelTeacher(Strict):
 
 
 class KernelStep(Strict):
-    eta0: float = Field(..., allow_inf_nan=False)
+    eta0: float = Field(..., ge=0.0, allow_inf_nan=False)
     alpha: float = Field(0.0, ge=0.0, le=0.5, allow_inf_nan=False)
 
 
@@ -162,6 +162,8 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     gp = gradient_pass(net0, source.chunks(cfg.chunk), "centered", None)
     eta = step_size(cfg.step.eta0, cfg.step.alpha, cfg.width)
     net1 = gradient_step(net0, gp.grad, eta)
+    with np.errstate(over="ignore", invalid="ignore"):  # a finite ||W1||_F^2 bounds every Gram entry
+        check_finite("W1 after the step (its squared norm)", float(np.sum(net1.W * net1.W)))
     theta = teacher.theta[:, 0]
     timings["step"] = time.perf_counter() - t0
 
@@ -205,7 +207,7 @@ def run(cfg: KernelConfig) -> ExperimentResult:
         fit_alignment_corrected=fit.alignment_corrected,
         fit_kurtosis=fit.excess_kurtosis,
         fit_outlier=float(fit.outlier),
-        vhat_overlap=float(abs(gp.vhat @ theta) / np.linalg.norm(gp.vhat)),
+        vhat_overlap=_overlap(gp.vhat, theta),
         vhat_norm2=float(gp.vhat @ gp.vhat),
     )
     timings["kernel"] = time.perf_counter() - t0
@@ -213,12 +215,15 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     theory: dict = {}
     if cfg.theory:
         t0 = time.perf_counter()
-        theory = predictions_for(cfg)
+        try:
+            theory = predictions_for(cfg)
+        except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
+            theory = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
         metrics.update({k: v for k, v in theory.items() if isinstance(v, float)})
         timings["theory"] = time.perf_counter() - t0
 
     for k, v in metrics.items():
-        if not math.isfinite(v) and not (k.startswith("fit_alignment") or k.startswith("ratio")):
+        if not math.isfinite(v) and not (k.startswith(("fit_alignment", "ratio")) or k == "vhat_overlap"):
             check_finite(f"metric {k}", v)
     record = {
         "kind": "kernel",
@@ -240,7 +245,14 @@ def run(cfg: KernelConfig) -> ExperimentResult:
         "theory": {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in theory.items()},
         "timings": timings,
     }
-    return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
+    # an undefined ratio, alignment or overlap (NaN) is None in the record and no metric at all
+    return ExperimentResult(record=record, metrics={k: v for k, v in metrics.items() if math.isfinite(v)}, arrays=arrays)
+
+
+def _overlap(v: np.ndarray, theta: np.ndarray) -> float:
+    """|<v, theta>| / ||v||; NaN (undefined) for a zero gradient direction v."""
+    norm = float(np.linalg.norm(v))
+    return float(abs(v @ theta) / norm) if norm > 0 else float("nan")
 
 
 def predictions_for(cfg: KernelConfig) -> dict[str, float]:

@@ -50,7 +50,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GiantstepError
 from ..hessian import outlier_report, smallest_eigs
 from ..seeding import stream
 from ..smallwidth import SECOND_LAYERS, best_neuron_overlap, init_small, subspace_overlap, train
@@ -172,7 +172,12 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
         "outlier_overlap_theta": rep.overlap_theta,
         "learned": float(rep.learned),
     }
-    theory = predictions(cfg) if cfg.theory else {}
+    theory, not_applicable = {}, None
+    if cfg.theory:
+        try:
+            theory = predictions(cfg)
+        except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
+            not_applicable = " ".join(f"{type(exc).__name__}: {exc}".split())
     # a prediction that does not apply (NaN) or is infinite is left out of the metrics (it stays in the record)
     metrics.update({k: v for k, v in theory.items() if math.isfinite(v)})
     arrays = {
@@ -203,7 +208,8 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
             "learned_directions": rep.learned,
         },
         "metrics": {k: (v if math.isfinite(v) else None) for k, v in metrics.items()},
-        "theory": {k: (v if math.isfinite(v) else None) for k, v in theory.items()},
+        "theory": ({k: (v if math.isfinite(v) else None) for k, v in theory.items()} if not_applicable is None
+                   else {"not_applicable": not_applicable}),
     }
     return ExperimentResult(record, metrics, arrays)
 

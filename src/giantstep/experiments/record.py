@@ -2,62 +2,66 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..jsonable import to_jsonable
+from ..outputs import atomic_write, check_output_dir
 from .kinds import ExperimentResult
 
+RUN_FILES = ("result.json", "arrays.npz")
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+def check_run_output(out: "str | Path", force: bool = False) -> Path:
+    """Refuse (ConfigError 'out') a run output directory that cannot or may not be written, before
+    the run: a file, a read-only place, or one holding an earlier result.json/arrays.npz (unless
+    ``force``); an entry of those names that is not a file is refused even with ``force``."""
+    return check_output_dir(out, "out", force, may_replace=RUN_FILES)
 
 
 def write_run_output(result: ExperimentResult, out: "str | Path") -> None:
-    """OUT/result.json (the record) and OUT/arrays.npz (compressed arrays), each written atomically."""
+    """OUT/result.json (the record, non-finite numbers as null) and OUT/arrays.npz (compressed
+    arrays), each written atomically; an arrays.npz of an earlier run is removed if this run has none."""
     out = Path(out)
-    _atomic_write(out / "result.json", (json.dumps(result.record, indent=2, allow_nan=False) + "\n").encode())
+    atomic_write(out / "result.json", json.dumps(to_jsonable(result.record), indent=2, allow_nan=False) + "\n")
     if result.arrays:
-        import io
-
         buf = io.BytesIO()
         np.savez_compressed(buf, **result.arrays)
-        _atomic_write(out / "arrays.npz", buf.getvalue())
+        atomic_write(out / "arrays.npz", buf.getvalue())
+    elif (out / "arrays.npz").is_file():
+        (out / "arrays.npz").unlink()
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    """A number for the summary ('n/a' for a missing or non-numeric value)."""
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
     """A few lines for the terminal: per-W_t top singular values, outliers, overlap; readout."""
     lines = [f"giantstep {record.get('version')}  kind={record.get('kind')}  seed={record.get('seed')}"]
-    theory = {e["t"]: e for e in (record.get("theory") or {}).get("weights", [])}
+    theory = record.get("theory") or {}
+    predicted = {e.get("t"): e for e in theory.get("weights", []) if isinstance(e, dict)}
     for e in record.get("weights", []):
-        s = ", ".join(f"{v:.4f}" for v in e["singular_values"][:3])
-        ov = e["overlaps"][0][0] if e["overlaps"] else float("nan")
-        line = f"W{e['t']}: s = [{s}, ...]  edge = {e['bulk_edge']:.4f}  outliers = {e['outliers']}  |<v1,theta*>| = {ov:.4f}"
-        th = theory.get(e["t"])
+        s = ", ".join(_f(v) for v in e["singular_values"][:3])
+        ov = e["overlaps"][0][0] if e["overlaps"] else None
+        line = f"W{e['t']}: s = [{s}, ...]  edge = {_f(e['bulk_edge'])}  outliers = {e['outliers']}  |<v1,theta*>| = {_f(ov)}"
+        th = predicted.get(e["t"])
         if th and th.get("singular_values"):
-            line += f"   (theory: s1 = {th['singular_values'][0]:.4f}"
+            line += f"   (theory: s1 = {_f(th['singular_values'][0])}"
             if th.get("overlaps"):
-                line += f", overlap = {th['overlaps'][0][0]:.4f}"
+                line += f", overlap = {_f(th['overlaps'][0][0])}"
             line += ")"
         lines.append(line)
+    if "not_applicable" in theory:
+        lines.append(f"theory: not applicable: {theory['not_applicable']}")
     if "readout" in record:
         r = record["readout"]
-        lines.append(f"readout: train = {r['train_error']:.5f}  test = {r['test_error']:.5f}")
+        lines.append(f"readout: train = {_f(r['train_error'], 5)}  test = {_f(r['test_error'], 5)}")
     if "timings" in record:
         lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in record["timings"].items()))
     return lines

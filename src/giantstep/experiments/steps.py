@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import check_finite
+from ..errors import GiantstepError, check_finite
 from ..hermite import hermite_constants
 from ..network import TwoLayerNetwork, init_network
 from ..readout import fit_ridge, test_errors
@@ -188,7 +188,7 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (theory 4.2)
                 parts, bulk = left_hermite_parts(dW, net0.a, LEFT_HERMITE_DEGREE)
                 entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()
-                for j in range(2, LEFT_HERMITE_DEGREE + 1):
+                for j in range(2, min(LEFT_HERMITE_DEGREE, parts.size - 1) + 1):  # width <= 3: fewer directions
                     metrics[f"dw{t}.left_he{j}"], metrics[f"dw{t}.left_he{j}_bulk"] = float(parts[j]), float(bulk[j])
             for key in ("eta", "vhat_norm2", "vhat_overlap2", "residual_mse"):
                 metrics[f"w{t}.{key}"] = float(entry[key])
@@ -249,7 +249,10 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         t0 = time.perf_counter()
         from ..theory.predictions import steps_predictions
 
-        record["theory"] = steps_predictions(cfg)
+        try:
+            record["theory"] = steps_predictions(cfg)
+        except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
+            record["theory"] = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
         _flat_theory(metrics, record["theory"])
         timings["theory"] = time.perf_counter() - t0
 
@@ -273,10 +276,8 @@ def _flat_theory(metrics: dict[str, float], theory: dict[str, Any], prefix: str 
     """Flatten the scalar leaves of the theory block (lists of weights entries by their t)."""
     for key, val in theory.items():
         name = f"{prefix}.{key}"
-        if isinstance(val, bool):
-            metrics[name] = float(val)
-        elif isinstance(val, (int, float)) and not isinstance(val, bool):
-            metrics[name] = float(val)
+        if isinstance(val, (bool, int, float)):
+            _put(metrics, name, val)
         elif isinstance(val, dict):
             _flat_theory(metrics, val, name)
         elif key == "weights" and isinstance(val, list):
@@ -286,11 +287,17 @@ def _flat_theory(metrics: dict[str, float], theory: dict[str, Any], prefix: str 
                     if k2 == "t":
                         continue
                     if isinstance(v2, (int, float)):
-                        metrics[f"theory.w{t}.{k2}"] = float(v2)
+                        _put(metrics, f"theory.w{t}.{k2}", v2)
                     elif k2 == "singular_values" and v2:
-                        metrics[f"theory.w{t}.s1"] = float(v2[0])
+                        _put(metrics, f"theory.w{t}.s1", v2[0])
                     elif k2 == "overlaps" and v2:
-                        metrics[f"theory.w{t}.overlap1"] = float(v2[0][0])
+                        _put(metrics, f"theory.w{t}.overlap1", v2[0][0])
+
+
+def _put(metrics: dict[str, float], name: str, value: float) -> None:
+    """A predicted scalar as a metric; an infinite or NaN prediction stays in the record only."""
+    if math.isfinite(float(value)):
+        metrics[name] = float(value)
 
 
 register(ExperimentKind("steps", StepsConfig, run, "large first-layer gradient steps, spectra, readout"))

@@ -19,6 +19,18 @@ def _dotted(loc: tuple, prefix: str = "") -> str:
     return f"{prefix}.{text}" if prefix and text else (prefix or text or "config")
 
 
+def _joined(loc: tuple, field: str) -> tuple:
+    """The location of a validator's error: ``loc`` (where pydantic ran the validator) joined with
+    the field the validator named, which may repeat the end of ``loc`` (("teacher",) + "teacher.k"
+    -> teacher.k; ("teacher",) + "k" -> teacher.k; () + "steps.1.batch" -> steps.1.batch)."""
+    outer = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    inner = [p for p in field.split(".") if p]
+    for overlap in range(min(len(outer), len(inner)), 0, -1):
+        if outer[len(outer) - overlap:] == inner[:overlap]:
+            return tuple(outer + inner[overlap:])
+    return tuple(outer + inner)
+
+
 def _allowed(err: dict, model: type[BaseModel], loc: tuple) -> str:
     typ = err["type"]
     ctx = err.get("ctx") or {}
@@ -28,7 +40,7 @@ def _allowed(err: dict, model: type[BaseModel], loc: tuple) -> str:
         return "one of the known fields (this field is unknown)"
     if typ == "literal_error":
         return f"one of {ctx.get('expected')}"
-    if typ in ("int_type", "int_parsing", "int_from_float"):
+    if typ in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
         return "an integer"
     if typ in ("float_type", "float_parsing", "finite_number"):
         return "a finite float"
@@ -72,10 +84,7 @@ def validate(model: type[M], data: Any, prefix: str = "") -> M:
         ctx = err.get("ctx") or {}
         inner = ctx.get("error")
         if isinstance(inner, ConfigError):
-            field = _dotted(loc, prefix) if loc else (f"{prefix}.{inner.field}" if prefix else inner.field)
-            if loc and not field.endswith(inner.field.split(".")[-1]):
-                field = f"{field}.{inner.field}" if "." not in inner.field else field
-            raise ConfigError(field, inner.allowed, inner.got) from None
+            raise ConfigError(_dotted(_joined(loc, inner.field), prefix), inner.allowed, inner.got) from None
         got = err.get("input", _MISSING)
         if err["type"] == "missing":
             got = None
