@@ -17,7 +17,6 @@ from giantstep.theory.kernel_modes import (
     law_mode_forms,
     leading_order,
     mode_predictions,
-    step_spike,
 )
 
 C2 = 1 / math.sqrt(2 * math.pi)
@@ -79,18 +78,6 @@ def test_k0_operator_exact_values():
     assert len(k0_spectrum("relu", 1.3, "rademacher", top=6).eigenvalues) == 2
     # s -> 0: the constant mode mu0^2
     assert k0_spectrum("relu", 1e-4, "gaussian").eigenvalues[0] == pytest.approx(1 / (2 * math.pi), rel=1e-6)
-
-
-def test_step_spike_formula():
-    sp = step_spike("relu", "he1", 0.0, d=64, width=256, n=128, eta0=8.0, alpha=0.0)
-    # ||vhat||^2 = 1 + 1/psi2 = 1.5, s = eta mu1 ||vhat|| / sqrt(N), gamma = 1/sqrt(1.5)
-    assert sp.vhat_norm2 == pytest.approx(1.5)
-    assert sp.s == pytest.approx(8 * 0.5 * math.sqrt(1.5) / 16)
-    assert sp.gamma == pytest.approx(1 / math.sqrt(1.5))
-    # zeta^2 = eta^2 E[y^2] Var(relu') / (N psi2) = 64 * 1 * 0.25 / (256 * 2)
-    assert sp.inflation == pytest.approx(64 * 0.25 / (256 * 2), rel=1e-9)
-    with pytest.raises(ConfigError, match="'alpha'"):
-        step_spike("relu", "he1", 0.0, 64, 256, 128, 1.0, 0.7)
 
 
 def test_kernel_experiment_runs_and_measures_amplification():

@@ -85,16 +85,16 @@ def _cell(mode: str, alpha: float, eta0: float, layer: str) -> dict:
 
 def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> dict:
     """Finite-size allowances named in the module docstring (computed from theory only)."""
+    from ..activations import get_activation
     from ..experiments.kernel import predicted_kurtosis
     from ..hermite import gaussian_expectation, hermite_constants
-    from ..activations import get_activation
+    from ..theory.first_step import derivative_variance
 
     s = SIZES[mode]
     d, N, n, m = s["d"], s["width"], s["n"], s["m"]
-    act = get_activation(ACTIVATION)
     hc = hermite_constants(ACTIVATION)
     g = hermite_constants(LINK)
-    var_ds = gaussian_expectation(lambda z: float(act.df(np.asarray(z))) ** 2, act.kinks) - hc.mu1**2
+    var_ds = derivative_variance(ACTIVATION)
     gam = p["pred_gamma"]
     ey2k2 = gam**2 * gaussian_expectation(lambda z: (float(get_activation(LINK).f(np.asarray(z))) * z) ** 2) + (1 - gam**2) * g.second_moment
     eta = eta0 * N**alpha
@@ -112,13 +112,14 @@ def predict(mode: str) -> dict:
     small = {f"{e:g}": _cell(mode, 0.0, e, "gaussian") for e in s["small"]}
     large = {f"{layer}:{e:g}": _cell(mode, 0.5, e, layer) for e in s["large"] for layer in LAYERS}
     grid = np.linspace(0.0, max(s["small"]) * 1.1, 7)[1:]
-    from ..theory.kernel_modes import leading_order, mode_predictions, step_spike
+    from ..theory.first_step import first_step
+    from ..theory.kernel_modes import leading_order, mode_predictions
 
     curve = []
     for e in grid:
-        sp = step_spike(ACTIVATION, LINK, 0.0, s["d"], s["width"], s["n"], float(e), 0.0)
-        mp = mode_predictions(ACTIVATION, s["d"], sp.s, sp.gamma, sp.inflation, "gaussian")
-        lo = leading_order(ACTIVATION, s["d"], sp.beta, sp.gamma)
+        sp = first_step(ACTIVATION, LINK, s["d"], s["width"], s["n"], float(e), 0.0, residual="centered")
+        mp = mode_predictions(ACTIVATION, s["d"], sp.s, sp.gamma, sp.zeta2, "gaussian")
+        lo = leading_order(ACTIVATION, s["d"], sp.beta(s["d"]), sp.gamma)
         curve.append(
             {
                 "eta0": float(e),

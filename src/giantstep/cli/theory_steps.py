@@ -30,7 +30,8 @@ def register(theory_app: typer.Typer) -> None:
         """One-step spike: vhat_norm2, gamma2, s1_update, s1_weights, outlier, overlap_theta."""
         from ..theory.one_step import one_step
 
-        p = one_step(activation, link, noise, d, width, n, eta0, alpha, second_layer, residual)
+        p = one_step(activation, link, d, width, n, eta0, alpha, noise=noise, second_layer=second_layer,
+                     residual=residual)
         emit(p.as_dict(), json_out)
 
     @theory_app.command("poly-spikes")
@@ -47,19 +48,16 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
-        from ..activations import get_activation
         from ..errors import ConfigError
-        from ..hermite import hermite_constants
         from ..theory import poly_spikes as ps
-        from ..theory._validate import in_range, nonnegative, positive_int
+        from ..theory._validate import in_range
+        from ..theory.first_step import first_step
 
         alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
         if not 1 <= max_degree <= 12:
             raise ConfigError("max_degree", "an integer in [1, 12]", max_degree)
-        d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-        g = hermite_constants(get_activation(link, field_name="link"))
-        vn2 = g.mu1**2 + (g.second_moment + nonnegative("noise", noise) ** 2) * d / n
-        s = ps.per_neuron_move(activation, vn2, eta0, alpha, width)
+        fs = first_step(activation, link, d, width, n, eta0, alpha, noise=noise)
+        vn2, s = fs.vhat_norm2, fs.s
         count = ps.spike_count(alpha)
         degs = ps.degree_spikes(activation, alpha, s, n, width, max_degree)
         emit(

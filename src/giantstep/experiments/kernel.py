@@ -245,16 +245,19 @@ def run(cfg: KernelConfig) -> ExperimentResult:
 
 def predictions_for(cfg: KernelConfig) -> dict[str, float]:
     """Flat theory values for a config (pure theory: no sampling)."""
-    from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions, step_spike
+    from ..theory.first_step import first_step
+    from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions
 
-    sp = step_spike(cfg.activation, cfg.teacher.link, cfg.teacher.noise, cfg.d, cfg.width, cfg.n, cfg.step.eta0, cfg.step.alpha)
-    pred = mode_predictions(cfg.activation, cfg.d, sp.s, sp.gamma, sp.inflation, cfg.second_layer)
+    fs = first_step(cfg.activation, cfg.teacher.link, cfg.d, cfg.width, cfg.n, cfg.step.eta0, cfg.step.alpha,
+                    noise=cfg.teacher.noise, second_layer=cfg.second_layer, residual="centered")
+    sp_beta = fs.beta(cfg.d)
+    pred = mode_predictions(cfg.activation, cfg.d, fs.s, fs.gamma, fs.zeta2, cfg.second_layer)
     out: dict[str, float] = {
-        "pred_s": sp.s,
-        "pred_s2": sp.s**2,
-        "pred_gamma": sp.gamma,
-        "pred_beta": sp.beta,
-        "pred_inflation": sp.inflation,
+        "pred_s": fs.s,
+        "pred_s2": fs.s**2,
+        "pred_gamma": fs.gamma,
+        "pred_beta": sp_beta,
+        "pred_inflation": fs.zeta2,
         "pred_mixing_angle_before": pred["mixing_angle_before_deg"],
         "pred_mixing_angle_after": pred["mixing_angle_after_deg"],
     }
@@ -263,13 +266,13 @@ def predictions_for(cfg: KernelConfig) -> dict[str, float]:
         out[f"pred_lam_{name}_after"] = pred["after"][name]
         out[f"pred_ratio_{name}"] = pred["ratio"][name]
     gam = cfg.d / cfg.width
-    ell = sp.beta / (1.0 + sp.inflation)
+    ell = sp_beta / (1.0 + fs.zeta2)
     ov2 = (1 - gam / ell**2) / (1 + gam / ell) if ell > math.sqrt(gam) else 0.0
-    out["pred_kurtosis"] = predicted_kurtosis(sp.s, cfg.d, sp.inflation, cfg.second_layer, ov2)
-    k0 = k0_spectrum(cfg.activation, sp.s, cfg.second_layer, sp.inflation, top=4)
+    out["pred_kurtosis"] = predicted_kurtosis(fs.s, cfg.d, fs.zeta2, cfg.second_layer, ov2)
+    k0 = k0_spectrum(cfg.activation, fs.s, cfg.second_layer, fs.zeta2, top=4)
     for j in range(4):  # a +-1 second layer gives rank 2: the rest are exactly 0
         out[f"pred_k0_{j}"] = float(k0.eigenvalues[j]) if j < k0.eigenvalues.shape[0] else 0.0
-    for k, v in leading_order(cfg.activation, cfg.d, sp.beta, sp.gamma).items():
+    for k, v in leading_order(cfg.activation, cfg.d, sp_beta, fs.gamma).items():
         out[f"lo_{k}"] = float(v)
     return out
 

@@ -5,12 +5,11 @@ eta = eta0 N^alpha, residual r = y (network at initialisation subtracted), singl
 y = g(<theta*, x>) + tau eps. To leading order each row moves as
 
     w1 = sqrt(1 + zeta^2 a^2) w0 + s a u,    u = vhat / ||vhat||,                  (1)
-    s = eta mu1 ||vhat|| / sqrt(N),   ||vhat||^2 -> mu1*^2 + E[y^2] / psi2,
-    gamma = <u, theta*> -> mu1* / ||vhat||,
-    zeta^2 = (eta^2 / N) E[y^2] Var(sigma'(G)) / psi2          (bulk inflation, section 3.2)
 
-(psi2 = n/d, mu1* = E[G g(G)]). zeta^2 = O(N^{2 alpha - 1}) vanishes for alpha < 1/2. With a
-Gaussian second layer and zeta = 0 the law (1) is N(0, Sigma), Sigma = I/d + s^2 u u^T.
+with the per-row move s, the alignment gamma = <u, theta*> and zeta^2 = c - 1 (c the bulk
+inflation) of :mod:`giantstep.theory.first_step`. zeta^2 = O(N^{2 alpha - 1}) vanishes for
+alpha < 1/2. With a Gaussian second layer and zeta = 0 the law (1) is N(0, Sigma),
+Sigma = I/d + s^2 u u^T.
 
 Exact mode eigenvalues of the law (kernels module, eq. (2)): lambda_f = E_w[P_f(w)^2] with P_f
 explicit in (r = ||w||, t = <theta*, w>, <e, w>). :func:`law_mode_forms` evaluates the
@@ -63,44 +62,12 @@ from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
 
 from ..activations import get_activation
 from ..errors import ConfigError
-from ..hermite import gaussian_expectation, hermite_constants
+from ..hermite import hermite_constants
 from ..kernels import MIXING_BLOCK, SECOND_LAYERS, projections_from_invariants
 from ._validate import choice, in_range, nonnegative, positive_int
+from .first_step import first_step
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
-
-
-class StepSpike(NamedTuple):
-    """Predicted spike of one step: strength s, alignment gamma, bulk inflation zeta^2, beta = d s^2."""
-
-    s: float
-    gamma: float
-    inflation: float
-    beta: float
-    eta: float
-    vhat_norm2: float
-
-
-def step_spike(
-    activation: str, link: str, noise: float, d: int, width: int, n: int, eta0: float, alpha: float
-) -> StepSpike:
-    """Equation (1) of the module docstring from the sizes and the step (residual r = y)."""
-    act = get_activation(activation, "activation")
-    g = get_activation(link, "link")
-    d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    noise = nonnegative("noise", noise)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
-    hc = hermite_constants(act)
-    hg = hermite_constants(g)
-    mu1s = hg.mu1
-    ey2 = hg.second_moment + noise**2
-    psi2 = n / d
-    vhat2 = mu1s**2 + ey2 / psi2
-    eta = float(eta0) * width**alpha
-    s = abs(eta * hc.mu1) * math.sqrt(vhat2) / math.sqrt(width)
-    var_dsigma = gaussian_expectation(lambda z: float(act.df(np.asarray(z))) ** 2, act.kinks) - hc.mu1**2
-    zeta2 = eta**2 * ey2 * max(var_dsigma, 0.0) / (width * psi2)
-    return StepSpike(s, abs(mu1s) / math.sqrt(vhat2), zeta2, d * s * s, eta, vhat2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -318,10 +285,10 @@ def kernel_mode_report(
     gamma: float | None = None,
 ) -> dict[str, Any]:
     """All predictions of this module for one step (``giantstep theory kernel-modes``)."""
-    spike = step_spike(activation, link, noise, d, width, n, eta0, alpha)
+    spike = first_step(activation, link, d, width, n, eta0, alpha, noise=noise, residual="label")
     s_val = spike.s if s is None else nonnegative("s", s)
     g_val = spike.gamma if gamma is None else in_range("gamma", gamma, 0.0, 1.0)
-    inflation = spike.inflation
+    inflation = spike.zeta2
     pred = mode_predictions(activation, d, s_val, g_val, inflation, second_layer)
     k0 = k0_spectrum(activation, s_val, second_layer, inflation, top=4)
     return {

@@ -1,8 +1,8 @@
 r"""Polynomial feature spikes after one growing step eta = eta0 N^alpha (theory 2; Moniri, Lee,
 Hassani, Dobriban, ICML 2024, arXiv 2310.07891).
 
-After the step, w_i^(1) = w_i + s a_i u + (bulk), s = eta mu1 ||vhat|| / sqrt(N) (per-neuron move),
-u = vhat/||vhat||. For fresh x, with kappa = <u, x>, Taylor + Stein give
+After the step, w_i^(1) = w_i + s a_i u + (bulk), with the per-neuron move s = |eta mu1| ||vhat|| / sqrt(N)
+and u = vhat/||vhat|| of :mod:`giantstep.theory.first_step`. For fresh x, with kappa = <u, x>, Taylor + Stein give
 
     F = sigma(X W1^T) ~ F0 + sum_{k>=1} (c_k s^k / k!) He_k(kappa) (a^{(k)})^T,   c_k = E sigma^(k)(G),
 
@@ -65,12 +65,6 @@ def spike_count(alpha: float) -> int:
     if abs(bound - round(bound)) < 1e-12:
         l = int(round(bound)) - 1
     return max(l, 0)
-
-
-def per_neuron_move(activation, vhat_norm2: float, eta0: float, alpha: float, width: int) -> float:
-    """s = eta0 N^alpha mu1 ||vhat|| / sqrt(N)."""
-    mu1 = hermite_constants(get_activation(activation)).mu1
-    return eta0 * width**alpha * mu1 * math.sqrt(nonnegative("vhat_norm2", vhat_norm2)) / math.sqrt(width)
 
 
 def exact_degree_magnitude(activation, k: int, s: float) -> float:

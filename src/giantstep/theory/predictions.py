@@ -29,6 +29,7 @@ from ..errors import DivergenceError
 from ..hermite import hermite_coefficients, hermite_constants
 from .mei_montanari import lambda_from_readout_ridge, rf_ridge_risk
 from .mp import singular_edge
+from .first_step import TeacherMoments, teacher_moments
 from .one_step import one_step_from_moments
 from .srf import srf_parameters, srf_test_error
 from .two_step import two_step_terms
@@ -40,15 +41,11 @@ def _initial_edge(width: int, d: int, second_layer: str) -> float:
     return singular_edge(width, d, 1.0 / d)
 
 
-def _teacher_moments(cfg) -> tuple[float, float, float] | None:
-    """(mu1* = |E[y x]|, E[y^2], overlap factor 1/sqrt(k)) or None if no formula applies."""
+def _teacher_moments(cfg) -> TeacherMoments | None:
+    """(mu1*, E[y^2], overlap factor 1/sqrt(k)) or None if no formula applies."""
     t = cfg.teacher
-    h = hermite_constants(get_activation(t.link, field_name="teacher.link"))
-    if t.k == 1:
-        return abs(h.mu1), h.second_moment + t.noise**2, 1.0
-    if t.combine == "sum":
-        ey2 = h.second_moment + (t.k - 1) * h.mu0**2 + t.noise**2
-        return abs(h.mu1), ey2, 1.0 / math.sqrt(t.k)
+    if t.k == 1 or t.combine == "sum":
+        return teacher_moments(t.link, t.noise, t.k, t.combine)
     return None
 
 
@@ -86,10 +83,10 @@ def steps_predictions(cfg) -> dict[str, Any]:
                 regimes.append("readout: Mei-Montanari")
 
     if steps and moments is not None and steps[0].repeat == 1:
-        mu1s, ey2, ov_factor = moments
+        ov_factor = moments.overlap_factor
         s0 = steps[0]
-        residual = "centered" if cfg.residual == "label" else cfg.residual  # identical at step 1 (r = y)
-        p = one_step_from_moments(cfg.activation, mu1s, ey2, d, N, n, s0.eta0, s0.alpha, cfg.second_layer, residual)
+        p = one_step_from_moments(cfg.activation, moments, d, N, n, s0.eta0, s0.alpha,
+                                  second_layer=cfg.second_layer, residual=cfg.residual)
         out["one_step"] = p.as_dict()
         out["weights"].append(
             {

@@ -55,8 +55,8 @@ from scipy import optimize
 
 from ..activations import get_activation
 from ..errors import ConfigError, DivergenceError
-from ..hermite import gaussian_expectation, hermite_constants
 from ._validate import in_range, nonnegative, positive
+from .first_step import first_step_from_moments, teacher_moments
 from .mp import mp_quadrature
 
 MU0_FLOOR = 1e-20  # E mu0(kappa)^2 below this (relative) means no mean feature: m = 0
@@ -83,24 +83,15 @@ class SRFResult(NamedTuple):
 
 
 def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> SRFParameters:
-    """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed.
+    """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed: the
+    step-1 quantities (s, gamma, c) of :mod:`giantstep.theory.first_step` at the row step h = eta0.
 
-    ||vhat||^2 = mu1*^2 + E[y^2]/psi2, r = eta0 mu1 ||vhat||, gamma = mu1*/||vhat||,
+    ||vhat||^2 = mu1*^2 + E[y^2]/psi2, r = eta0 |mu1| ||vhat||, gamma = mu1*/||vhat||,
     c = 1 + eta0^2 E[y^2] Var(sigma')/psi2 (theory 3.2, corrected bulk inflation).
     """
-    act = get_activation(activation)
-    g = get_activation(link, field_name="link")
-    tau = nonnegative("noise", noise)
     eta0 = nonnegative("eta0", eta0)
-    psi2 = positive("psi2", psi2)
-    hs, hg = hermite_constants(act), hermite_constants(g)
-    ey2 = hg.second_moment + tau**2
-    vn2 = hg.mu1**2 + ey2 / psi2
-    var_dsigma = gaussian_expectation(lambda z: float(act.df(np.asarray(z, dtype=float))) ** 2, act.kinks) - hs.mu1**2
-    r = eta0 * hs.mu1 * math.sqrt(vn2)
-    gamma = abs(hg.mu1) / math.sqrt(vn2) if vn2 > 0 else 0.0
-    c = 1.0 + eta0**2 * ey2 * max(var_dsigma, 0.0) / psi2
-    return SRFParameters(r, gamma, c, vn2)
+    fs = first_step_from_moments(activation, teacher_moments(link, noise), psi2, eta0, residual="label")
+    return SRFParameters(fs.s, fs.gamma, fs.inflation, fs.vhat_norm2)
 
 
 def _coefficients(act, target, r, c, gamma, nk, nz):

@@ -60,8 +60,9 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss, hermeval
 
 from ..activations import get_activation
-from ..hermite import hermite_coefficients, hermite_constants
+from ..hermite import hermite_coefficients
 from ._validate import choice, in_range, nonnegative, positive_int
+from .first_step import FirstStep, first_step
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
@@ -110,29 +111,12 @@ def theta_components(link, noise: float, K: int, batch: str, gamma1: float, psi2
     return np.array([float(np.sum(Wt * y * kappa**k * Z)) for k in range(K + 1)])
 
 
-class FirstStep(NamedTuple):
-    """The first step as the second sees it: psi2 = n/d, E y^2, ||vhat_1||^2, gamma1 and s1."""
-
-    psi2: float
-    ey2: float
-    vn2: float
-    gamma1: float
-    s1: float
-
-
-def first_step(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float) -> FirstStep:
-    """||vhat_1||^2 = mu1*^2 + E y^2 / psi2, gamma1 = |mu1*| / ||vhat_1||,
-    s1 = eta_1 N^alpha1 mu1 ||vhat_1|| / sqrt(N) (module docstring; inputs validated)."""
-    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta1 = nonnegative("eta0", eta1)
+def _first(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float,
+           second_layer: str) -> FirstStep:
+    """Step 1 as the second step sees it (residual r = y): psi2, E y^2, ||vhat_1||^2, gamma1, s1 = s."""
     alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
-    tau = nonnegative("noise", noise)
-    hs = hermite_constants(get_activation(activation))
-    hg = hermite_constants(get_activation(link, field_name="link"))
-    psi2 = n / d
-    ey2 = hg.second_moment + tau**2
-    vn2 = hg.mu1**2 + ey2 / psi2
-    return FirstStep(psi2, ey2, vn2, abs(hg.mu1) / math.sqrt(vn2), eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N))
+    return first_step(activation, link, d, width, n, nonnegative("eta1", eta1), alpha1, noise=noise,
+                      second_layer=second_layer, residual="label")
 
 
 def two_step_terms(
@@ -156,9 +140,9 @@ def two_step_terms(
     ``carries_theta`` (bools), ``s1`` and ``gamma1``.
     """
     act = get_activation(activation)
-    psi2, ey2, vn2, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, second_layer)
+    psi2, ey2, vn2, gamma1, s1 = fs.psi2, fs.ey2, fs.vhat_norm2, fs.gamma, fs.s
     N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
-    second_layer = choice("second_layer", second_layer, ("rademacher", "gaussian", "symmetric"))
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
     c = hermite_coefficients(act, K + 1)
@@ -219,7 +203,8 @@ def left_hermite_part(
     0.3
     """
     j = positive_int("degree", degree)
-    psi2, _, _, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian")
+    psi2, gamma1, s1 = fs.psi2, fs.gamma, fs.s
     N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
     alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
     act, g_link = get_activation(activation), get_activation(link, field_name="link")
