@@ -86,8 +86,8 @@ def _cell(mode: str, alpha: float, eta0: float, layer: str) -> dict:
 def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> dict:
     """Finite-size allowances named in the module docstring (computed from theory only)."""
     from ..activations import get_activation
-    from ..experiments.kernel import predicted_kurtosis
     from ..hermite import gaussian_expectation, hermite_constants
+    from ..theory.feature_law import SpikedLaw
     from ..theory.first_step import derivative_variance
 
     s = SIZES[mode]
@@ -100,10 +100,10 @@ def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> di
     eta = eta0 * N**alpha
     dv = eta**2 * ey2k2 * var_ds / (N * n)  # extra variance along u of the step's remainder
     gm = d / N
-    ell = p["pred_beta"] / (1 + p["pred_inflation"])
+    ell = p["pred_beta"] / p["pred_inflation"]  # pred_inflation is the bulk inflation c
     ov2 = (1 - gm / ell**2) / (1 + gm / ell) if ell > math.sqrt(gm) else 0.0
-    k_shift = predicted_kurtosis(p["pred_s"], d, p["pred_inflation"] + dv * d, layer, ov2)
-    esig2 = hc.second_moment * (1 + p["pred_inflation"] + p["pred_s2"])
+    k_shift = SpikedLaw(d, p["pred_s"], inflation=p["pred_inflation"] + dv * d, second_layer=layer).excess_kurtosis(ov2)
+    esig2 = hc.second_moment * (p["pred_inflation"] + p["pred_s2"])
     return {"allow_kurtosis": abs(k_shift - p["pred_kurtosis"]), "allow_k0": esig2 * (1 / d + 1 / m), "rel": 1 / d + 1 / n}
 
 
@@ -112,13 +112,14 @@ def predict(mode: str) -> dict:
     small = {f"{e:g}": _cell(mode, 0.0, e, "gaussian") for e in s["small"]}
     large = {f"{layer}:{e:g}": _cell(mode, 0.5, e, layer) for e in s["large"] for layer in LAYERS}
     grid = np.linspace(0.0, max(s["small"]) * 1.1, 7)[1:]
+    from ..theory.feature_law import SpikedLaw
     from ..theory.first_step import first_step
     from ..theory.kernel_modes import leading_order, mode_predictions
 
     curve = []
     for e in grid:
         sp = first_step(ACTIVATION, LINK, s["d"], s["width"], s["n"], float(e), 0.0, residual="centered")
-        mp = mode_predictions(ACTIVATION, s["d"], sp.s, sp.gamma, sp.zeta2, "gaussian")
+        mp = mode_predictions(ACTIVATION, SpikedLaw(s["d"], sp.s, inflation=sp.inflation), sp.gamma)
         lo = leading_order(ACTIVATION, s["d"], sp.beta(s["d"]), sp.gamma)
         curve.append(
             {

@@ -63,8 +63,9 @@ from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
 from ..activations import get_activation
 from ..errors import ConfigError
 from ..hermite import hermite_constants
-from ..kernels import MIXING_BLOCK, SECOND_LAYERS, projections_from_invariants
+from ..kernels import MIXING_BLOCK, block_mixing_angle, deflated_eigenvalue, projections_from_invariants
 from ._validate import choice, in_range, nonnegative, positive_int
+from .feature_law import SECOND_LAYERS, SpikedLaw
 from .first_step import first_step
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
@@ -92,12 +93,6 @@ def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * y / d, V[0, :] ** 2
 
 
-def _second_layer_rule(second_layer: str, nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    if second_layer == "rademacher":
-        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
-    return _gauss(nodes)
-
-
 def _grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     pts = np.meshgrid(*[r[0] for r in rules], indexing="ij")
     wts = np.meshgrid(*[r[1] for r in rules], indexing="ij")
@@ -111,11 +106,9 @@ def _grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.n
 
 def law_mode_forms(
     activation: str,
-    d: int,
-    s: float,
+    law: SpikedLaw,
     gamma: float = 1.0,
-    inflation: float = 0.0,
-    second_layer: str = "gaussian",
+    *,
     nodes_a: int = 24,
     nodes_g: int = 10,
     nodes_chi: int = 10,
@@ -126,24 +119,21 @@ def law_mode_forms(
     ``mixing_block`` (3 x 3 on const, radial, quad_u) and ``mixing_angle_deg``.
     Coordinates: a (second layer), g1 = <theta*, w0>, g2 = <e', w0> with u = gamma theta* +
     sqrt(1 - gamma^2) e', h = <u, w0>, g3, g4 along generic e1, e2 orthogonal to theta*, u, and
-    R = ||rest of w0||^2 ~ chi^2 / d; b(a) = 1 + inflation a^2.
+    R = ||rest of w0||^2 ~ chi^2 / d; b(a) = law.row_variance(a).
     """
-    d = positive_int("d", d)
+    d, s = law.d, law.s
     if d < 5:
         raise ConfigError("d", "an integer >= 5", d)
-    s = nonnegative("s", s)
     gamma = in_range("gamma", gamma, 0.0, 1.0)
-    inflation = nonnegative("inflation", inflation)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
     get_activation(activation, "activation")
     sd = 1.0 / math.sqrt(d)
-    ga = _second_layer_rule(second_layer, nodes_a)
+    ga = law.second_layer_rule(nodes_a)
     gg = (_gauss(nodes_g)[0] * sd, _gauss(nodes_g)[1])
     perp = math.sqrt(max(1.0 - gamma * gamma, 0.0))
 
     # theta*-modes and the mixing block: (a, g1, g2, R), R ~ chi^2_{d-2}/d
     (a, g1, g2, R), w = _grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
-    b = 1.0 + inflation * a * a
+    b = law.row_variance(a)
     sb = np.sqrt(b)
     t = sb * g1 + s * a * gamma
     r = np.sqrt(b * (g1 * g1 + g2 * g2 + R) + 2 * s * a * sb * (gamma * g1 + perp * g2) + (s * a) ** 2)
@@ -151,29 +141,24 @@ def law_mode_forms(
     M = np.stack([P[n] for n in MIXING_BLOCK])
     block = (M * w) @ M.T
     eig = {n: float(w @ P[n] ** 2) for n in ("const", "radial", "lin_u", "he2_u", "quad_u")}
-    eig["quad_u_deflated"] = float(block[2, 2] - block[0, 2] ** 2 / block[0, 0]) if block[0, 0] > 0 else eig["quad_u"]
+    eig["quad_u_deflated"] = deflated_eigenvalue(block)
 
     # generic modes: (a, h, g3, g4, R), R ~ chi^2_{d-3}/d
     (a, h, g3, g4, R), w = _grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
-    b = 1.0 + inflation * a * a
+    b = law.row_variance(a)
     sb = np.sqrt(b)
     r = np.sqrt(b * (h * h + g3 * g3 + g4 * g4 + R) + 2 * s * a * sb * h + (s * a) ** 2)
     P = projections_from_invariants(activation, d, r, 0.0 * r, sb * g3, sb * g4)
     for n in ("lin_e", "quad_e", "cross_e"):
         eig[n] = float(w @ P[n] ** 2)
 
-    wv, V = np.linalg.eigh(block)
-    v = V[:, int(np.argmax(wv))]
-    angle = float(np.degrees(np.arctan2(abs(v[2]), abs(v[1]))))
-    return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": angle}
+    return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": block_mixing_angle(block)}
 
 
-def mode_predictions(
-    activation: str, d: int, s: float, gamma: float = 1.0, inflation: float = 0.0, second_layer: str = "gaussian"
-) -> dict[str, Any]:
-    """Before (isotropic law of W0) and after (law (1)) eigenvalues, ratios and mixing angles."""
-    before = law_mode_forms(activation, d, 0.0, 1.0, 0.0, second_layer)
-    after = law_mode_forms(activation, d, s, gamma, inflation, second_layer)
+def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> dict[str, Any]:
+    """Before (isotropic law of W0) and after (``law``) eigenvalues, ratios and mixing angles."""
+    before = law_mode_forms(activation, SpikedLaw(law.d, 0.0, second_layer=law.second_layer), 1.0)
+    after = law_mode_forms(activation, law, gamma)
     ratios = {}
     for n in AMPLIFIED:
         b0 = before["eigenvalues"][n]
@@ -234,26 +219,23 @@ class K0Spectrum(NamedTuple):
 
 def k0_spectrum(
     activation: str,
-    s: float,
-    second_layer: str = "gaussian",
-    inflation: float = 0.0,
+    law: SpikedLaw,
+    *,
     top: int = 6,
     nodes: int = 96,
     nodes_a: int = 48,
 ) -> K0Spectrum:
-    r"""Eigen-decomposition of k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')] on L^2(N(0,1)).
+    r"""Eigen-decomposition of k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')] on L^2(N(0,1)),
+    m0(t) = E_g sigma(sqrt(b(a)) g + t) with the law's s and b(a).
 
     Nystrom with ``nodes`` Gauss-Hermite points in kappa: A = M^T M with
     M_{a,i} = sqrt(p_a w_i) m0(s a kappa_i); eigenvalues of A are those of k0 (rank <= #a-nodes).
     """
-    s = nonnegative("s", s)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    inflation = nonnegative("inflation", inflation)
     top = positive_int("top", top)
     kap, wk = _gauss(nodes)
-    av, pa = _second_layer_rule(second_layer, nodes_a)
-    scale = np.sqrt(1.0 + inflation * av * av)[:, None]
-    M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, s * av[:, None] * kap[None, :], scale)
+    av, pa = law.second_layer_rule(nodes_a)
+    scale = np.sqrt(law.row_variance(av))[:, None]
+    M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, law.s * av[:, None] * kap[None, :], scale)
     G = M @ M.T  # small (#a x #a): same non-zero spectrum as M^T M
     lam, U = np.linalg.eigh(G)
     order = np.argsort(lam)[::-1][:top]
@@ -288,9 +270,10 @@ def kernel_mode_report(
     spike = first_step(activation, link, d, width, n, eta0, alpha, noise=noise, residual="label")
     s_val = spike.s if s is None else nonnegative("s", s)
     g_val = spike.gamma if gamma is None else in_range("gamma", gamma, 0.0, 1.0)
-    inflation = spike.zeta2
-    pred = mode_predictions(activation, d, s_val, g_val, inflation, second_layer)
-    k0 = k0_spectrum(activation, s_val, second_layer, inflation, top=4)
+    inflation = spike.inflation
+    law = SpikedLaw(positive_int("d", d), s_val, inflation=inflation, second_layer=choice("second_layer", second_layer, SECOND_LAYERS))
+    pred = mode_predictions(activation, law, g_val)
+    k0 = k0_spectrum(activation, law, top=4)
     return {
         "activation": activation,
         "link": link,
