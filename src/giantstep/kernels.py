@@ -78,6 +78,7 @@ from .activations import Activation, get_activation
 from .errors import ConfigError
 from .hermite import gaussian_expectation
 from .linalg import chunk_slices, gram, top_singular
+from .theory.bbp import spiked_covariance, spiked_covariance_strength
 from .theory.feature_law import SpikedLaw
 METHODS = ("auto", "closed", "gauss-hermite", "adaptive")
 CLOSED_FORMS = ("relu", "erf")
@@ -585,26 +586,24 @@ class SpikeFit(NamedTuple):
 def fit_spiked_gaussian(W: np.ndarray, theta: np.ndarray | None = None, iterations: int = 5) -> SpikeFit:
     r"""Estimate (s^2, b, u) from W (N, d) through the sample covariance S = W^T W / N.
 
-    With gamma = d/N and ell = d s^2 / b, the spiked-covariance law (theory 8.3) gives the top
-    eigenvalue lambda = (b/d)(1 + ell)(1 + gamma/ell) for ell > sqrt(gamma) and the squared overlap
-    (1 - gamma/ell^2)/(1 + gamma/ell); we invert the first for ell (root of
-    ell^2 + (1 + gamma - y) ell + gamma = 0, y = lambda d / b) and set b = tr S - s^2, iterating.
+    With aspect = d/N and ell = d s^2 / b, the spiked-covariance law (theory 8.3,
+    :func:`giantstep.theory.bbp.spiked_covariance`) gives the top eigenvalue
+    lambda = (b/d)(1 + ell)(1 + aspect/ell) for ell > sqrt(aspect) and the squared overlap; we
+    invert the first for ell (:func:`giantstep.theory.bbp.spiked_covariance_strength` at
+    y = lambda d / b) and set b = tr S - s^2, iterating.
     """
     N, d = W.shape
     pairs = top_singular(W, 1)
     lam = float(pairs.s[0] ** 2 / N)
     u = pairs.V[:, 0]
     tr = float(np.sum(W * W) / N)
-    gamma = d / N
+    aspect = d / N
     bulk, s2, ell = tr, 0.0, 0.0
-    outlier = False
     for _ in range(iterations):
-        y = lam * d / bulk
-        disc = (y - 1 - gamma) ** 2 - 4 * gamma
-        outlier = y > (1 + math.sqrt(gamma)) ** 2 and disc > 0
-        ell = 0.5 * ((y - 1 - gamma) + math.sqrt(disc)) if outlier else 0.0
+        ell = spiked_covariance_strength(aspect, lam * d / bulk)
         s2 = ell * bulk / d
         bulk = tr - s2
+    outlier = ell > 0
     t = W @ u
     t = t - t.mean()
     kurt = float(np.mean(t**4) / np.mean(t**2) ** 2 - 3.0)
@@ -612,6 +611,6 @@ def fit_spiked_gaussian(W: np.ndarray, theta: np.ndarray | None = None, iteratio
         return SpikeFit(s2, bulk, u, float("nan"), float("nan"), kurt, bool(outlier))
     th = np.asarray(theta, dtype=float).reshape(-1)
     align = float(abs(u @ th) / np.linalg.norm(th))
-    ov2 = (1 - gamma / ell**2) / (1 + gamma / ell) if ell > math.sqrt(gamma) else float("nan")
+    ov2 = spiked_covariance(aspect, ell).right_overlap2 if outlier else float("nan")
     corr = float(min(align / math.sqrt(ov2), 1.0)) if ov2 == ov2 and ov2 > 0 else float("nan")
     return SpikeFit(s2, bulk, u, align, corr, kurt, bool(outlier))

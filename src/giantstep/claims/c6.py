@@ -87,6 +87,7 @@ def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> di
     """Finite-size allowances named in the module docstring (computed from theory only)."""
     from ..activations import get_activation
     from ..hermite import gaussian_expectation, hermite_constants
+    from ..theory.bbp import spiked_covariance
     from ..theory.feature_law import SpikedLaw
     from ..theory.first_step import derivative_variance
 
@@ -100,8 +101,7 @@ def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> di
     eta = eta0 * N**alpha
     dv = eta**2 * ey2k2 * var_ds / (N * n)  # extra variance along u of the step's remainder
     gm = d / N
-    ell = p["pred_beta"] / p["pred_inflation"]  # pred_inflation is the bulk inflation c
-    ov2 = (1 - gm / ell**2) / (1 + gm / ell) if ell > math.sqrt(gm) else 0.0
+    ov2 = spiked_covariance(gm, p["pred_beta"] / p["pred_inflation"]).right_overlap2  # pred_inflation: c
     k_shift = SpikedLaw(d, p["pred_s"], inflation=p["pred_inflation"] + dv * d, second_layer=layer).excess_kurtosis(ov2)
     esig2 = hc.second_moment * (p["pred_inflation"] + p["pred_s2"])
     return {"allow_kurtosis": abs(k_shift - p["pred_kurtosis"]), "allow_k0": esig2 * (1 / d + 1 / m), "rel": 1 / d + 1 / n}

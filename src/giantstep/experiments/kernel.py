@@ -220,6 +220,7 @@ def run(cfg: KernelConfig) -> ExperimentResult:
 
 def predictions_for(cfg: KernelConfig) -> dict[str, float]:
     """Flat theory values for a config (pure theory: no sampling)."""
+    from ..theory.bbp import spiked_covariance
     from ..theory.feature_law import SpikedLaw
     from ..theory.first_step import first_step
     from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions
@@ -243,8 +244,7 @@ def predictions_for(cfg: KernelConfig) -> dict[str, float]:
         out[f"pred_lam_{name}_after"] = pred["after"][name]
         out[f"pred_ratio_{name}"] = pred["ratio"][name]
     gam = cfg.d / cfg.width
-    ell = law.beta
-    ov2 = (1 - gam / ell**2) / (1 + gam / ell) if ell > math.sqrt(gam) else 0.0
+    ov2 = spiked_covariance(gam, law.beta).right_overlap2
     out["pred_kurtosis"] = law.excess_kurtosis(ov2)
     k0 = k0_spectrum(cfg.activation, law, top=4)
     for j in range(4):  # a +-1 second layer gives rank 2: the rest are exactly 0

@@ -14,7 +14,8 @@ Spiked Wigner (Feral & Peche 2007): H symmetric n x n, off-diagonal variance 1/n
 
 Spiked covariance (Baik, Ben Arous & Peche 2005; Paul 2007): population covariance I + l v v^T,
 gamma = d/n: for l > sqrt(gamma), lambda1(S) -> (1 + l)(1 + gamma/l),
-overlap^2 -> (1 - gamma/l^2) / (1 + gamma/l); otherwise the edge (1 + sqrt(gamma))^2.
+overlap^2 -> (1 - gamma/l^2) / (1 + gamma/l); otherwise the edge (1 + sqrt(gamma))^2. The
+inverse map top -> l (:func:`spiked_covariance_strength`) fits a spike to a measured top eigenvalue.
 
 Additive spike on a Wishart-type matrix (Benaych-Georges & Nadakuditi 2011, arXiv 0910.2120):
 A + theta v v^T with A of law mu (right edge b): an outlier lambda > b exists iff
@@ -90,6 +91,18 @@ def spiked_covariance(gamma: float, ell: float) -> BBPResult:
     top = (1.0 + ell) * (1.0 + gamma / ell)
     ov = (1.0 - gamma / ell**2) / (1.0 + gamma / ell)
     return BBPResult(top, edge, ov, ov, True)
+
+
+def spiked_covariance_strength(gamma: float, top: float) -> float:
+    """Inverse of :func:`spiked_covariance`: the strength l > sqrt(gamma) whose top eigenvalue is
+    ``top``, the root of l^2 + (1 + gamma - top) l + gamma = 0; 0 when ``top`` is not above the
+    edge (1 + sqrt(gamma))^2 (no outlier, no strength to recover)."""
+    gamma = positive("aspect", gamma)
+    top = nonnegative("top", top)
+    disc = (top - 1.0 - gamma) ** 2 - 4.0 * gamma
+    if top <= (1.0 + math.sqrt(gamma)) ** 2 or disc <= 0:
+        return 0.0
+    return 0.5 * ((top - 1.0 - gamma) + math.sqrt(disc))
 
 
 def additive_spike_mp(gamma: float, scale: float, theta: float, nodes: int = 400) -> BBPResult:

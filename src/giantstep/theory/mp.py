@@ -16,7 +16,8 @@ where the product of two principal square roots is the branch with a cut exactly
 Moments (Narayana): E x^k = var^k sum_{r=0}^{k-1} gamma^r C(k, r) C(k-1, r) / (r + 1).
 
 Singular values of a p x q matrix with i.i.d. entries of variance v: the top bulk edge is
-sqrt(v) (sqrt(p) + sqrt(q)); e.g. W0 (N x d, entries 1/d) has edge 1 + sqrt(N/d).
+sqrt(v) (sqrt(p) + sqrt(q)); e.g. W0 (N x d, entries 1/d) has edge 1 + sqrt(N/d)
+(:func:`singular_edge`, :func:`initial_singular_edge`; :mod:`giantstep.spectra` uses them).
 
 Reference: Marchenko & Pastur (1967); Bai & Silverstein, *Spectral Analysis of Large Dimensional
 Random Matrices* (2010), ch. 3. Regime: proportional limit; finite-size edge fluctuations are
@@ -93,6 +94,14 @@ def mp_moment(k: int, gamma: float, var: float = 1.0) -> float:
 def singular_edge(rows: int, cols: int, entry_var: float) -> float:
     """Top singular-value bulk edge sqrt(v)(sqrt(p) + sqrt(q)) of a p x q i.i.d. matrix."""
     return math.sqrt(entry_var) * (math.sqrt(rows) + math.sqrt(cols))
+
+
+def initial_singular_edge(width: int, d: int, paired: bool = False) -> float:
+    """Top bulk edge of W0 (N x d, entries of variance 1/d): 1 + sqrt(N/d); for paired rows
+    (w, a), (w, -a) the N/2 distinct rows appear twice: sqrt(2) (1/sqrt(d)) (sqrt(N/2) + sqrt(d))."""
+    if paired:
+        return math.sqrt(2.0) * singular_edge(width // 2, d, 1.0 / d)
+    return singular_edge(width, d, 1.0 / d)
 
 
 def mp_quadrature(gamma: float, var: float = 1.0, nodes: int = 256) -> tuple[np.ndarray, np.ndarray]:

@@ -28,17 +28,11 @@ from ..activations import get_activation
 from ..errors import DivergenceError
 from ..hermite import hermite_coefficients, hermite_constants
 from .mei_montanari import lambda_from_readout_ridge, rf_ridge_risk
-from .mp import singular_edge
+from .mp import initial_singular_edge
 from .first_step import TeacherMoments, teacher_moments
 from .one_step import one_step_from_moments
 from .srf import srf_parameters, srf_test_error
 from .two_step import two_step_terms
-
-
-def _initial_edge(width: int, d: int, second_layer: str) -> float:
-    if second_layer == "symmetric":
-        return math.sqrt(2.0) * singular_edge(width // 2, d, 1.0 / d)
-    return singular_edge(width, d, 1.0 / d)
 
 
 def _teacher_moments(cfg) -> TeacherMoments | None:
@@ -58,7 +52,7 @@ def _is_odd(activation: str) -> bool:
 def steps_predictions(cfg) -> dict[str, Any]:
     """Theory predictions for a :class:`~giantstep.experiments.config.StepsConfig` (see module doc)."""
     N, d, n, k = cfg.width, cfg.d, cfg.n, cfg.teacher.k
-    edge0 = _initial_edge(N, d, cfg.second_layer)
+    edge0 = initial_singular_edge(N, d, paired=cfg.second_layer == "symmetric")
     out: dict[str, Any] = {
         "weights": [{"t": 0, "bulk_edge": edge0, "singular_values": [edge0], "outliers": 0, "overlaps": [[0.0] * k]}]
     }
