@@ -72,7 +72,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg as sla
-from scipy.special import roots_hermitenorm
 
 from .activations import Activation, get_activation
 from .errors import ConfigError
@@ -80,6 +79,7 @@ from .hermite import gaussian_expectation
 from .linalg import chunk_slices, gram, top_singular
 from .theory.bbp import spiked_covariance, spiked_covariance_strength
 from .theory.feature_law import SpikedLaw
+from .theory.quadrature import gauss_hermite
 METHODS = ("auto", "closed", "gauss-hermite", "adaptive")
 CLOSED_FORMS = ("relu", "erf")
 # positively homogeneous activations: sigma(r z) = r^p sigma(z) for r > 0
@@ -91,12 +91,6 @@ DEFAULT_NODES = 48
 
 # ----------------------------------------------------------------------------------------------
 # bivariate Gaussian expectations
-
-
-def _gh(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilists' Gauss-Hermite rule normalised to the N(0, 1) law."""
-    z, w = roots_hermitenorm(int(nodes))
-    return z, w / w.sum()
 
 
 def _closed_relu(c11, c22, c12):
@@ -114,7 +108,7 @@ def _closed_erf(c11, c22, c12):
 
 
 def _gauss_hermite_pair(f, c11, c22, c12, m1, m2, nodes):
-    z, w = _gh(nodes)
+    z, w = gauss_hermite(nodes)
     a = np.sqrt(np.maximum(c11, 0.0))
     safe = np.where(a > 0, a, 1.0)
     b = np.where(a > 0, c12 / safe, 0.0)
@@ -305,7 +299,7 @@ def _direct_scaled(act: Activation, r: np.ndarray, degree: int) -> np.ndarray:
                     tuple(kk / ri for kk in act.kinks) if ri > 0 else (),
                 )
         return out
-    z, w = _gh(200)
+    z, w = gauss_hermite(200)
     H = np.stack([eval_hermitenorm(k, z) for k in range(degree + 1)], axis=1)  # (n, K+1)
     return (act.f(r[:, None] * z[None, :]) * w[None, :]) @ H
 

@@ -124,5 +124,5 @@ def test_non_convergence_raises():
 def test_bad_input():
     with pytest.raises(ConfigError, match="'gamma'"):
         srf_test_error("tanh", "tanh", 1.0, 1.0, 1.5, 2.0, 0.1)
-    with pytest.raises(ConfigError, match="'ridge'"):
+    with pytest.raises(ConfigError, match="'lam'"):
         srf_test_error("tanh", "tanh", 1.0, 1.0, 0.5, 2.0, 0.0)

@@ -30,11 +30,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 
 from .. import plots
 from ..activations import get_activation
 from ..hermite import hermite_constants
+from ..theory.quadrature import gauss_hermite
 from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, mean_stderr, summarise, t_factor, verdict_from
 from .registry import register
 
@@ -103,8 +103,7 @@ def sweeps(mode: str) -> dict[str, dict]:
 def mean_feature_variance(r: float, c: float, nodes: int = 81) -> float:
     """Var_kappa mu0(kappa), mu0(kappa) = E_z sigma(r kappa + sqrt(c) z), by Gauss-Hermite."""
     act = get_activation(ACTIVATION)
-    x, w = hermegauss(nodes)
-    w = w / w.sum()
+    x, w = gauss_hermite(nodes)
     mu0 = np.array([float(np.sum(w * act.f(r * k + math.sqrt(c) * x))) for k in x])
     return float(np.sum(w * mu0**2) - np.sum(w * mu0) ** 2)
 

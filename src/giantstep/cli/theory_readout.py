@@ -54,7 +54,7 @@ def register(theory_app: typer.Typer) -> None:
 
         from ..errors import ConfigError
         from ..seeding import stream
-        from ..theory._validate import choice, positive_int
+        from ..theory.validation import SIZE, Options
         from ..theory.ge_ridge import best_linear_error, ge_ridge_risk
 
         if weights:
@@ -72,9 +72,9 @@ def register(theory_app: typer.Typer) -> None:
         else:
             if theta:
                 raise ConfigError("theta", "given only together with --weights", theta)
-            d = positive_int("d", d)
-            width = positive_int("width", width)
-            init = choice("init", init, ("gaussian", "sphere"))
+            d = SIZE.check("d", d)
+            width = SIZE.check("width", width)
+            init = Options(("gaussian", "sphere")).check("init", init)
             if d * width > (1 << 26):
                 raise ConfigError("width", "such that d * width <= 2^26", width)
             G = stream(seed, "weights").standard_normal((width, d))

@@ -52,7 +52,7 @@ def register(theory_app: typer.Typer) -> None:
 
     @theory_app.command("mp")
     def mp_cmd(
-        gamma: float = typer.Option(..., "--gamma", help="Aspect ratio d/n of S = X^T X / n."),
+        aspect: float = typer.Option(..., "--aspect", "--gamma", help="Aspect ratio d/n of S = X^T X / n (--gamma: old name)."),
         var: float = typer.Option(1.0, "--var", help="Entry variance of X."),
         z_real: float = typer.Option(1.0, "--z-real", help="Real part of z for the Stieltjes transform."),
         z_imag: float = typer.Option(0.1, "--z-imag", help="Imaginary part of z (> 0)."),
@@ -65,24 +65,24 @@ def register(theory_app: typer.Typer) -> None:
         from ..errors import ConfigError
         from ..theory import mp
 
-        a, b = mp.mp_edges(gamma, var)
+        a, b = mp.mp_edges(aspect, var)
         if not (math.isfinite(z_real) and math.isfinite(z_imag) and z_imag > 0):
             raise ConfigError("z_imag", "a float in (0, inf)", z_imag)
         if grid < 0 or grid > 100000:
             raise ConfigError("grid", "an integer in [0, 100000]", grid)
-        m = complex(mp.mp_stieltjes(complex(z_real, z_imag), gamma, var))
+        m = complex(mp.mp_stieltjes(complex(z_real, z_imag), aspect, var))
         out = {
             "lower_edge": a,
             "upper_edge": b,
-            "atom": mp.mp_atom(gamma),
-            "moments": [mp.mp_moment(k, gamma, var) for k in range(1, 5)],
+            "atom": mp.mp_atom(aspect),
+            "moments": [mp.mp_moment(k, aspect, var) for k in range(1, 5)],
             "stieltjes": [m.real, m.imag],
             "z": [z_real, z_imag],
         }
         if grid:
             x = np.linspace(a, b, grid)
             out["x"] = x
-            out["density"] = mp.mp_density(x, gamma, var)
+            out["density"] = mp.mp_density(x, aspect, var)
         emit(out, json_out)
 
     @theory_app.command("bbp")
@@ -94,9 +94,9 @@ def register(theory_app: typer.Typer) -> None:
     ) -> None:
         """BBP transition: top, edge, left_overlap2, right_overlap2, outlier."""
         from ..theory import bbp
-        from ..theory._validate import choice
+        from ..theory.validation import Options
 
-        model = choice("model", model, ("rectangular", "wigner", "covariance"))
+        model = Options(("rectangular", "wigner", "covariance")).check("model", model)
         if model == "rectangular":
             res = bbp.rectangular(aspect, theta)
         elif model == "wigner":

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import ConfigError
-from ..theory._validate import positive_int
 from .theory import JSON_OPT, emit
 
 
@@ -48,14 +46,12 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
-        from ..errors import ConfigError
         from ..theory import poly_spikes as ps
-        from ..theory._validate import in_range
         from ..theory.first_step import first_step
+        from ..theory.validation import GROWING_STEP_EXPONENT, Interval
 
-        alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
-        if not 1 <= max_degree <= 12:
-            raise ConfigError("max_degree", "an integer in [1, 12]", max_degree)
+        alpha = GROWING_STEP_EXPONENT.check("alpha", alpha)
+        max_degree = Interval(int, 1, 12).check("max_degree", max_degree)
         fs = first_step(activation, link, d, width, n, eta0, alpha, noise=noise)
         vn2, s = fs.vhat_norm2, fs.s
         count = ps.spike_count(alpha)
@@ -122,10 +118,7 @@ def register(theory_app: typer.Typer) -> None:
         """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
         from ..theory.kernel_modes import kernel_mode_report
 
-        d_ = positive_int("d", d)
-        if d_ < 5:
-            raise ConfigError("d", "an integer >= 5", d)
         emit(
-            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
+            kernel_mode_report(activation, link, noise, d, width, n, eta0, alpha, second_layer, s, gamma),
             json_out,
         )

@@ -39,9 +39,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import roots_hermitenorm
 
 from ..errors import ConfigError
+from .quadrature import gauss_hermite
 
 SECOND_LAYERS = ("gaussian", "rademacher")
 
@@ -96,8 +96,7 @@ class SpikedLaw:
         """Nodes and probabilities of a: (+-1, 1/2) or ``nodes``-point Gauss-Hermite for N(0, 1)."""
         if self.second_layer == "rademacher":
             return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
-        z, w = roots_hermitenorm(int(nodes))
-        return z, w / w.sum()
+        return gauss_hermite(nodes)
 
     def excess_kurtosis(self, overlap2: float = 1.0) -> float:
         """Excess kurtosis of <w, u_hat> for |<u_hat, u>|^2 = ``overlap2`` (module docstring)."""

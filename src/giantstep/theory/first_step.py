@@ -54,11 +54,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import Activation, get_activation
+from ..activations import Activation
 from ..errors import ConfigError
 from ..hermite import gaussian_expectation, hermite_constants
-from ._validate import choice, in_range, nonnegative, positive, positive_int
 from .result import Result
+from .validation import NONNEGATIVE, POSITIVE, SIZE, STEP_EXPONENT, Function, Options, validate_params
 
 SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")
 RESIDUALS = ("label", "centered", "full")
@@ -119,18 +119,22 @@ class FirstStep(Result):
         return d * self.s * self.s
 
 
+STEP = {"d": SIZE, "width": SIZE, "n": SIZE, "eta0": NONNEGATIVE, "alpha": STEP_EXPONENT}
+MODEL = {"second_layer": Options(SECOND_LAYERS), "residual": Options(RESIDUALS)}
+
+
+@validate_params({"eta0": NONNEGATIVE, "alpha": STEP_EXPONENT, "width": SIZE})
 def step_size(eta0: float, alpha: float, width: int) -> float:
     """eta = eta0 N^alpha."""
-    return float(eta0) * float(width) ** float(alpha)
+    return eta0 * float(width) ** alpha
 
 
+@validate_params({"link": Function(), "noise": NONNEGATIVE, "k": SIZE})
 def teacher_moments(link, noise: float = 0.0, k: int = 1, combine: str = "sum") -> TeacherMoments:
     """(mu1*, E[y^2], 1/sqrt(k)) of y = g(<theta*, x>) + tau eps, or of the ``sum`` multi-index
     teacher y = k^{-1/2} sum_i g(<theta*_i, x>) + tau eps (module docstring)."""
-    g = get_activation(link, field_name="link")
-    tau = nonnegative("noise", noise)
-    k = positive_int("k", k)
-    hg = hermite_constants(g)
+    tau = noise
+    hg = hermite_constants(link)
     if k == 1:
         return TeacherMoments(abs(hg.mu1), hg.second_moment + tau**2, 1.0)
     if combine != "sum":
@@ -138,9 +142,10 @@ def teacher_moments(link, noise: float = 0.0, k: int = 1, combine: str = "sum") 
     return TeacherMoments(abs(hg.mu1), hg.second_moment + (k - 1) * hg.mu0**2 + tau**2, 1.0 / math.sqrt(k))
 
 
+@validate_params({"activation": Function()})
 def derivative_moments(activation) -> DerivativeMoments:
     """E[sigma'(G)] and Var(sigma'(G)) by quadrature split at the kinks."""
-    act = get_activation(activation)
+    act = activation
     mean = gaussian_expectation(lambda z: float(act.df(np.asarray(z, dtype=float))), act.kinks)
     second = gaussian_expectation(lambda z: float(act.df(np.asarray(z, dtype=float))) ** 2, act.kinks)
     return DerivativeMoments(mean, max(second - mean * mean, 0.0))
@@ -159,6 +164,7 @@ def _residual_moments(act: Activation, moments: TeacherMoments, second_layer: st
     return 0.0, moments.ey2
 
 
+@validate_params({"activation": Function(), "psi2": POSITIVE, "row_step": NONNEGATIVE, **MODEL})
 def first_step_from_moments(
     activation,
     moments: TeacherMoments,
@@ -169,11 +175,7 @@ def first_step_from_moments(
     residual: str = DEFAULT_RESIDUAL,
 ) -> FirstStep:
     """The step-1 quantities from the teacher's moments, psi2 = n/d and the row step h = eta/sqrt(N)."""
-    act = get_activation(activation)
-    psi2 = positive("psi2", psi2)
-    h = nonnegative("row_step", row_step)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    residual = choice("residual", residual, RESIDUALS)
+    act, h = activation, row_step
     mu1 = hermite_constants(act).mu1
     b2, er2 = _residual_moments(act, moments, second_layer, residual)
     vn2 = moments.mu1_star**2 + b2 + er2 / psi2
@@ -185,6 +187,7 @@ def first_step_from_moments(
                      1 if mu1 >= 0 else -1, var_ds, c, second_layer, residual)
 
 
+@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NONNEGATIVE, **MODEL})
 def first_step(
     activation,
     link,
@@ -199,8 +202,5 @@ def first_step(
     residual: str = DEFAULT_RESIDUAL,
 ) -> FirstStep:
     """The step-1 quantities for sizes (d, N, n) and the step eta = eta0 N^alpha (module docstring)."""
-    d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta0 = nonnegative("eta0", eta0)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
     return first_step_from_moments(activation, teacher_moments(link, noise), n / d, eta0 * width ** (alpha - 0.5),
                                    second_layer=second_layer, residual=residual)

@@ -44,11 +44,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize
 
-from ..activations import get_activation
 from ..errors import ConfigError, DivergenceError
 from ..hermite import hermite_constants
 from ..linalg import top_singular
-from ._validate import nonnegative, positive_int
+from .validation import NONNEGATIVE, SIZE, Function, validate_params
 
 
 class GERisk(NamedTuple):
@@ -63,12 +62,14 @@ class GERisk(NamedTuple):
     df2: float
 
 
+@validate_params({"link": Function()})
 def best_linear_error(link) -> float:
     """E g^2 - mu0*^2 - mu1*^2: the error of the best linear predictor of g(<theta*, x>)."""
-    h = hermite_constants(get_activation(link, field_name="link"))
+    h = hermite_constants(link)
     return max(h.second_moment - h.mu0**2 - h.mu1**2, 0.0)
 
 
+@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, "n": SIZE, "ridge": NONNEGATIVE})
 def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, noise: float, n: int, ridge: float) -> GERisk:
     """DE ridge risk on features sigma(X W^T) for weights ``W`` (N x d) and unit ``theta`` (d,)."""
     W = np.asarray(W, dtype=float)
@@ -79,11 +80,9 @@ def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, noise: flo
     if theta.shape != (d,) or not np.all(np.isfinite(theta)) or np.linalg.norm(theta) == 0:
         raise ConfigError("theta", f"a nonzero finite vector of length d = {d}", f"array of shape {theta.shape}")
     theta = theta / np.linalg.norm(theta)
-    n = positive_int("n", n)
-    ridge = nonnegative("ridge", ridge)
-    tau = nonnegative("noise", noise)
-    hs = hermite_constants(get_activation(activation))
-    hg = hermite_constants(get_activation(link, field_name="link"))
+    tau = noise
+    hs = hermite_constants(activation)
+    hg = hermite_constants(link)
     k = min(N, d)
     pairs = top_singular(W, k)
     s = pairs.s

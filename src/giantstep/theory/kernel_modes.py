@@ -58,26 +58,22 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
+from scipy.special import eval_hermitenorm, ndtr
 
-from ..activations import get_activation
+from ..activations import Activation
 from ..errors import ConfigError
 from ..hermite import hermite_constants
 from ..kernels import MIXING_BLOCK, block_mixing_angle, deflated_eigenvalue, projections_from_invariants
-from ._validate import choice, in_range, nonnegative, positive_int
 from .feature_law import SECOND_LAYERS, SpikedLaw
 from .first_step import first_step
+from .quadrature import gauss_hermite, tensor_grid
+from .validation import NONNEGATIVE, SIZE, STEP_EXPONENT, UNIT, Function, Interval, Optional, Options, validate_params
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
 
 
 # ----------------------------------------------------------------------------------------------
 # quadrature rules
-
-
-def _gauss(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    z, w = roots_hermitenorm(int(nodes))
-    return z, w / w.sum()
 
 
 def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,17 +89,12 @@ def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * y / d, V[0, :] ** 2
 
 
-def _grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    pts = np.meshgrid(*[r[0] for r in rules], indexing="ij")
-    wts = np.meshgrid(*[r[1] for r in rules], indexing="ij")
-    w = np.prod(np.stack(wts), axis=0).reshape(-1)
-    return [p.reshape(-1) for p in pts], w
-
-
 # ----------------------------------------------------------------------------------------------
 # exact mode eigenvalues of the law
 
 
+@validate_params({"activation": Function(), "gamma": UNIT, "nodes_a": Interval(int, 2, 200),
+                  "nodes_g": Interval(int, 2, 100), "nodes_chi": Interval(int, 2, 100)})
 def law_mode_forms(
     activation: str,
     law: SpikedLaw,
@@ -124,15 +115,13 @@ def law_mode_forms(
     d, s = law.d, law.s
     if d < 5:
         raise ConfigError("d", "an integer >= 5", d)
-    gamma = in_range("gamma", gamma, 0.0, 1.0)
-    get_activation(activation, "activation")
     sd = 1.0 / math.sqrt(d)
     ga = law.second_layer_rule(nodes_a)
-    gg = (_gauss(nodes_g)[0] * sd, _gauss(nodes_g)[1])
+    gg = (gauss_hermite(nodes_g)[0] * sd, gauss_hermite(nodes_g)[1])
     perp = math.sqrt(max(1.0 - gamma * gamma, 0.0))
 
     # theta*-modes and the mixing block: (a, g1, g2, R), R ~ chi^2_{d-2}/d
-    (a, g1, g2, R), w = _grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
+    (a, g1, g2, R), w = tensor_grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
     b = law.row_variance(a)
     sb = np.sqrt(b)
     t = sb * g1 + s * a * gamma
@@ -144,7 +133,7 @@ def law_mode_forms(
     eig["quad_u_deflated"] = deflated_eigenvalue(block)
 
     # generic modes: (a, h, g3, g4, R), R ~ chi^2_{d-3}/d
-    (a, h, g3, g4, R), w = _grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
+    (a, h, g3, g4, R), w = tensor_grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
     b = law.row_variance(a)
     sb = np.sqrt(b)
     r = np.sqrt(b * (h * h + g3 * g3 + g4 * g4 + R) + 2 * s * a * sb * h + (s * a) ** 2)
@@ -155,6 +144,7 @@ def law_mode_forms(
     return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": block_mixing_angle(block)}
 
 
+@validate_params({"activation": Function(), "gamma": UNIT})
 def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> dict[str, Any]:
     """Before (isotropic law of W0) and after (``law``) eigenvalues, ratios and mixing angles."""
     before = law_mode_forms(activation, SpikedLaw(law.d, 0.0, second_layer=law.second_layer), 1.0)
@@ -172,11 +162,11 @@ def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> dic
     }
 
 
+@validate_params({"activation": Function(), "d": SIZE, "beta": NONNEGATIVE, "gamma": UNIT})
 def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> dict[str, float]:
     r"""The 1/d leading-order formulas of the module docstring (beta_t = beta gamma^2, zeta = 0)."""
-    hc = hermite_constants(activation)
-    c = hc.coefficients
-    bt = float(beta) * float(gamma) ** 2
+    c = hermite_constants(activation).coefficients
+    bt = beta * gamma**2
     return {
         "iso_const": c[0] ** 2,
         "iso_lin": c[1] ** 2 / d,
@@ -194,9 +184,8 @@ def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> d
 # the large-step 1-D operator
 
 
-def _m0(activation: str, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+def _m0(act: Activation, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """m0(t) = E_g sigma(scale g + t) (closed form for relu and erf, 120-node Gauss-Hermite else)."""
-    act = get_activation(activation, "activation")
     t = np.asarray(t, dtype=float)
     sc = np.broadcast_to(np.asarray(scale, dtype=float), t.shape)
     if act.name == "relu":
@@ -206,7 +195,7 @@ def _m0(activation: str, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray
         from scipy.special import erf
 
         return erf(t / np.sqrt(1 + 2 * sc * sc))
-    z, w = _gauss(120)
+    z, w = gauss_hermite(120)
     return act.f(t[..., None] + sc[..., None] * z) @ w
 
 
@@ -217,6 +206,7 @@ class K0Spectrum(NamedTuple):
     hermite_content: np.ndarray  # (top, 5), squared coefficients (sum <= 1)
 
 
+@validate_params({"activation": Function(), "top": SIZE, "nodes": Interval(int, 8, 1000), "nodes_a": Interval(int, 2, 200)})
 def k0_spectrum(
     activation: str,
     law: SpikedLaw,
@@ -231,8 +221,7 @@ def k0_spectrum(
     Nystrom with ``nodes`` Gauss-Hermite points in kappa: A = M^T M with
     M_{a,i} = sqrt(p_a w_i) m0(s a kappa_i); eigenvalues of A are those of k0 (rank <= #a-nodes).
     """
-    top = positive_int("top", top)
-    kap, wk = _gauss(nodes)
+    kap, wk = gauss_hermite(nodes)
     av, pa = law.second_layer_rule(nodes_a)
     scale = np.sqrt(law.row_variance(av))[:, None]
     M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, law.s * av[:, None] * kap[None, :], scale)
@@ -253,6 +242,9 @@ def k0_spectrum(
 # CLI
 
 
+@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, "d": Interval(int, 5, None),
+                  "width": SIZE, "n": SIZE, "eta0": NONNEGATIVE, "alpha": STEP_EXPONENT,
+                  "second_layer": Options(SECOND_LAYERS), "s": Optional(NONNEGATIVE), "gamma": Optional(UNIT)})
 def kernel_mode_report(
     activation: str = "relu",
     link: str = "he1",
@@ -268,15 +260,15 @@ def kernel_mode_report(
 ) -> dict[str, Any]:
     """All predictions of this module for one step (``giantstep theory kernel-modes``)."""
     spike = first_step(activation, link, d, width, n, eta0, alpha, noise=noise, residual="label")
-    s_val = spike.s if s is None else nonnegative("s", s)
-    g_val = spike.gamma if gamma is None else in_range("gamma", gamma, 0.0, 1.0)
+    s_val = spike.s if s is None else s
+    g_val = spike.gamma if gamma is None else gamma
     inflation = spike.inflation
-    law = SpikedLaw(positive_int("d", d), s_val, inflation=inflation, second_layer=choice("second_layer", second_layer, SECOND_LAYERS))
+    law = SpikedLaw(d, s_val, inflation=inflation, second_layer=second_layer)
     pred = mode_predictions(activation, law, g_val)
     k0 = k0_spectrum(activation, law, top=4)
     return {
-        "activation": activation,
-        "link": link,
+        "activation": activation.name,
+        "link": link.name,
         "d": d,
         "width": width,
         "n": n,

@@ -41,11 +41,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._validate import in_range, nonnegative, positive_int
 from .bbp import additive_spike_mp
 from .first_step import (
     DEFAULT_RESIDUAL,
     DEFAULT_SECOND_LAYER,
+    MODEL,
+    STEP,
     FirstStep,
     TeacherMoments,
     first_step_from_moments,
@@ -53,6 +54,7 @@ from .first_step import (
     teacher_moments,
 )
 from .result import Result
+from .validation import NONNEGATIVE, Function, validate_params
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def _gram_spike(fs: FirstStep, d: int, width: int) -> tuple[float, float, float,
     return d / width, c * width / d, c + s2, s2 * fs.gamma**2
 
 
+@validate_params({"activation": Function(), **STEP, **MODEL})
 def one_step_from_moments(
     activation,
     moments: TeacherMoments,
@@ -100,9 +103,7 @@ def one_step_from_moments(
     residual: str = DEFAULT_RESIDUAL,
 ) -> OneStepPrediction:
     """As :func:`one_step`, from the teacher's moments (:func:`~giantstep.theory.first_step.teacher_moments`)."""
-    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta0 = nonnegative("eta0", eta0)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
+    N = width
     fs = first_step_from_moments(activation, moments, n / d, eta0 * N ** (alpha - 0.5),
                                  second_layer=second_layer, residual=residual)
     notes = []
@@ -131,6 +132,7 @@ def one_step_from_moments(
     )
 
 
+@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NONNEGATIVE, **MODEL})
 def one_step(
     activation,
     link,

@@ -42,9 +42,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..activations import get_activation
 from ..hermite import hermite_constants
-from ._validate import nonnegative, positive
+from .validation import NONNEGATIVE, POSITIVE, Function, Interval, validate_params
+
+LAW = {"phi": POSITIVE, "psi": POSITIVE, "eta": POSITIVE, "zeta": NONNEGATIVE}
 
 PATH_STEPS = 60
 
@@ -56,9 +57,10 @@ class CKConstants(NamedTuple):
     zeta: float
 
 
+@validate_params({"activation": Function()})
 def ck_constants(activation: str = "relu") -> CKConstants:
     """(eta, zeta) = (E sigma^2 - mu0^2, mu1^2) for sigma_w sigma_x = 1 after centering."""
-    hc = hermite_constants(get_activation(activation))
+    hc = hermite_constants(activation)
     return CKConstants(hc.second_moment - hc.mu0**2, hc.mu1**2)
 
 
@@ -98,15 +100,12 @@ def _all_roots(coefs: np.ndarray) -> np.ndarray:
     return np.linalg.eigvals(comp)
 
 
+@validate_params(LAW)
 def ck_stieltjes(z: np.ndarray, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
     """G(z) = int rho(t)/(z - t) dt for complex z with Im z > 0 (array in, array out).
 
     Root chosen by continuity along z + i L s, L = 10 (1 + |z| + eta (1+phi)(1+1/psi)).
     """
-    phi = positive("phi", phi)
-    psi = positive("psi", psi)
-    eta = positive("eta", eta)
-    zeta = nonnegative("zeta", zeta)
     z = np.atleast_1d(np.asarray(z, dtype=complex))
     L = 10.0 * (1.0 + np.abs(z) + eta * (1.0 + phi) * (1.0 + 1.0 / psi))
     ladder = np.concatenate([np.geomspace(1.0, 1e-9, PATH_STEPS), [0.0]])
@@ -120,6 +119,7 @@ def ck_stieltjes(z: np.ndarray, phi: float, psi: float, eta: float, zeta: float)
     return (psi / z) * current + (1.0 - psi) / z
 
 
+@validate_params({**LAW, "eps": POSITIVE})
 def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, eps: float = 1e-7) -> np.ndarray:
     """rho(x) = -Im G(x + i eps)/pi on a real grid (the atom at 0 for psi > 1 is not included)."""
     x = np.asarray(x, dtype=float)
@@ -127,6 +127,7 @@ def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, e
     return np.maximum(-g.imag / math.pi, 0.0)
 
 
+@validate_params({**LAW, "grid": Interval(int, 10, 100000)})
 def ck_support_edge(phi: float, psi: float, eta: float, zeta: float, grid: int = 600) -> float:
     """Right edge of the limiting support: last grid point with density > 1e-6, refined on finer grids."""
     upper = 2.0 * eta * (1.0 + math.sqrt(phi)) ** 2 * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 4.0 * eta

@@ -50,14 +50,13 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize
 
-from ..activations import get_activation
-from ..errors import ConfigError, DivergenceError
-from ._validate import in_range, nonnegative, positive
+from ..errors import DivergenceError
 from .first_step import first_step_from_moments, teacher_moments
 from .mp import mp_quadrature
+from .quadrature import gauss_hermite
+from .validation import NONNEGATIVE, POSITIVE, UNIT, Boolean, Function, Interval, validate_params
 
 MU0_FLOOR = 1e-20  # E mu0(kappa)^2 below this (relative) means no mean feature: m = 0
 START = (0.1, 0.2, 3.0, 3.0, 0.5, 0.5, 1.5)
@@ -82,6 +81,8 @@ class SRFResult(NamedTuple):
     order_parameters: dict
 
 
+@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, "eta0": NONNEGATIVE,
+                  "psi2": POSITIVE})
 def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> SRFParameters:
     """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed: the
     step-1 quantities (s, gamma, c) of :mod:`giantstep.theory.first_step` at the row step h = eta0.
@@ -89,17 +90,14 @@ def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> 
     ||vhat||^2 = mu1*^2 + E[y^2]/psi2, r = eta0 |mu1| ||vhat||, gamma = mu1*/||vhat||,
     c = 1 + eta0^2 E[y^2] Var(sigma')/psi2 (theory 3.2, corrected bulk inflation).
     """
-    eta0 = nonnegative("eta0", eta0)
     fs = first_step_from_moments(activation, teacher_moments(link, noise), psi2, eta0, residual="label")
     return SRFParameters(fs.s, fs.gamma, fs.inflation, fs.vhat_norm2)
 
 
 def _coefficients(act, target, r, c, gamma, nk, nz):
     """Gauss-Hermite nodes in kappa and the conditional coefficients on them."""
-    kap, wk = hermegauss(nk)
-    wk = wk / wk.sum()
-    z, wz = hermegauss(nz)
-    wz = wz / wz.sum()
+    kap, wk = gauss_hermite(nk)
+    z, wz = gauss_hermite(nz)
     pre = r * kap[:, None] + math.sqrt(c) * z[None, :]
     S = act.f(pre)
     mu0 = S @ wz
@@ -113,6 +111,11 @@ def _coefficients(act, target, r, c, gamma, nk, nz):
     return kap, wk, mu0, mu1, mu2sq, h, h1, hh
 
 
+@validate_params({"activation": Function(), "target": Function(), "r": NONNEGATIVE, "c": POSITIVE, "gamma": UNIT,
+                  "alpha": POSITIVE, "lam": POSITIVE, "noise": NONNEGATIVE,
+                  "damping": Interval(float, 0, 1, closed="right"), "tol": POSITIVE,
+                  "max_iter": Interval(int, 1, 10**6), "nk": Interval(int, 8, 4096), "nz": Interval(int, 8, 4096),
+                  "nodes": Interval(int, 16, 20000), "fallback": Boolean()})
 def srf_test_error(
     activation,
     target,
@@ -131,16 +134,7 @@ def srf_test_error(
     fallback: bool = True,
 ) -> SRFResult:
     """Asymptotic ridge test error of the sRF model (theory 3.3), p = d; see module docstring."""
-    act = get_activation(activation)
-    tgt = get_activation(target, field_name="link")
-    r = nonnegative("r", r)
-    c = positive("c", c)
-    gamma = in_range("gamma", gamma, 0.0, 1.0)
-    alpha = positive("alpha", alpha)
-    lam = positive("ridge", lam)
-    tau = nonnegative("noise", noise)
-    if not 0.0 < damping <= 1.0:
-        raise ConfigError("damping", "a float in (0, 1]", damping)
+    act, tgt, tau = activation, target, noise
     kap, wk, mu0, mu1, mu2sq, h, h1, hh = _coefficients(act, tgt, r, c, gamma, nk, nz)
     hh_train = hh + tau**2
     D, wx = mp_quadrature(1.0, c, nodes)  # D ~ c MP(p/d = 1): nodes and weights
