@@ -44,10 +44,16 @@ class DivergenceError(GiantstepError, ArithmeticError):
 
 
 class ValidityError(GiantstepError, ValueError):
-    """A formula asked outside its domain; ``condition`` names what does not hold."""
+    """A formula asked outside its domain; ``condition`` names what does not hold.
 
-    def __init__(self, condition: str):
+    ``hard`` marks conditions without which the number would be meaningless (an unresolved
+    quadrature, an overflowing step): they are refused even when computing outside the domain
+    is allowed.
+    """
+
+    def __init__(self, condition: str, hard: bool = False):
         self.condition = condition
+        self.hard = hard
         super().__init__(f"outside the formula's domain: {condition}")
 
 

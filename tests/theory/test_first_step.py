@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from giantstep.errors import ConfigError
+from giantstep.errors import ConfigError, ValidityError
 from giantstep.hermite import hermite_constants
+from giantstep.theory.domain import allow_outside
 from giantstep.theory.first_step import (
     derivative_moments,
     first_step,
@@ -14,6 +15,9 @@ from giantstep.theory.first_step import (
     step_size,
     teacher_moments,
 )
+from giantstep.theory.kernel_modes import kernel_mode_report
+from giantstep.theory.one_step import one_step
+from giantstep.theory.two_step import two_step_terms
 
 
 def test_exact_values_relu_he1():
@@ -70,3 +74,38 @@ def test_maximal_step_depends_on_n_only_through_eta0():
     assert a.as_dict() == pytest.approx(b.as_dict())
     direct = first_step_from_moments("tanh", teacher_moments("tanh"), 2.0, 3.0)
     assert direct.as_dict() == pytest.approx(a.as_dict())
+
+
+def test_sign_of_sigma_changes_no_magnitude():
+    """sigma -> -sigma flips mu1 and the update's orientation, not one magnitude: before, one_step
+    reported s1_update < 0 for -1*tanh (a negative singular value), two_step s1 < 0 where
+    kernel_modes had s > 0."""
+    kw = dict(d=300, width=300, n=600, eta0=3.0, alpha=0.25)
+    plus, minus = first_step("tanh", "he1", **kw), first_step("-1*tanh", "he1", **kw)
+    assert (plus.sign, minus.sign) == (1, -1)
+    for key in ("s", "gamma", "vhat_norm2", "inflation", "var_dsigma"):
+        assert getattr(minus, key) == pytest.approx(getattr(plus, key), rel=1e-12), key
+    a, b = one_step("tanh", "he1", **kw), one_step("-1*tanh", "he1", **kw)
+    assert b.s1_update > 0 and b.s1_update == pytest.approx(a.s1_update)
+    two = two_step_terms("-1*tanh", "he1", 300, 300, 600, 3.0, 0.25, 1.0, 0.2)
+    modes = kernel_mode_report("-1*tanh", "he1", 300, 300, 600, 3.0, 0.25)
+    assert two.s1 == pytest.approx(modes["s"]) and two.s1 > 0
+
+
+def test_stein_identity_refuses_sign():
+    """sign' = 2 delta: the quadrature of sign' gives E sigma' = 0 against mu1 = 0.798 and
+    Var(sigma') = 0 - 0.637 < 0 (clamped to 0 before, so c = 1 silently)."""
+    with pytest.raises(ValidityError, match="Stein"):
+        first_step("sign", "he1", 100, 100, 200, 1.0)
+    with allow_outside() as warnings:
+        first_step("sign", "he1", 100, 100, 200, 1.0)
+    assert len(warnings) == 1 and "sign" in warnings[0]
+    first_step("relu", "he1", 100, 100, 200, 1.0)  # a kink in sigma' is fine: sigma' is a function
+
+
+def test_overflowing_step_is_refused():
+    """eta0 = 1e200: c = 1 + eta0^2 ... overflows (a traceback before); refused even with allow_outside."""
+    for call in (lambda: first_step("tanh", "he1", 100, 100, 200, 1e200, 0.25),
+                 lambda: one_step("tanh", "he1", 100, 100, 200, 1e200)):
+        with allow_outside(), pytest.raises(ValidityError, match="overflows"):
+            call()

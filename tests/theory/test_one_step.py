@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from giantstep.errors import ConfigError
+from giantstep.errors import ConfigError, ValidityError
 from giantstep.experiments.kinds import run_config
 from giantstep.theory.bbp import rectangular
+from giantstep.theory.domain import allow_outside
 from giantstep.theory.first_step import derivative_variance
 from giantstep.theory.one_step import one_step
 
@@ -73,7 +74,12 @@ def test_full_residual_simulation(act, eta0, second_layer):
 
 
 def test_regimes_and_bad_input():
-    assert "maximal" in one_step("tanh", "tanh", 100, 100, 200, 1.0, 0.5).regime
+    """alpha = 1/2 is outside the rank-one + BBP picture: refused, or computed with a warning."""
+    with pytest.raises(ValidityError, match="alpha < 1/2"):
+        one_step("tanh", "tanh", 100, 100, 200, 1.0, 0.5)
+    with allow_outside() as warnings:
+        assert one_step("tanh", "tanh", 100, 100, 200, 1.0, 0.5).s1_weights > 0
+    assert len(warnings) == 1 and "alpha < 1/2" in warnings[0]
     with pytest.raises(ConfigError, match="'second_layer' parameter must be one of"):
         one_step("relu", "he1", 10, 10, 10, 1.0, 0.0, second_layer="ones")
     with pytest.raises(ConfigError, match="'alpha'"):

@@ -8,6 +8,7 @@ import pytest
 from giantstep.activations import Activation
 from giantstep.errors import ConfigError, ValidityError
 from giantstep.theory.quadrature import (
+    doubling_counts,
     gauss_hermite,
     gauss_legendre_panels,
     gaussian_panels,
@@ -94,12 +95,15 @@ def test_tensor_and_panel_rules():
 
 
 def test_refinement_converges_or_refuses():
-    """A smooth integrand settles; a step of width 1e-4 (tanh(1e4 z)) never does below the limit."""
+    """A smooth integrand settles; a step of width 1e-4 (tanh(1e4 z)) never does below the limit.
+    Symmetric rules with 16, 32, 64, 128 nodes all give exactly 0 for the step (0.123 lies between
+    the same two central nodes): doubling alone would accept it."""
+    assert doubling_counts(16, 200) == [16, 33, 67, 135]
     def smooth(n):
         z, w = gauss_hermite(n)
         return np.array([w @ np.tanh(z + 0.3)])
 
-    value, nodes = refine_until_stable(smooth, 16, 1024, 1e-10, "E tanh(G + 0.3)")
+    value, nodes = refine_until_stable(smooth, doubling_counts(16, 1024), 1e-10, "E tanh(G + 0.3)")
     assert nodes <= 600 and float(value[0]) == pytest.approx(0.1800892521526605, rel=1e-12)
 
     def sharp(n):
@@ -107,4 +111,4 @@ def test_refinement_converges_or_refuses():
         return np.array([w @ np.tanh(1e4 * (z - 0.123))])
 
     with pytest.raises(ValidityError, match="quadrature accuracy: E tanh"):
-        refine_until_stable(sharp, 16, 512, 1e-8, "E tanh(1e4 (G - 0.123))")
+        refine_until_stable(sharp, doubling_counts(16, 512), 1e-8, "E tanh(1e4 (G - 0.123))")

@@ -114,8 +114,10 @@ def predict(mode: str) -> dict:
     d = SIZES[mode]["d"]
     p = _params()
     curve = np.geomspace(0.3, 6.0, 30)
-    err = {str(a): srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, alpha=a, lam=LAMBDA).test_error for a in ALPHAS}
-    err_curve = [srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, alpha=float(a), lam=LAMBDA).test_error for a in curve]
+    err = {str(a): srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, n_over_d=a, lam=LAMBDA).test_error
+           for a in ALPHAS}
+    err_curve = [srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, n_over_d=float(a), lam=LAMBDA).test_error
+                 for a in curve]
     var_mu0 = mean_feature_variance(p.r, p.c)
     return {
         "r": p.r,

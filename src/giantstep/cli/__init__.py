@@ -1,7 +1,8 @@
 """Command-line interface: thin wrappers that parse, validate, call the library, write output.
 
-Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) prints ONE line to stderr
-and exits with status 2, with nothing written. Sub-command groups live next to the code they
+Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) and a
+:class:`~giantstep.errors.ValidityError` (a theory formula asked outside its domain) print ONE
+line to stderr and exit with status 2, with nothing written. Sub-command groups live next to the code they
 wrap and are attached here.
 """
 
@@ -16,7 +17,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ConfigError, DivergenceError
+from ..errors import ConfigError, DivergenceError, ValidityError
 
 app = typer.Typer(
     name="giantstep",
@@ -116,6 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         rc = app(args=argv, standalone_mode=False)
     except ConfigError as exc:
         fail_config(exc)
+    except ValidityError as exc:
+        hint = "" if exc.hard or not argv or argv[0] != "theory" else " (--allow-outside computes it anyway)"
+        typer.echo(f"error: {exc}{hint}", err=True)
+        raise SystemExit(2)
     except _usage_error_types() as exc:
         typer.echo(f"error: {exc.format_message()}", err=True)
         raise SystemExit(getattr(exc, "exit_code", 2) or 2)

@@ -36,16 +36,18 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
 from .mp import mp_edges, mp_quadrature
-from .validation import NONNEGATIVE, POSITIVE, Interval, validate_params
+from .validation import NONNEGATIVE, POSITIVE, RATIO, Interval, validate_params
+from .result import Result
 
 
-class BBPResult(NamedTuple):
+@dataclass(frozen=True)
+class BBPResult(Result):
     """Top singular value / eigenvalue, bulk edge, squared overlaps, whether there is an outlier."""
 
     top: float
@@ -82,7 +84,7 @@ def spiked_wigner(theta: float) -> BBPResult:
     return BBPResult(theta + 1.0 / theta, 2.0, ov, ov, True)
 
 
-@validate_params({"aspect": POSITIVE, "ell": NONNEGATIVE})
+@validate_params({"aspect": RATIO, "ell": NONNEGATIVE})
 def spiked_covariance(aspect: float, ell: float) -> BBPResult:
     """Spiked covariance I + l v v^T, aspect = d/n: top eigenvalue of S and overlap^2."""
     edge = (1.0 + math.sqrt(aspect)) ** 2
@@ -93,7 +95,7 @@ def spiked_covariance(aspect: float, ell: float) -> BBPResult:
     return BBPResult(top, edge, ov, ov, True)
 
 
-@validate_params({"aspect": POSITIVE, "top": NONNEGATIVE})
+@validate_params({"aspect": RATIO, "top": NONNEGATIVE})
 def spiked_covariance_strength(aspect: float, top: float) -> float:
     """Inverse of :func:`spiked_covariance`: the strength l > sqrt(aspect) whose top eigenvalue is
     ``top``, the root of l^2 + (1 + aspect - top) l + aspect = 0; 0 when ``top`` is not above the
@@ -104,7 +106,7 @@ def spiked_covariance_strength(aspect: float, top: float) -> float:
     return 0.5 * m * (1.0 + math.sqrt(1.0 - 4.0 * aspect / m / m))
 
 
-@validate_params({"aspect": POSITIVE, "scale": POSITIVE, "theta": NONNEGATIVE, "nodes": Interval(int, 16, 20000)})
+@validate_params({"aspect": RATIO, "scale": POSITIVE, "theta": NONNEGATIVE, "nodes": Interval(int, 16, 20000)})
 def additive_spike_mp(aspect: float, scale: float, theta: float, nodes: int = 400) -> BBPResult:
     """Top eigenvalue of A + theta v v^T with A = scale * S, S ~ MP(aspect) (atom included).
 

@@ -62,8 +62,10 @@ from scipy import integrate, optimize, special
 from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..targets import COMBINES, multi_index_link
+from .domain import require
 from .quadrature import gauss_legendre_panels, tensor_grid
-from .validation import NONNEGATIVE, Function, Interval, Optional, Options, validate_params
+from .result import Result
+from .validation import NOISE, Function, Interval, Optional, Options, validate_params
 
 _L = 12.0  # |z| > 12 carries Gaussian mass < 1e-32
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -185,14 +187,28 @@ def _noiseless_energy(act: Activation, h: Callable, pieces: list[_Piece]) -> flo
 # noisy: quadrature in (z, y)
 
 
+def _require_resolvable(act: Activation, tau: float, panels: int, route: str) -> None:
+    """The noisy routes resolve y on panels of width tau/2 over the range of g: refuse a noise so
+    small that more than ``panels`` are needed (the number would not be right)."""
+    g = np.asarray(act.f(np.linspace(-8.0, 8.0, 20001)), dtype=float)
+    spread = float(np.max(g) - np.min(g))
+    require(spread <= panels * 0.5 * tau,
+            f"delta_alg quadrature: noise tau = {tau:.3g} needs y-panels of width tau/2 over a range {spread:.3g} of "
+            f"g, more than the {panels} of the '{route}' route; use noise 0 (the exact noiseless route), the "
+            f"'binned' route, or tau >= {2 * spread / panels:.2g}", hard=True)
+
+
 def _noisy_energy_grid(act: Activation, h: Callable, tau: float, max_nodes: int = 400_000) -> float:
     zmax = 8.0
+    _require_resolvable(act, tau, max_nodes // 8, "grid")
     zs = np.linspace(-zmax, zmax, 20001)
     slope = np.maximum(np.abs(np.asarray(act.df(zs), dtype=float)), 1e-3)
     # local panel width so that g changes by <= tau/2 per panel (and <= 0.05)
     width = np.minimum(0.05, 0.5 * tau / slope)
     cum = np.concatenate([[0.0], np.cumsum(np.diff(zs) / width[:-1])])
-    n_pan = int(min(max(np.ceil(cum[-1]), 400), max_nodes // 8))
+    require(cum[-1] <= max_nodes // 8, f"delta_alg quadrature: noise tau = {tau:.3g} needs {cum[-1]:.3g} z-panels "
+            f"(the 'grid' route uses at most {max_nodes // 8}); use noise 0 or the 'binned' route", hard=True)
+    n_pan = int(max(np.ceil(cum[-1]), 400))
     zedges = np.interp(np.linspace(0, cum[-1], n_pan + 1), cum, zs)
     kinks = [k for k in act.kinks if -zmax < k < zmax]
     zedges = np.unique(np.concatenate([zedges, kinks]))
@@ -225,6 +241,7 @@ def _noisy_energy_grid(act: Activation, h: Callable, tau: float, max_nodes: int 
 
 
 def _noisy_energy_quad(act: Activation, h: Callable, tau: float) -> float:
+    _require_resolvable(act, tau, 400_000, "quad")
     g = lambda t: float(act.f(np.array(t)))  # noqa: E731
     kinks = sorted({0.0, *[k for k in act.kinks if -_L < k < _L]})
     edges = [-9.0, *kinks, 9.0]
@@ -300,7 +317,7 @@ def _single_binned(act: Activation, h: Callable, tau: float, n_bins: int) -> flo
 # public API
 
 
-@validate_params({"link": Function(), "noise": NONNEGATIVE, "k": Interval(int, 1, 12), "method": Options(METHODS),
+@validate_params({"link": Function(), "noise": NOISE, "k": Interval(int, 1, 12), "method": Options(METHODS),
                   "n_bins": Optional(Interval(int, 2, 10**6))})
 def conditional_energy(
     link: "str | Activation | Callable", noise: float = 0.0, k: int = 2, method: str = "auto", n_bins: int | None = None
@@ -333,7 +350,7 @@ def conditional_energy(
 
 
 @dataclass(frozen=True)
-class DeltaAlg:
+class DeltaAlg(Result):
     """Result of :func:`delta_alg`.
 
     delta_alg : the threshold (0 with a trivial direction, inf when no weak recovery at delta = O(1)).
@@ -350,19 +367,8 @@ class DeltaAlg:
     noise: float
     method: str
 
-    def as_dict(self) -> dict:
-        return {
-            "delta_alg": self.delta_alg,
-            "energy1": self.energy1,
-            "energy2": self.energy2,
-            "generative_exponent": self.generative_exponent,
-            "link": self.link,
-            "noise": self.noise,
-            "method": self.method,
-        }
 
-
-@validate_params({"link": Function(), "noise": NONNEGATIVE, "method": Options(METHODS)})
+@validate_params({"link": Function(), "noise": NOISE, "method": Options(METHODS)})
 def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: str = "auto") -> DeltaAlg:
     r"""delta_alg of the single-index model y = g(z) + noise * eps (theory doc 5.2).
 
@@ -388,7 +394,7 @@ def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: s
     return DeltaAlg(val, e1, e2, gen, act.name, tau, used)
 
 
-@validate_params({"link": Function(), "combine": Options(COMBINES), "k": Interval(int, 1, 3), "noise": NONNEGATIVE,
+@validate_params({"link": Function(), "combine": Options(COMBINES), "k": Interval(int, 1, 3), "noise": NOISE,
                   "n_grid": Optional(Interval(int, 8, 10**6)), "n_bins": Interval(int, 2, 10**6)})
 def multi_index_delta_alg(
     link: "str | Activation" = "square",

@@ -57,12 +57,15 @@ import numpy as np
 from ..activations import Activation
 from ..errors import ConfigError
 from ..hermite import gaussian_expectation, hermite_constants
+from .domain import require
 from .result import Result
-from .validation import NONNEGATIVE, POSITIVE, SIZE, STEP_EXPONENT, Function, Options, validate_params
+from .validation import NOISE, NONNEGATIVE, RATIO, SIZE, STEP_EXPONENT, Function, Options, validate_params
 
 SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")
 RESIDUALS = ("label", "centered", "full")
 DEFAULT_SECOND_LAYER = "rademacher"
+MAX_MAGNITUDE = 1e50  # s and c beyond this overflow the BBP and sRF computations that square them
+STEIN_TOL = 1e-6  # |E sigma'(G) - E[G sigma(G)]| allowed (both by quadrature to ~1e-12)
 DEFAULT_RESIDUAL = "label"
 """The residual of the simulator, the CLI and the theory unless one is given: r = y at every
 step, the residual every formula of the theory assumes (equal to ``centered`` at step 1)."""
@@ -129,7 +132,7 @@ def step_size(eta0: float, alpha: float, width: int) -> float:
     return eta0 * float(width) ** alpha
 
 
-@validate_params({"link": Function(), "noise": NONNEGATIVE, "k": SIZE})
+@validate_params({"link": Function(), "noise": NOISE, "k": SIZE})
 def teacher_moments(link, noise: float = 0.0, k: int = 1, combine: str = "sum") -> TeacherMoments:
     """(mu1*, E[y^2], 1/sqrt(k)) of y = g(<theta*, x>) + tau eps, or of the ``sum`` multi-index
     teacher y = k^{-1/2} sum_i g(<theta*_i, x>) + tau eps (module docstring)."""
@@ -164,7 +167,7 @@ def _residual_moments(act: Activation, moments: TeacherMoments, second_layer: st
     return 0.0, moments.ey2
 
 
-@validate_params({"activation": Function(), "psi2": POSITIVE, "row_step": NONNEGATIVE, **MODEL})
+@validate_params({"activation": Function(), "psi2": RATIO, "row_step": NONNEGATIVE, **MODEL})
 def first_step_from_moments(
     activation,
     moments: TeacherMoments,
@@ -177,17 +180,25 @@ def first_step_from_moments(
     """The step-1 quantities from the teacher's moments, psi2 = n/d and the row step h = eta/sqrt(N)."""
     act, h = activation, row_step
     mu1 = hermite_constants(act).mu1
+    dm = derivative_moments(act)
+    require(abs(dm.mean - mu1) <= STEIN_TOL * (1.0 + abs(mu1)),
+            f"first step: sigma' must be a function with E[sigma'(G)] = E[G sigma(G)] (Stein's identity), which the "
+            f"gradient and Var(sigma') need; '{act.name}' gives {dm.mean:.6g} against {mu1:.6g} "
+            f"(a jump in sigma puts a delta in sigma', e.g. sign' = 2 delta)")
     b2, er2 = _residual_moments(act, moments, second_layer, residual)
     vn2 = moments.mu1_star**2 + b2 + er2 / psi2
     gamma = moments.mu1_star / math.sqrt(vn2) if vn2 > 0 else 0.0
-    var_ds = derivative_variance(act)
     s = h * abs(mu1) * math.sqrt(vn2)
-    c = 1.0 + h * h * er2 * var_ds / psi2
+    c = 1.0 + h * h * er2 * dm.variance / psi2
+    require(s <= MAX_MAGNITUDE and c <= MAX_MAGNITUDE,
+            f"first step: the step overflows float64 (row step eta/sqrt(N) = {h:.3g} gives s = {s:.3g}, c = {c:.3g}; "
+            f"the formulas downstream square them: at most {MAX_MAGNITUDE:g})", hard=True)
+    var_ds = dm.variance
     return FirstStep(mu1, moments.mu1_star, moments.ey2, er2, b2, psi2, vn2, gamma, h, s,
                      1 if mu1 >= 0 else -1, var_ds, c, second_layer, residual)
 
 
-@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NONNEGATIVE, **MODEL})
+@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NOISE, **MODEL})
 def first_step(
     activation,
     link,

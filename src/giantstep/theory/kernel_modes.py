@@ -55,7 +55,8 @@ Example
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import eval_hermitenorm, ndtr
@@ -67,7 +68,8 @@ from ..kernels import MIXING_BLOCK, block_mixing_angle, deflated_eigenvalue, pro
 from .feature_law import SECOND_LAYERS, SpikedLaw
 from .first_step import first_step
 from .quadrature import gauss_hermite, tensor_grid
-from .validation import NONNEGATIVE, SIZE, STEP_EXPONENT, UNIT, Function, Interval, Optional, Options, validate_params
+from .validation import NOISE, NONNEGATIVE, SIZE, STEP_EXPONENT, UNIT, Function, Interval, Optional, Options, validate_params
+from .result import Result
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
 
@@ -199,7 +201,8 @@ def _m0(act: Activation, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray
     return act.f(t[..., None] + sc[..., None] * z) @ w
 
 
-class K0Spectrum(NamedTuple):
+@dataclass(frozen=True)
+class K0Spectrum(Result):
     """Eigenvalues (descending) of k0 and the He_k(kappa)/sqrt(k!) content (k = 0..4) of each eigenfunction."""
 
     eigenvalues: np.ndarray
@@ -242,18 +245,19 @@ def k0_spectrum(
 # CLI
 
 
-@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, "d": Interval(int, 5, None),
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "d": Interval(int, 5, None),
                   "width": SIZE, "n": SIZE, "eta0": NONNEGATIVE, "alpha": STEP_EXPONENT,
                   "second_layer": Options(SECOND_LAYERS), "s": Optional(NONNEGATIVE), "gamma": Optional(UNIT)})
 def kernel_mode_report(
-    activation: str = "relu",
-    link: str = "he1",
-    noise: float = 0.0,
-    d: int = 64,
-    width: int = 256,
-    n: int = 128,
-    eta0: float = 4.0,
+    activation: str,
+    link: str,
+    d: int,
+    width: int,
+    n: int,
+    eta0: float,
     alpha: float = 0.0,
+    *,
+    noise: float = 0.0,
     second_layer: str = "gaussian",
     s: float | None = None,
     gamma: float | None = None,

@@ -29,6 +29,10 @@ ridge (1 + psi2 lambda_bar) / (zeta^2 psi2) (:func:`kernel_limit_risk`).
 Solver: the fixed point is vectorised over all points of a curve (damped iteration, damping 1/2,
 then Newton polishing); points that do not converge raise DivergenceError.
 
+Domain (ValidityError outside): a nonlinear activation (mu* > 0: zeta = mu1/mu* and
+lambda_bar = lambda/mu*^2 divide by it), lambda > 0. The target's linear part F1 and nonlinear
+energy F*^2 are inputs (any centred teacher: the mean mu0* of a teacher is not part of the model).
+
 Reference: Mei & Montanari, "The generalization error of random features regression: precise
 asymptotics and double descent curve", CPAM 2022 (arXiv 1908.05355). Regime: N, n, d -> inf at
 fixed psi1, psi2, lambda > 0; seed-to-seed scatter is 5-15% near interpolation (psi1 ~ psi2,
@@ -43,22 +47,24 @@ True
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DivergenceError
 from ..hermite import hermite_constants
+from .domain import require
 from .mp import mp_stieltjes
-from .validation import NONNEGATIVE, POSITIVE, Function, Interval, validate_params
+from .validation import NOISE, NONNEGATIVE, RATIO, RATIO_ARRAY, RIDGE, RIDGE_ARRAY, Function, validate_params
+from .result import Result
 
-POSITIVE_ARRAY = Interval(float, 0, None, closed="neither", array=True)
 
 MAX_ITER = 20000
 TOL = 1e-13
 
 
-class RFRisk(NamedTuple):
+@dataclass(frozen=True)
+class RFRisk(Result):
     """Risk, bias F1^2 B, variance (tau^2 + F*^2) V, and the raw B, V (arrays or floats)."""
 
     risk: "float | np.ndarray"
@@ -68,13 +74,13 @@ class RFRisk(NamedTuple):
     V: "float | np.ndarray"
 
 
-@validate_params({"ridge": NONNEGATIVE, "psi1": POSITIVE})
+@validate_params({"ridge": NONNEGATIVE, "psi1": RATIO})
 def lambda_from_readout_ridge(ridge: float, psi1: float) -> float:
     """lambda_MM = ridge / psi1 for the readout (1/n)||y - F a||^2 + ridge ||a||^2 (unit rows)."""
     return ridge / psi1
 
 
-@validate_params({"ridge_mm": NONNEGATIVE, "psi1": POSITIVE})
+@validate_params({"ridge_mm": NONNEGATIVE, "psi1": RATIO})
 def readout_ridge_from_lambda(ridge_mm: float, psi1: float) -> float:
     """ridge = psi1 * lambda_MM (inverse of :func:`lambda_from_readout_ridge`)."""
     return ridge_mm * psi1
@@ -157,8 +163,8 @@ def bias_variance_factors(psi1, psi2, lam_bar, zeta: float) -> tuple[np.ndarray,
     return (E1 / E0).reshape(psi1.shape), (E2 / E0).reshape(psi1.shape)
 
 
-@validate_params({"activation": Function(), "psi1": POSITIVE_ARRAY, "psi2": POSITIVE_ARRAY, "ridge_mm": POSITIVE_ARRAY,
-                  "F1": NONNEGATIVE, "Fstar": NONNEGATIVE, "noise": NONNEGATIVE})
+@validate_params({"activation": Function(), "psi1": RATIO_ARRAY, "psi2": RATIO_ARRAY, "ridge_mm": RIDGE_ARRAY,
+                  "F1": NONNEGATIVE, "Fstar": NONNEGATIVE, "noise": NOISE})
 def rf_ridge_risk(activation, psi1, psi2, ridge_mm, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> RFRisk:
     """Asymptotic RF ridge risk R = F1^2 B + (tau^2 + F*^2) V + F*^2 (theory 6.1).
 
@@ -166,8 +172,9 @@ def rf_ridge_risk(activation, psi1, psi2, ridge_mm, F1: float = 1.0, Fstar: floa
     Mei-Montanari's normalisation (penalty (N lambda / d)||a||^2); ``noise`` is tau (standard deviation).
     """
     hc = hermite_constants(activation)
-    if hc.mustar <= 1e-12:
-        raise DivergenceError("mu* = 0 (linear activation): the Mei-Montanari formula needs a nonlinear sigma")
+    require(hc.mustar > 1e-9 * max(1.0, abs(hc.mu1)),
+            f"Mei-Montanari: the activation must be nonlinear (mu* > 0); '{activation.name}' has mu* = {hc.mustar:.3g}",
+            hard=True)
     p1, p2, la = (np.asarray(v, dtype=float) for v in (psi1, psi2, ridge_mm))
     tau = noise
     zeta = hc.mu1 / hc.mustar
@@ -180,7 +187,7 @@ def rf_ridge_risk(activation, psi1, psi2, ridge_mm, F1: float = 1.0, Fstar: floa
     return RFRisk(risk, bias, var, B, V)
 
 
-@validate_params({"psi2": POSITIVE, "ridge": POSITIVE, "F1": NONNEGATIVE, "noise_var": NONNEGATIVE})
+@validate_params({"psi2": RATIO, "ridge": RIDGE, "F1": NONNEGATIVE, "noise_var": NONNEGATIVE})
 def linear_ridge_risk(psi2: float, ridge: float, F1: float, noise_var: float) -> tuple[float, float]:
     """(bias, variance) of linear ridge (1/n)||y - X b||^2 + ridge ||b||^2, x ~ N(0, I_d).
 
@@ -197,8 +204,8 @@ def linear_ridge_risk(psi2: float, ridge: float, F1: float, noise_var: float) ->
     return F1**2 * lam**2 * dm, noise_var * gamma * (m - lam * dm)
 
 
-@validate_params({"activation": Function(), "psi2": POSITIVE, "ridge_mm": POSITIVE, "F1": NONNEGATIVE,
-                  "Fstar": NONNEGATIVE, "noise": NONNEGATIVE})
+@validate_params({"activation": Function(), "psi2": RATIO, "ridge_mm": RIDGE, "F1": NONNEGATIVE,
+                  "Fstar": NONNEGATIVE, "noise": NOISE})
 def kernel_limit_risk(activation, psi2: float, ridge_mm: float, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> float:
     """psi1 -> inf limit of :func:`rf_ridge_risk`: kernel ridge = linear ridge with ridge
     (1 + psi2 lam_bar)/(zeta^2 psi2), the nonlinear target part acting as noise:

@@ -22,8 +22,12 @@ and |<v1(W1), theta*>|^2 = overlap^2(additive) x <q/||q||, theta*>^2. By case:
     c (N/d) MP(2d/N) (singular values of W0 sqrt(2) larger).
 
 ``overlap_theta`` is |<v1(W1), theta*>| (not squared, like the measured record); ``overlap_theta2``
-its square. Regime: proportional limit, alpha < 1/2 for the rank-one approximation; at alpha = 1/2
-the bulk is no longer a rescaled W0 and the values are approximate.
+its square. Sign: sigma -> -sigma flips the update, not its singular values (s1_update >= 0).
+
+Domain (ValidityError outside): that of :func:`giantstep.theory.first_step.first_step`, and
+alpha < 1/2 -- at alpha = 1/2 the update's own bulk is as large as its spike and the bulk of W1 is
+not a rescaled W0 (the maximal step is described by :mod:`giantstep.theory.srf`). Every residual
+and second layer of the simulator is covered. Regime: proportional limit.
 
 Reference: Ba, Erdogdu, Suzuki, Wang, Wu, Yang, NeurIPS 2022 (arXiv 2205.01445); Benaych-Georges &
 Nadakuditi 2012 (arXiv 1103.2221).
@@ -42,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 from .bbp import additive_spike_mp
+from .domain import require
 from .first_step import (
     DEFAULT_RESIDUAL,
     DEFAULT_SECOND_LAYER,
@@ -54,7 +59,7 @@ from .first_step import (
     teacher_moments,
 )
 from .result import Result
-from .validation import NONNEGATIVE, Function, validate_params
+from .validation import NOISE, Function, validate_params
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,8 @@ def one_step_from_moments(
     aspect, scale, q2, q_theta2 = _gram_spike(fs, d, N)
     res = additive_spike_mp(aspect, scale, q2)
     ov2 = res.right_overlap2 * (q_theta2 / q2 if q2 > 0 else 0.0)
-    if alpha >= 0.5:
-        notes.append("alpha = 1/2: maximal step, the bulk is not a rescaled W0; approximate (see srf)")
+    require(alpha < 0.5, "one step: the rank-one spike + BBP picture needs alpha < 1/2 (at alpha = 1/2 the update's "
+                         "own bulk is as large as its spike and W1's bulk is not a rescaled W0; see srf)")
     return OneStepPrediction(
         vhat_norm2=fs.vhat_norm2,
         gamma2=fs.gamma**2,
@@ -132,7 +137,7 @@ def one_step_from_moments(
     )
 
 
-@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NONNEGATIVE, **MODEL})
+@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NOISE, **MODEL})
 def one_step(
     activation,
     link,

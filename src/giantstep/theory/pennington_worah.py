@@ -27,6 +27,8 @@ The same bulk follows from the Gaussian-equivalent features mu1 X W^T + mu* Z.
 
 Reference: Pennington & Worah, "Nonlinear random matrix theory for deep learning", NeurIPS 2017.
 Regime: proportional limit; f centered; no outlier from mu0 (it adds one spike ~ mu0 sqrt(n N)).
+Domain: phi, psi, eta > 0 (a constant activation has no spectrum: ValidityError in
+:func:`ck_constants`), zeta >= 0.
 
 Example
 -------
@@ -38,19 +40,22 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..hermite import hermite_constants
-from .validation import NONNEGATIVE, POSITIVE, Function, Interval, validate_params
+from .domain import require
+from .validation import NONNEGATIVE, POSITIVE, RATIO, Function, Interval, validate_params
+from .result import Result
 
-LAW = {"phi": POSITIVE, "psi": POSITIVE, "eta": POSITIVE, "zeta": NONNEGATIVE}
+LAW = {"phi": RATIO, "psi": RATIO, "eta": POSITIVE, "zeta": NONNEGATIVE}
 
 PATH_STEPS = 60
 
 
-class CKConstants(NamedTuple):
+@dataclass(frozen=True)
+class CKConstants(Result):
     """eta = Var sigma(G), zeta = mu1^2 for the centered activation (unit preactivation variance)."""
 
     eta: float
@@ -61,7 +66,11 @@ class CKConstants(NamedTuple):
 def ck_constants(activation: str = "relu") -> CKConstants:
     """(eta, zeta) = (E sigma^2 - mu0^2, mu1^2) for sigma_w sigma_x = 1 after centering."""
     hc = hermite_constants(activation)
-    return CKConstants(hc.second_moment - hc.mu0**2, hc.mu1**2)
+    eta = hc.second_moment - hc.mu0**2
+    require(eta > 1e-12 * max(1.0, hc.second_moment),
+            f"conjugate kernel: the centred activation must not vanish (E sigma^2 - mu0^2 > 0); '{activation.name}' "
+            f"has {eta:.3g}", hard=True)
+    return CKConstants(eta, hc.mu1**2)
 
 
 def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
@@ -71,9 +80,9 @@ def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zet
     (P - 1) - zeta (P - 1) A - eta A + zeta (eta - zeta) A^2 = 0.
     """
     t = np.asarray(t, dtype=complex)[:, None]
-    b = np.polynomial.polynomial.polymul([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2
-    pm1_b = np.polynomial.polynomial.polymul([-1.0, 1.0], b)  # degree 3
-    b_sq = np.polynomial.polynomial.polymul(b, b)  # degree 4
+    b = np.convolve([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2 (convolve keeps zero coefficients)
+    pm1_b = np.convolve([-1.0, 1.0], b)  # degree 3
+    b_sq = np.convolve(b, b)  # degree 4
     low = np.zeros((t.shape[0], 5), dtype=complex)  # lowest degree first
     low[:, 0] += -1.0
     low[:, 1] += 1.0

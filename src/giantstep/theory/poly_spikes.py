@@ -31,15 +31,17 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 
 from ..activations import from_callable
 from ..hermite import hermite_coefficients, hermite_constants
 from .validation import GROWING_STEP_EXPONENT, NONNEGATIVE, SIZE, STEP_EXPONENT, Function, Interval, validate_params
+from .result import Result
 
 
-class DegreeSpike(NamedTuple):
+@dataclass(frozen=True)
+class DegreeSpike(Result):
     """One polynomial degree: exponent of its operator norm in N, magnitudes and visibility."""
 
     k: int

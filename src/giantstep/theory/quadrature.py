@@ -4,8 +4,8 @@ r"""One quadrature helper: Gaussian rules normalised to a law, tensor grids, com
   (probabilists' Hermite rule, Golub-Welsch through ``scipy.special.roots_hermitenorm``, which stays
   finite at every node count; numpy's ``hermegauss`` returns NaN weights past ~370 nodes). Exact for
   polynomials of degree < 2 nodes; for a function with a kink or a transition of width h the error
-  decays only like h-resolution allows, so callers that need accuracy compare two node counts
-  (:func:`refine_until_stable`).
+  decays only as the resolution of h allows, so callers that need accuracy compare successive
+  rules (:func:`refine_until_stable`, :func:`doubling_counts`).
 * :func:`tensor_grid` -- the product rule of several one-dimensional rules, flattened.
 * :func:`gauss_legendre_panels` -- composite Gauss-Legendre on given panel edges (Lebesgue weight);
   :func:`gaussian_panels` the same times the N(0, 1) density.
@@ -22,7 +22,7 @@ Example
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.special import roots_hermitenorm
@@ -73,27 +73,37 @@ def gaussian_panels(edges: np.ndarray, order: int = 8) -> tuple[np.ndarray, np.n
     return z, w * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
 
 
-def refine_until_stable(
-    evaluate: Callable[[int], np.ndarray], start: int, limit: int, rtol: float, what: str
-) -> tuple[np.ndarray, int]:
-    """Evaluate at n_0 = ``start``, n_{k+1} = 2 n_k + 1, ... nodes until three successive values agree
-    to ``rtol`` (relative to the largest magnitude). Two agreements, and node counts of alternating
-    parity, so that a coincidence -- e.g. symmetric rules that all miss a feature between the same
-    two central nodes -- does not pass. Returns (the finest value, its node count).
+def doubling_counts(start: int, limit: int) -> list[int]:
+    """Node counts n_0 = start, n_{k+1} = 2 n_k + 1 (alternating parity) up to ``limit``."""
+    counts = [int(start)]
+    while 2 * counts[-1] + 1 <= limit:
+        counts.append(2 * counts[-1] + 1)
+    return counts
 
-    Raises :class:`~giantstep.errors.ValidityError` naming ``what`` when ``limit`` is passed first:
-    the integrand varies on a scale the rule cannot resolve, and the number would not be right.
+
+def refine_until_stable(
+    evaluate: Callable[[Any], np.ndarray], levels: Sequence[Any], rtol: float, what: str
+) -> tuple[np.ndarray, Any]:
+    """Evaluate at increasing resolutions ``levels`` until three successive values agree to
+    ``rtol`` (relative to the largest magnitude); returns (the finest of them, its level).
+
+    Two agreements, and levels that are not nested (e.g. :func:`doubling_counts`, of alternating
+    parity, or panel widths in ratio 2/3), so that a coincidence -- symmetric rules that all miss a
+    feature between the same two central nodes -- does not pass. Raises
+    :class:`~giantstep.errors.ValidityError` naming ``what`` when the levels run out first: the
+    integrand varies on a scale the rule cannot resolve, and the number would not be right.
     """
-    previous = np.asarray(evaluate(start), dtype=float)
-    n, agreed = start, 0
-    while 2 * n + 1 <= limit:
-        fine = np.asarray(evaluate(2 * n + 1), dtype=float)
-        scale = max(float(np.max(np.abs(fine))), 1e-300)
-        close = bool(np.all(np.isfinite(fine))) and float(np.max(np.abs(fine - previous))) <= rtol * scale
-        agreed = agreed + 1 if close else 0
-        previous, n = fine, 2 * n + 1
-        if agreed == 2:
-            return previous, n
+    previous, agreed = None, 0
+    for level in levels:
+        value = np.asarray(evaluate(level), dtype=float)
+        if previous is not None:
+            scale = max(float(np.max(np.abs(value))), 1e-300)
+            close = bool(np.all(np.isfinite(value))) and float(np.max(np.abs(value - previous))) <= rtol * scale
+            agreed = agreed + 1 if close else 0
+            if agreed == 2:
+                return value, level
+        previous = value
     raise ValidityError(
-        f"quadrature accuracy: {what} is not resolved to {rtol:g} relative with {n} Gauss-Hermite nodes"
+        f"quadrature accuracy: {what} is not resolved to {rtol:g} relative at the finest rule tried ({level})",
+        hard=True,
     )

@@ -51,7 +51,8 @@ from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..targets import COMBINES, multi_index_link
 from .quadrature import gaussian_panels, tensor_grid
-from .validation import NONNEGATIVE, POSITIVE, Function, Instance, Interval, Options, validate_params
+from .result import Result
+from .validation import NOISE, POSITIVE, RATIO, Function, Instance, Interval, Options, validate_params
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
-class SpectralPrediction:
+class SpectralPrediction(Result):
     """Asymptotic top of the spectrum of D_T (see the module docstring)."""
 
     delta: float
@@ -86,9 +87,6 @@ class SpectralPrediction:
     lambda_star: float
     lambda_bar: float
     sup_T: float
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -220,11 +218,11 @@ def _lambda_bar(dpsi, sup: float) -> float:
     return sup  # psi increasing on (sup, inf): minimum at the boundary
 
 
-LAW = {"link": Function(resolve=False), "T": Instance(Preprocessing, "a Preprocessing transform"), "noise": NONNEGATIVE,
+LAW = {"link": Function(resolve=False), "T": Instance(Preprocessing, "a Preprocessing transform"), "noise": NOISE,
        "k": Interval(int, 1, 3), "combine": Options(COMBINES)}
 
 
-@validate_params({**LAW, "delta": POSITIVE})
+@validate_params({**LAW, "delta": RATIO})
 def spectral_prediction(
     link: "str | Activation" = "square",
     T: Preprocessing = Preprocessing(),

@@ -54,15 +54,17 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermeval
 
 from ..hermite import hermite_coefficients
-from .first_step import SECOND_LAYERS, FirstStep, first_step
+from .domain import require
+from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
 from .quadrature import gauss_hermite, tensor_grid
-from .validation import GROWING_STEP_EXPONENT, NONNEGATIVE, SIZE, Function, Interval, Options, validate_params
+from .result import Result
+from .validation import GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, SIZE, UNIT, Function, Interval, Options, validate_params
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
@@ -70,13 +72,30 @@ STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GRO
          "eta2": NONNEGATIVE, "alpha2": GROWING_STEP_EXPONENT}
 
 
-class TwoStepStructure(NamedTuple):
+@dataclass(frozen=True)
+class TwoStepStructure(Result):
     """Exponents per term k = 0..K, counts, and the critical terms."""
 
     exponents: list
     new_directions: int
     outliers_including_first: int
     critical: list
+
+
+@dataclass(frozen=True)
+class TwoStepTerms(Result):
+    """The structure, per-term magnitudes and theta* components, and the first step's s1, gamma1."""
+
+    exponents: list
+    new_directions: int
+    outliers_including_first: int
+    critical: list
+    magnitudes: list
+    theta_component: list
+    carries_theta: list
+    s1: float
+    gamma1: float
+    batch: str
 
 
 @validate_params({"alpha1": GROWING_STEP_EXPONENT, "alpha2": GROWING_STEP_EXPONENT})
@@ -108,28 +127,32 @@ def _right_vector_grid(link, tau: float, batch: str, gamma1: float, psi2: float,
     return w, z, zeta, y, kappa
 
 
-@validate_params({"link": Function(), "noise": NONNEGATIVE, "K": Interval(int, 0, 64), "batch": Options(BATCHES),
-                  "gamma1": Interval(float, 0, 1), "psi2": Interval(float, 0, None, closed="neither"),
+@validate_params({"link": Function(), "noise": NOISE, "K": Interval(int, 0, 64), "batch": Options(BATCHES),
+                  "gamma1": UNIT, "psi2": Interval(float, 0, None, closed="neither"),
                   "vhat_norm": Interval(float, 0, None, closed="neither"), "nodes": Interval(int, 4, 200)})
-def theta_components(link, noise: float, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, nodes: int = 40) -> np.ndarray:
+def theta_components(link, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, *, noise: float = 0.0,
+                     nodes: int = 40) -> np.ndarray:
     """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
     w, z, _, y, kappa = _right_vector_grid(link, noise, batch, gamma1, psi2, vhat_norm, nodes)
     return np.array([float(np.sum(w * y * kappa**k * z)) for k in range(K + 1)])
 
 
 def _first(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float,
-           second_layer: str) -> FirstStep:
-    """Step 1 as the second step sees it (residual r = y): psi2, E y^2, ||vhat_1||^2, gamma1, s1 = s."""
+           second_layer: str, residual: str) -> FirstStep:
+    """Step 1 as the second step sees it: psi2, E y^2, ||vhat_1||^2, gamma1, s1 = s. Domain: the
+    residual r = y at step 2 (``label``); centered and full feed the first step's change f1 - f0,
+    of order N^alpha1, back into the second gradient, which these formulas do not contain."""
+    require(residual == "label", f"two steps: the second-step formulas assume the residual r = y at step 2 "
+                                 f"(residual 'label'); got '{residual}', whose step-2 residual contains f1 - f0")
     return first_step(activation, link, d, width, n, eta1, alpha1, noise=noise, second_layer=second_layer,
                       residual="label")
 
 
-@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, **STEPS,
-                  "batch": Options(BATCHES), "second_layer": Options(SECOND_LAYERS)})
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
+                  "batch": Options(BATCHES), "second_layer": Options(SECOND_LAYERS), "residual": Options(RESIDUALS)})
 def two_step_terms(
     activation,
     link,
-    noise: float,
     d: int,
     width: int,
     n: int,
@@ -137,16 +160,20 @@ def two_step_terms(
     alpha1: float,
     eta2: float,
     alpha2: float,
+    *,
+    noise: float = 0.0,
     batch: str = "fresh",
-    second_layer: str = "rademacher",
-) -> dict:
-    """Per-term exponents, finite-N magnitudes and theta* components of the second step.
+    second_layer: str = DEFAULT_SECOND_LAYER,
+    residual: str = DEFAULT_RESIDUAL,
+) -> TwoStepTerms:
+    """Per-term exponents, finite-N magnitudes (operator-norm estimates) and theta* components
+    (E[y kappa^k z], and whether it is non-zero) of the second step (module docstring).
 
-    Returns a dict with ``exponents``, ``new_directions``, ``outliers_including_first``,
-    ``critical``, ``magnitudes`` (operator-norm estimates), ``theta_component`` (E[y kappa^k z]),
-    ``carries_theta`` (bools), ``s1`` and ``gamma1``.
+    Domain (ValidityError outside): alpha1, alpha2 in [0, 1/2); residual ``label`` (r = y at
+    both steps); the first step's domain (:func:`giantstep.theory.first_step.first_step`).
+    Magnitudes are leading order in s1 (:func:`left_hermite_part` is exact in s1).
     """
-    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, second_layer)
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, second_layer, residual)
     psi2, ey2, gamma1, s1 = fs.psi2, fs.ey2, fs.gamma, fs.s
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
@@ -162,26 +189,15 @@ def two_step_terms(
         right2 = float(np.sum(w * y**2 * kappa ** (2 * k))) / psi2 + theta_c[k] ** 2 + xi_c**2
         mags.append(eta2_full * abs(c[k + 1]) * s1**k / math.factorial(k) * math.sqrt(a_moment) * math.sqrt(right2))
         carries.append(bool(abs(theta_c[k]) > 1e-6 * scale_y))
-    return {
-        "exponents": st.exponents,
-        "new_directions": st.new_directions,
-        "outliers_including_first": st.outliers_including_first,
-        "critical": st.critical,
-        "magnitudes": mags,
-        "theta_component": theta_c.tolist(),
-        "carries_theta": carries,
-        "s1": s1,
-        "gamma1": gamma1,
-        "batch": batch,
-    }
+    return TwoStepTerms(st.exponents, st.new_directions, st.outliers_including_first, st.critical, mags,
+                        theta_c.tolist(), carries, s1, gamma1, batch)
 
 
-@validate_params({"activation": Function(), "link": Function(), "noise": NONNEGATIVE, **STEPS,
-                  "degree": Interval(int, 1, 12), "nodes": Interval(int, 8, 200)})
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
+                  "degree": Interval(int, 1, 12), "residual": Options(RESIDUALS), "nodes": Interval(int, 8, 200)})
 def left_hermite_part(
     activation,
     link,
-    noise: float,
     d: int,
     width: int,
     n: int,
@@ -189,21 +205,24 @@ def left_hermite_part(
     alpha1: float,
     eta2: float,
     alpha2: float,
+    *,
     degree: int = 3,
+    noise: float = 0.0,
+    residual: str = DEFAULT_RESIDUAL,
     nodes: int = 48,
 ) -> float:
     """||h_j^T dW2||: the step-2 update along the left direction h_j = He_j(a)/||He_j(a)||, exact in s1.
 
-    Gaussian second layer, fresh second batch, O(1) residual r = y (see the module docstring for
-    the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
+    Gaussian second layer, fresh second batch, residual r = y (``label``; see the module docstring
+    for the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
     given (d, N, n) of the projection without the update's bulk (the noise that
-    :func:`giantstep.spectra.left_hermite_parts` subtracts).
+    :func:`giantstep.spectra.left_hermite_parts` subtracts). Domain: that of :func:`two_step_terms`.
 
-    >>> round(left_hermite_part("tanh", "tanh", 0.0, 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
+    >>> round(left_hermite_part("tanh", "tanh", 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
     0.3
     """
     j = degree
-    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian")
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian", residual)
     psi2, gamma1, s1 = fs.psi2, fs.gamma, fs.s
     x, w = gauss_hermite(nodes)
     # F_j(kappa) = E_{a,g}[He_j(a) a sigma'(g + s1 a kappa)] on the kappa grid of the (z, zeta) quadrature

@@ -183,8 +183,16 @@ def validate_params(table: dict[str, Constraint]) -> Callable:
     return decorate
 
 
-# the constraints most theory functions share
+# the constraints most theory functions share. Ratios, noise levels and ridges are bounded where
+# the formulas were checked in float64 (Mei-Montanari meets its kernel limit at psi1 = 1e10; its
+# interpolation-threshold risk scales as ridge^(-1/2) down to 1e-20); beyond, a number would not
+# be right.
 SIZE = Interval(int, 1, None)
+RATIO = Interval(float, 0, 1e10, closed="right")
+RATIO_ARRAY = Interval(float, 0, 1e10, closed="right", array=True)
+NOISE = Interval(float, 0, 1e10)
+RIDGE = Interval(float, 1e-20, None, closed="left")
+RIDGE_ARRAY = Interval(float, 1e-20, None, closed="left", array=True)
 POSITIVE = Interval(float, 0, None, closed="neither")
 NONNEGATIVE = Interval(float, 0, None, closed="left")
 UNIT = Interval(float, 0, 1)
