@@ -33,7 +33,7 @@ def measure() -> list[dict]:
     hermite_constants("relu")  # warm the quadrature cache (not part of the curve's cost)
     psi1 = np.linspace(0.1, 10.0, 200)
     t_mm = best_of(lambda: rf_ridge_risk("relu", psi1, 3.0, 1e-3, 1.0, 0.5, 0.3))
-    par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    par = srf_parameters("tanh", "tanh", 3.0, 2.0)
     res = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1)
     t_srf = best_of(lambda: srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1))
     hard = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 1e-3)

@@ -25,14 +25,14 @@ C2 = 1 / math.sqrt(2 * math.pi)
 
 def test_isotropic_law_gives_exact_relu_values():
     d = 64
-    e = law_mode_forms("relu", SpikedLaw(d, 0.0))["eigenvalues"]
+    e = law_mode_forms("relu", SpikedLaw(d, 0.0)).eigenvalues
     assert e["const"] == pytest.approx(1 / (2 * math.pi), rel=1e-12)
     assert e["lin_u"] == pytest.approx(0.25 / d, rel=1e-12)
     assert e["lin_e"] == pytest.approx(0.25 / d, rel=1e-12)
     assert e["radial"] == pytest.approx(C2**2 / (2 * d), rel=1e-12)
     assert e["quad_u"] == pytest.approx(C2**2 / (d * (d + 2)), rel=1e-7)
     assert e["cross_e"] == pytest.approx(C2**2 / (d * (d + 2)), rel=1e-7)
-    assert law_mode_forms("relu", SpikedLaw(d, 0.0))["mixing_angle_deg"] < 1e-6
+    assert law_mode_forms("relu", SpikedLaw(d, 0.0)).mixing_angle_deg < 1e-6
 
 
 @pytest.mark.parametrize("layer", ["gaussian", "rademacher"])
@@ -49,10 +49,10 @@ def test_law_quadrature_matches_monte_carlo_over_rows(layer):
     E = np.eye(d)[:, 2:4]
     mc = mode_forms_from_weights("relu", W, theta, E)
     law = law_mode_forms("relu", SpikedLaw(d, s, inflation=1 + infl, second_layer=layer), gamma)
-    for name, val in law["eigenvalues"].items():
+    for name, val in law.eigenvalues.items():
         if name != "quad_u_deflated":
             assert mc.eigenvalue(name) == pytest.approx(val, rel=0.03), name
-    assert mixing_angle(mc) == pytest.approx(law["mixing_angle_deg"], abs=1.0)
+    assert mixing_angle(mc) == pytest.approx(law.mixing_angle_deg, abs=1.0)
 
 
 def test_corrected_leading_order_is_the_large_d_limit():
@@ -60,14 +60,14 @@ def test_corrected_leading_order_is_the_large_d_limit():
     d, beta = 4096, 2.0
     p = mode_predictions("relu", SpikedLaw(d, math.sqrt(beta / d)))
     lo = leading_order("relu", d, beta)
-    assert p["ratio"]["lin_u"] == pytest.approx(lo["ratio_lin_u"], rel=1e-9)  # exact for relu
-    assert p["ratio"]["quad_u_deflated"] == pytest.approx(lo["ratio_quad_u_deflated"], rel=0.01)
-    assert p["ratio"]["quad_u"] == pytest.approx(lo["ratio_quad_u"], rel=0.01)
-    assert p["mixing_angle_after_deg"] == pytest.approx(lo["mixing_angle_deg"], rel=0.01)
-    assert p["ratio"]["lin_e"] == pytest.approx(1.0, abs=1e-9)
+    assert p.ratio["lin_u"] == pytest.approx(lo.ratio_lin_u, rel=1e-9)  # exact for relu
+    assert p.ratio["quad_u_deflated"] == pytest.approx(lo.ratio_quad_u_deflated, rel=0.01)
+    assert p.ratio["quad_u"] == pytest.approx(lo.ratio_quad_u, rel=0.01)
+    assert p.mixing_angle_after_deg == pytest.approx(lo.mixing_angle_deg, rel=0.01)
+    assert p.ratio["lin_e"] == pytest.approx(1.0, abs=1e-9)
     # section 9.3's (1 + beta)^2 is the deflated (harmonic) eigenvalue, not the Rayleigh quotient
     # of He2(<u,x>): that one is 1 + 2 beta + 1.5 beta^2 = 11 here, 22% above (1 + beta)^2 = 9.
-    assert p["ratio"]["quad_u"] > 1.2 * (1 + beta) ** 2
+    assert p.ratio["quad_u"] > 1.2 * (1 + beta) ** 2
 
 
 def test_k0_operator_exact_values():
@@ -114,7 +114,7 @@ def test_cli_kernel_modes_json_and_bad_input(cli):
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert data["ratio_lin_u"] > 1 and data["before_lin_u"] == pytest.approx(0.25 / 32)
+    assert data["ratio"]["lin_u"] > 1 and data["before"]["lin_u"] == pytest.approx(0.25 / 32)
     bad = cli("theory", "kernel-modes", "--second-layer", "uniform")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "second_layer" in bad.stderr

@@ -89,7 +89,7 @@ def test_sign_of_sigma_changes_no_magnitude():
     assert b.s1_update > 0 and b.s1_update == pytest.approx(a.s1_update)
     two = two_step_terms("-1*tanh", "he1", 300, 300, 600, 3.0, 0.25, 1.0, 0.2)
     modes = kernel_mode_report("-1*tanh", "he1", 300, 300, 600, 3.0, 0.25)
-    assert two.s1 == pytest.approx(modes["s"]) and two.s1 > 0
+    assert two.s1 == pytest.approx(modes.s) and two.s1 > 0
 
 
 def test_stein_identity_refuses_sign():

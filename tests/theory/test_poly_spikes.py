@@ -28,11 +28,11 @@ def test_intervals_table():
 
 
 def test_degree_exponents_and_visibility():
-    ds = degree_spikes("tanh", 0.3, 0.5, 1000, 1000, 4)
+    ds = degree_spikes("tanh", 0.3, 0.5, 1000, 1000, max_degree=4)
     assert [d.exponent for d in ds] == pytest.approx([0.8, 0.6, 0.4, 0.2])
     # tanh has c2 = 0: degree 2 is invisible despite its exponent (caveat (i) of theory 2.2)
     assert [d.visible for d in ds] == [True, False, False, False]
-    ds = degree_spikes("relu", 1 / 3, 0.5, 1000, 1000, 4)
+    ds = degree_spikes("relu", 1 / 3, 0.5, 1000, 1000, max_degree=4)
     assert ds[2].critical and not ds[2].visible
 
 

@@ -51,7 +51,7 @@ LAYERS = {"pm": ("rademacher", "rademacher"), "gauss": ("gaussian", "gaussian")}
 def _params():
     from ..theory.srf import srf_parameters
 
-    return srf_parameters(ACTIVATION, LINK, 0.0, ETA0, PSI2_STEP)
+    return srf_parameters(ACTIVATION, LINK, ETA0, PSI2_STEP)
 
 
 def sweeps(mode: str) -> dict[str, dict]:

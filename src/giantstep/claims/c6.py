@@ -124,14 +124,14 @@ def predict(mode: str) -> dict:
         curve.append(
             {
                 "eta0": float(e),
-                "lin_u": mp["ratio"]["lin_u"],
-                "quad_u_deflated": mp["ratio"]["quad_u_deflated"],
-                "quad_u": mp["ratio"]["quad_u"],
-                "lin_e": mp["ratio"]["lin_e"],
-                "angle": mp["mixing_angle_after_deg"],
-                "lo_lin_u": lo["ratio_lin_u"],
-                "lo_quad_u_deflated": lo["ratio_quad_u_deflated"],
-                "lo_angle": lo["mixing_angle_deg"],
+                "lin_u": mp.ratio["lin_u"],
+                "quad_u_deflated": mp.ratio["quad_u_deflated"],
+                "quad_u": mp.ratio["quad_u"],
+                "lin_e": mp.ratio["lin_e"],
+                "angle": mp.mixing_angle_after_deg,
+                "lo_lin_u": lo.ratio_lin_u,
+                "lo_quad_u_deflated": lo.ratio_quad_u_deflated,
+                "lo_angle": lo.mixing_angle_deg,
             }
         )
     return {"small": small, "large": large, "curve": curve}

@@ -27,7 +27,7 @@ def register(theory_app: typer.Typer) -> None:
         from ..theory.delta_alg import delta_alg, multi_index_delta_alg
 
         def compute() -> dict:
-            res = delta_alg(link, noise, method) if k == 1 else multi_index_delta_alg(link, combine, k, noise)
+            res = delta_alg(link, noise, method=method) if k == 1 else multi_index_delta_alg(link, combine, k, noise)
             out = res.as_dict()
             out["delta_alg"] = infinity_as_text(out["delta_alg"])
             if out["generative_exponent"] is None:

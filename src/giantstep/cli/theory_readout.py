@@ -81,7 +81,7 @@ def register(theory_app: typer.Typer) -> None:
         W, th = _ge_weights(d, width, seed, init, weights, theta)
 
         def compute() -> dict:
-            res = ge_ridge_risk(W, th, activation, link, noise, n, ridge)
+            res = ge_ridge_risk(W, th, activation, link, n, ridge, noise=noise)
             return {**res.as_dict(), "best_linear": best_linear_error(link)}
 
         source = f"loaded from {weights}" if weights else f"drawn: W0 rows {init}, seed {seed}"
@@ -112,7 +112,7 @@ def register(theory_app: typer.Typer) -> None:
         def compute() -> dict:
             name, value = one_of(("lam", lam), ("ridge", ridge))
             lam_srf = POSITIVE.check(name, value) * (POSITIVE.check("n_over_d", n_over_d) if name == "ridge" else 1.0)
-            par = srf_parameters(activation, link, noise, eta0, psi2)
+            par = srf_parameters(activation, link, eta0, psi2, noise=noise)
             rr = par.r if r is None else NONNEGATIVE.check("r", r)
             cc = par.c if c is None else POSITIVE.check("c", c)
             gg = par.gamma if gamma is None else UNIT.check("gamma", gamma)

@@ -69,7 +69,7 @@ def register(theory_app: typer.Typer) -> None:
             a = GROWING_STEP_EXPONENT.check("alpha", alpha)
             fs = first_step(activation, link, d, width, n, eta0, a, noise=noise)
             count = ps.spike_count(a)
-            degs = ps.degree_spikes(activation, a, fs.s, n, width, max_degree)
+            degs = ps.degree_spikes(activation, a, fs.s, n, width, max_degree=max_degree)
             return {"spikes": count, "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
                     "s": fs.s, "vhat_norm2": fs.vhat_norm2, "degrees": [x.k for x in degs],
                     "exponents": [x.exponent for x in degs], "magnitudes": [x.leading for x in degs],
@@ -133,7 +133,7 @@ def register(theory_app: typer.Typer) -> None:
         from ..theory.kernel_modes import kernel_mode_report
 
         report(lambda: kernel_mode_report(activation, link, d, width, n, eta0, alpha, noise=noise,
-                                          second_layer=second_layer, s=s, gamma=gamma),
+                                          second_layer=second_layer, s=s, gamma=gamma).as_dict(),
                step_assumptions("label", second_layer, law="w1 = sqrt(1 + (c - 1) a^2) w0 + s a u (theory.feature_law)",
                                 overrides=[k for k, v in (("s", s), ("gamma", gamma)) if v is not None]),
                json_out, allow)

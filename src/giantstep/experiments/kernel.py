@@ -236,20 +236,20 @@ def predictions_for(cfg: KernelConfig) -> dict[str, float]:
         "pred_gamma": fs.gamma,
         "pred_beta": sp_beta,
         "pred_inflation": fs.inflation,
-        "pred_mixing_angle_before": pred["mixing_angle_before_deg"],
-        "pred_mixing_angle_after": pred["mixing_angle_after_deg"],
+        "pred_mixing_angle_before": pred.mixing_angle_before_deg,
+        "pred_mixing_angle_after": pred.mixing_angle_after_deg,
     }
     for name in REPORTED_MODES:
-        out[f"pred_lam_{name}_before"] = pred["before"][name]
-        out[f"pred_lam_{name}_after"] = pred["after"][name]
-        out[f"pred_ratio_{name}"] = pred["ratio"][name]
+        out[f"pred_lam_{name}_before"] = pred.before[name]
+        out[f"pred_lam_{name}_after"] = pred.after[name]
+        out[f"pred_ratio_{name}"] = pred.ratio[name]
     gam = cfg.d / cfg.width
     ov2 = spiked_covariance(gam, law.beta).right_overlap2
     out["pred_kurtosis"] = law.excess_kurtosis(ov2)
     k0 = k0_spectrum(cfg.activation, law, top=4)
     for j in range(4):  # a +-1 second layer gives rank 2: the rest are exactly 0
         out[f"pred_k0_{j}"] = float(k0.eigenvalues[j]) if j < k0.eigenvalues.shape[0] else 0.0
-    for k, v in leading_order(cfg.activation, cfg.d, sp_beta, fs.gamma).items():
+    for k, v in leading_order(cfg.activation, cfg.d, sp_beta, fs.gamma).as_dict().items():
         out[f"lo_{k}"] = float(v)
     return out
 

@@ -107,7 +107,7 @@ def spiked_covariance_strength(aspect: float, top: float) -> float:
 
 
 @validate_params({"aspect": RATIO, "scale": POSITIVE, "theta": NONNEGATIVE, "nodes": Interval(int, 16, 20000)})
-def additive_spike_mp(aspect: float, scale: float, theta: float, nodes: int = 400) -> BBPResult:
+def additive_spike_mp(aspect: float, scale: float, theta: float, *, nodes: int = 400) -> BBPResult:
     """Top eigenvalue of A + theta v v^T with A = scale * S, S ~ MP(aspect) (atom included).
 
     G(lambda) = int dmu/(lambda - x) is evaluated with :func:`~giantstep.theory.mp.mp_quadrature`;
@@ -115,7 +115,7 @@ def additive_spike_mp(aspect: float, scale: float, theta: float, nodes: int = 40
     Overlaps are reported in both slots (the matrix is symmetric).
     """
     _, b = mp_edges(aspect, scale)
-    x, w = mp_quadrature(aspect, scale, nodes)
+    x, w = mp_quadrature(aspect, scale, nodes=nodes)
 
     def G(lam: float) -> float:
         return float(np.sum(w / (lam - x)))

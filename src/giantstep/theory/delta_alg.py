@@ -320,7 +320,7 @@ def _single_binned(act: Activation, h: Callable, tau: float, n_bins: int) -> flo
 @validate_params({"link": Function(), "noise": NOISE, "k": Interval(int, 1, 12), "method": Options(METHODS),
                   "n_bins": Optional(Interval(int, 2, 10**6))})
 def conditional_energy(
-    link: "str | Activation | Callable", noise: float = 0.0, k: int = 2, method: str = "auto", n_bins: int | None = None
+    link: "str | Activation | Callable", noise: float = 0.0, k: int = 2, *, method: str = "auto", n_bins: int | None = None
 ) -> float:
     r"""E_y[(E[He_k(z) | y])^2] for y = g(z) + noise * eps (z, eps ~ N(0, 1) independent).
 
@@ -369,7 +369,7 @@ class DeltaAlg(Result):
 
 
 @validate_params({"link": Function(), "noise": NOISE, "method": Options(METHODS)})
-def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: str = "auto") -> DeltaAlg:
+def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, *, method: str = "auto") -> DeltaAlg:
     r"""delta_alg of the single-index model y = g(z) + noise * eps (theory doc 5.2).
 
     delta_alg = 0 if E_y[(E[z|y])^2] > 0, else 1/E_y[(E[z^2-1|y])^2] (inf if that is 0).
@@ -382,8 +382,8 @@ def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: s
     0.0
     """
     act, tau = link, noise
-    e1 = conditional_energy(act, tau, 1, method)
-    e2 = conditional_energy(act, tau, 2, method)
+    e1 = conditional_energy(act, tau, 1, method=method)
+    e2 = conditional_energy(act, tau, 2, method=method)
     if e1 > ZERO_TOL:
         val, gen = 0.0, 1
     elif e2 > 2 * ZERO_TOL:
@@ -401,6 +401,7 @@ def multi_index_delta_alg(
     combine: str = "norm",
     k: int = 2,
     noise: float = 0.0,
+    *,
     n_grid: int | None = None,
     n_bins: int = 3000,
 ) -> DeltaAlg:

@@ -35,7 +35,7 @@ Example
 >>> rng = np.random.default_rng(0)
 >>> W = rng.standard_normal((50, 40)) / np.sqrt(40)
 >>> theta = np.eye(40)[0]
->>> r = ge_ridge_risk(W, theta, "tanh", "tanh", 0.0, n=80, ridge=1e-2)
+>>> r = ge_ridge_risk(W, theta, "tanh", "tanh", n=80, ridge=1e-2)
 >>> 0 < r.test_error < 1
 True
 """
@@ -78,7 +78,7 @@ def best_linear_error(link) -> float:
 
 
 @validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "n": SIZE, "ridge": NONNEGATIVE})
-def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, noise: float, n: int, ridge: float) -> GERisk:
+def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, n: int, ridge: float, *, noise: float = 0.0) -> GERisk:
     """DE ridge risk on features sigma(X W^T) for weights ``W`` (N x d) and unit ``theta`` (d,)."""
     W = np.asarray(W, dtype=float)
     theta = np.asarray(theta, dtype=float).reshape(-1)

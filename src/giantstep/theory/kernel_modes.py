@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.special import eval_hermitenorm, ndtr
@@ -91,6 +90,61 @@ def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * y / d, V[0, :] ** 2
 
 
+@dataclass(frozen=True)
+class LawModes(Result):
+    """<f, T f> per named mode (with ``quad_u_deflated``), the (const, radial, quad_u) block and its angle."""
+
+    eigenvalues: dict
+    mixing_block: np.ndarray
+    mixing_angle_deg: float
+
+
+@dataclass(frozen=True)
+class ModePredictions(Result):
+    """Eigenvalues before (W0) and after (the law), their ratios (NaN for a mode absent before) and angles."""
+
+    before: dict
+    after: dict
+    ratio: dict
+    mixing_angle_before_deg: float
+    mixing_angle_after_deg: float
+
+
+@dataclass(frozen=True)
+class LeadingOrder(Result):
+    """The 1/d leading-order formulas (module docstring), beta_t = beta gamma^2, zeta = 0."""
+
+    iso_const: float
+    iso_lin: float
+    iso_radial: float
+    iso_quad: float
+    ratio_lin_u: float
+    ratio_quad_u_deflated: float
+    ratio_quad_u: float
+    ratio_lin_e: float
+    mixing_angle_deg: float
+
+
+@dataclass(frozen=True)
+class KernelModeReport(Result):
+    """Every prediction of this module for one step (``giantstep theory kernel-modes``); a ratio
+    whose mode has eigenvalue 0 before the step is the text 'undefined: ...'."""
+
+    activation: str
+    link: str
+    s: float
+    gamma: float
+    inflation: float
+    beta: float
+    before: dict
+    after: dict
+    ratio: dict
+    mixing_angle_before_deg: float
+    mixing_angle_after_deg: float
+    leading_order: LeadingOrder
+    k0_eigenvalues: list
+
+
 # ----------------------------------------------------------------------------------------------
 # exact mode eigenvalues of the law
 
@@ -105,7 +159,7 @@ def law_mode_forms(
     nodes_a: int = 24,
     nodes_g: int = 10,
     nodes_chi: int = 10,
-) -> dict[str, Any]:
+) -> LawModes:
     r"""Exact <f, T f> for every named f under the law (1), plus the mixing block and angle.
 
     Returns ``eigenvalues`` (name -> lambda_f, with ``quad_u_deflated`` = B_qq - B_q0^2 / B_00),
@@ -143,43 +197,28 @@ def law_mode_forms(
     for n in ("lin_e", "quad_e", "cross_e"):
         eig[n] = float(w @ P[n] ** 2)
 
-    return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": block_mixing_angle(block)}
+    return LawModes(eig, block, block_mixing_angle(block))
 
 
 @validate_params({"activation": Function(), "gamma": UNIT})
-def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> dict[str, Any]:
+def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> ModePredictions:
     """Before (isotropic law of W0) and after (``law``) eigenvalues, ratios and mixing angles."""
     before = law_mode_forms(activation, SpikedLaw(law.d, 0.0, second_layer=law.second_layer), 1.0)
     after = law_mode_forms(activation, law, gamma)
     ratios = {}
     for n in AMPLIFIED:
-        b0 = before["eigenvalues"][n]
-        ratios[n] = after["eigenvalues"][n] / b0 if b0 > 0 else float("nan")
-    return {
-        "before": before["eigenvalues"],
-        "after": after["eigenvalues"],
-        "ratio": ratios,
-        "mixing_angle_before_deg": before["mixing_angle_deg"],
-        "mixing_angle_after_deg": after["mixing_angle_deg"],
-    }
+        b0 = before.eigenvalues[n]
+        ratios[n] = after.eigenvalues[n] / b0 if b0 > 0 else float("nan")
+    return ModePredictions(before.eigenvalues, after.eigenvalues, ratios, before.mixing_angle_deg, after.mixing_angle_deg)
 
 
 @validate_params({"activation": Function(), "d": SIZE, "beta": NONNEGATIVE, "gamma": UNIT})
-def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> dict[str, float]:
+def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> LeadingOrder:
     r"""The 1/d leading-order formulas of the module docstring (beta_t = beta gamma^2, zeta = 0)."""
     c = hermite_constants(activation).coefficients
     bt = beta * gamma**2
-    return {
-        "iso_const": c[0] ** 2,
-        "iso_lin": c[1] ** 2 / d,
-        "iso_radial": c[2] ** 2 / (2 * d),
-        "iso_quad": c[2] ** 2 / d**2,
-        "ratio_lin_u": 1 + bt,
-        "ratio_quad_u_deflated": (1 + bt) ** 2,
-        "ratio_quad_u": 1 + 2 * bt + 1.5 * bt**2,
-        "ratio_lin_e": 1.0,
-        "mixing_angle_deg": math.degrees(math.atan(bt / math.sqrt(d))),
-    }
+    return LeadingOrder(c[0] ** 2, c[1] ** 2 / d, c[2] ** 2 / (2 * d), c[2] ** 2 / d**2, 1 + bt, (1 + bt) ** 2,
+                        1 + 2 * bt + 1.5 * bt**2, 1.0, math.degrees(math.atan(bt / math.sqrt(d))))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -261,33 +300,22 @@ def kernel_mode_report(
     second_layer: str = "gaussian",
     s: float | None = None,
     gamma: float | None = None,
-) -> dict[str, Any]:
-    """All predictions of this module for one step (``giantstep theory kernel-modes``)."""
+) -> KernelModeReport:
+    """All predictions of this module for one step (``giantstep theory kernel-modes``): the spike
+    (s, gamma, c) of :mod:`giantstep.theory.first_step` (residual r = y) unless overridden, the mode
+    eigenvalues of the law before and after, the leading order, and the top of k0.
+
+    Domain: that of first_step; the law (1) is leading order in the step (alpha in [0, 1/2]);
+    d >= 5 for the exact law integrals.
+    """
     spike = first_step(activation, link, d, width, n, eta0, alpha, noise=noise, residual="label")
     s_val = spike.s if s is None else s
     g_val = spike.gamma if gamma is None else gamma
-    inflation = spike.inflation
-    law = SpikedLaw(d, s_val, inflation=inflation, second_layer=second_layer)
+    law = SpikedLaw(d, s_val, inflation=spike.inflation, second_layer=second_layer)
     pred = mode_predictions(activation, law, g_val)
-    k0 = k0_spectrum(activation, law, top=4)
-    return {
-        "activation": activation.name,
-        "link": link.name,
-        "d": d,
-        "width": width,
-        "n": n,
-        "eta0": eta0,
-        "alpha": alpha,
-        "second_layer": second_layer,
-        "s": s_val,
-        "gamma": g_val,
-        "inflation": inflation,
-        "beta": d * s_val**2,
-        **{f"before_{k}": v for k, v in pred["before"].items()},
-        **{f"after_{k}": v for k, v in pred["after"].items()},
-        **{f"ratio_{k}": v for k, v in pred["ratio"].items()},
-        "mixing_angle_before_deg": pred["mixing_angle_before_deg"],
-        "mixing_angle_after_deg": pred["mixing_angle_after_deg"],
-        "leading_order": leading_order(activation, d, d * s_val**2, g_val),
-        "k0_eigenvalues": k0.eigenvalues.tolist(),
-    }
+    ratio = {k: (v if math.isfinite(v) else "undefined: the mode's eigenvalue is 0 before the step")
+             for k, v in pred.ratio.items()}
+    return KernelModeReport(activation.name, link.name, s_val, g_val, spike.inflation, d * s_val**2, pred.before,
+                            pred.after, ratio, pred.mixing_angle_before_deg, pred.mixing_angle_after_deg,
+                            leading_order(activation, d, d * s_val**2, g_val),
+                            k0_spectrum(activation, law, top=4).eigenvalues.tolist())

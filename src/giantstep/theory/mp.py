@@ -111,7 +111,7 @@ def initial_singular_edge(width: int, d: int, paired: bool = False) -> float:
 
 
 @validate_params({**RATIOS, "nodes": Interval(int, 2, 20000)})
-def mp_quadrature(aspect: float, var: float = 1.0, nodes: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def mp_quadrature(aspect: float, var: float = 1.0, *, nodes: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights integrating smooth functions against the MP law (atom included).
 
     Substitution x = (a+b)/2 + (b-a)/2 cos(theta) turns the continuous part into a smooth

@@ -80,9 +80,9 @@ def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zet
     (P - 1) - zeta (P - 1) A - eta A + zeta (eta - zeta) A^2 = 0.
     """
     t = np.asarray(t, dtype=complex)[:, None]
-    b = np.convolve([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2 (convolve keeps zero coefficients)
-    pm1_b = np.convolve([-1.0, 1.0], b)  # degree 3
-    b_sq = np.convolve(b, b)  # degree 4
+    b = np.polynomial.polynomial.polymul([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2
+    pm1_b = np.polynomial.polynomial.polymul([-1.0, 1.0], b)  # degree 3
+    b_sq = np.polynomial.polynomial.polymul(b, b)  # degree 4
     low = np.zeros((t.shape[0], 5), dtype=complex)  # lowest degree first
     low[:, 0] += -1.0
     low[:, 1] += 1.0
@@ -129,7 +129,7 @@ def ck_stieltjes(z: np.ndarray, phi: float, psi: float, eta: float, zeta: float)
 
 
 @validate_params({**LAW, "eps": POSITIVE})
-def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, eps: float = 1e-7) -> np.ndarray:
+def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, *, eps: float = 1e-7) -> np.ndarray:
     """rho(x) = -Im G(x + i eps)/pi on a real grid (the atom at 0 for psi > 1 is not included)."""
     x = np.asarray(x, dtype=float)
     g = ck_stieltjes(x + 1j * eps, phi, psi, eta, zeta)
@@ -137,7 +137,7 @@ def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, e
 
 
 @validate_params({**LAW, "grid": Interval(int, 10, 100000)})
-def ck_support_edge(phi: float, psi: float, eta: float, zeta: float, grid: int = 600) -> float:
+def ck_support_edge(phi: float, psi: float, eta: float, zeta: float, *, grid: int = 600) -> float:
     """Right edge of the limiting support: last grid point with density > 1e-6, refined on finer grids."""
     upper = 2.0 * eta * (1.0 + math.sqrt(phi)) ** 2 * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 4.0 * eta
     x = np.linspace(1e-6, upper, grid)

@@ -88,7 +88,7 @@ def exact_degree_magnitude(activation, k: int, s: float) -> float:
 
 @validate_params({"activation": Function(), "alpha": STEP_EXPONENT, "s": NONNEGATIVE, "n": SIZE, "width": SIZE,
                   "max_degree": Interval(int, 1, 12)})
-def degree_spikes(activation, alpha: float, s: float, n: int, width: int, max_degree: int = 6) -> list[DegreeSpike]:
+def degree_spikes(activation, alpha: float, s: float, n: int, width: int, *, max_degree: int = 6) -> list[DegreeSpike]:
     """Per-degree exponents, magnitudes c_k s^k (leading and exact) and visibility, k = 1..max_degree."""
     act = activation
     c = hermite_coefficients(act, max_degree)

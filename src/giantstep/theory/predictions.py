@@ -111,7 +111,7 @@ def _srf_readout(cfg) -> dict:
     require(cfg.second_layer == "rademacher", "sRF readout: a +-1 second layer (a_i = 1 for an odd activation)")
     require(cfg.residual in ("label", "centered"), "sRF readout: f0 removed from the residual (label or centered)")
     require(ro.ridge > 0, "sRF readout: ridge > 0")
-    par = srf_parameters(cfg.activation, cfg.teacher.link, cfg.teacher.noise, steps[0].eta0, cfg.n / cfg.d)
+    par = srf_parameters(cfg.activation, cfg.teacher.link, steps[0].eta0, cfg.n / cfg.d, noise=cfg.teacher.noise)
     lam = ro.ridge * ro.n_train / cfg.width  # sum loss + lam ||a||^2 with yhat = a.phi/sqrt(p)
     res = srf_test_error(cfg.activation, cfg.teacher.link, par.r, par.c, par.gamma, ro.n_train / cfg.d, lam,
                          noise=cfg.teacher.noise, d=cfg.d)

@@ -264,6 +264,7 @@ def spectral_threshold(
     noise: float = 0.0,
     k: int = 1,
     combine: str = "sum",
+    *,
     delta_max: float = 1e4,
     method: str = "direct",
 ) -> float:
@@ -341,6 +342,7 @@ def simulate_spectral(
     noise: float = 0.0,
     k: int = 1,
     combine: str = "sum",
+    *,
     chunk: int = 4096,
 ) -> tuple[float, float]:
     """One draw of D_T at size d: (top eigenvalue, overlap^2 of the top eigenvector with span(Theta*)).

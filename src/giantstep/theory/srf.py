@@ -143,7 +143,7 @@ class _Coefficients:
 
 @validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "eta0": NONNEGATIVE,
                   "psi2": RATIO})
-def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> SRFParameters:
+def srf_parameters(activation, link, eta0: float, psi2: float, *, noise: float = 0.0) -> SRFParameters:
     """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed: the
     step-1 quantities (s, gamma, c) of :mod:`giantstep.theory.first_step` at the row step h = eta0
     (domain: that of first_step).
@@ -325,7 +325,7 @@ def srf_test_error(
         require(lam <= MEAN_MODE_FRACTION * n * e0mu or e0mu <= MU0_FLOOR,
                 f"srf: the mean mode is unpenalised only for lam << n E[mu0(kappa)^2]; got lam = {lam:g} > "
                 f"{MEAN_MODE_FRACTION:g} x {n:g} x {e0mu:.3g}")
-    D, wx = mp_quadrature(1.0, c, nodes)  # D ~ c MP(p/d = 1): nodes and weights
+    D, wx = mp_quadrature(1.0, c, nodes=nodes)  # D ~ c MP(p/d = 1): nodes and weights
     update = _update_map(co, D, wx, n_over_d, lam, c, co.hh + noise**2)
     state, iterations, change, rate = _damped_iteration(update, damping, tol, max_iter)
     method, evaluations = "damped iteration", 0

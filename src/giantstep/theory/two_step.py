@@ -99,7 +99,7 @@ class TwoStepTerms(Result):
 
 
 @validate_params({"alpha1": GROWING_STEP_EXPONENT, "alpha2": GROWING_STEP_EXPONENT})
-def two_step_structure(alpha1: float, alpha2: float, max_terms: int | None = None) -> TwoStepStructure:
+def two_step_structure(alpha1: float, alpha2: float, *, max_terms: int | None = None) -> TwoStepStructure:
     """Exponents alpha2 - k(1/2 - alpha1) for k = 0..K (K = count + 1, at least 4) and the counts."""
     gap = 0.5 - alpha1
     ratio = alpha2 / gap
