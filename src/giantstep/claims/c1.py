@@ -108,7 +108,7 @@ def one_step_point(eta: float, psi2: float, width: int, d: int) -> dict[str, flo
         "edge": pr.bulk_edge,
         "overlap": pr.overlap_theta,
         "outlier": float(pr.outlier),
-        "inflation": c - 1.0,
+        "inflation": c,
     }
 
 
