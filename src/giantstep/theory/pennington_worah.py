@@ -80,9 +80,9 @@ def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zet
     (P - 1) - zeta (P - 1) A - eta A + zeta (eta - zeta) A^2 = 0.
     """
     t = np.asarray(t, dtype=complex)[:, None]
-    b = np.polynomial.polynomial.polymul([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2
-    pm1_b = np.polynomial.polynomial.polymul([-1.0, 1.0], b)  # degree 3
-    b_sq = np.polynomial.polynomial.polymul(b, b)  # degree 4
+    b = np.convolve([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2 (convolve keeps zero coefficients)
+    pm1_b = np.convolve([-1.0, 1.0], b)  # degree 3
+    b_sq = np.convolve(b, b)  # degree 4
     low = np.zeros((t.shape[0], 5), dtype=complex)  # lowest degree first
     low[:, 0] += -1.0
     low[:, 1] += 1.0
