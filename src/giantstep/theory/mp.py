@@ -37,6 +37,7 @@ import math
 import numpy as np
 from scipy.special import comb
 
+from .quadrature import gauss_legendre
 from .validation import POSITIVE, RATIO, SIZE, Boolean, Interval, validate_params
 
 RATIOS = {"aspect": RATIO, "var": POSITIVE}
@@ -119,7 +120,7 @@ def mp_quadrature(aspect: float, var: float = 1.0, *, nodes: int = 256) -> tuple
     accuracy for functions analytic near [a, b]); the atom (aspect > 1) is a node at 0.
     """
     a, b = mp_edges(aspect, var)
-    t, w = np.polynomial.legendre.leggauss(nodes)
+    t, w = gauss_legendre(nodes)
     theta = 0.5 * math.pi * (t + 1.0)
     wt = 0.5 * math.pi * w
     c, h = 0.5 * (a + b), 0.5 * (b - a)

@@ -49,6 +49,19 @@ def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return _hermite_rule(nodes)
 
 
+@lru_cache(maxsize=32)
+def _legendre_rule(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
+def gauss_legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, w): ``nodes``-point Gauss-Legendre rule on [-1, 1] (read-only arrays, computed once)."""
+    return _legendre_rule(int(nodes))
+
+
 def tensor_grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     """Product rule of one-dimensional (nodes, weights) rules: flattened node arrays and weights."""
     pts = np.meshgrid(*[r[0] for r in rules], indexing="ij")
@@ -59,7 +72,7 @@ def tensor_grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray]
 
 def gauss_legendre_panels(edges: np.ndarray, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Composite Gauss-Legendre nodes/weights on the panels [edges[i], edges[i+1]] (dx weight)."""
-    x, w = np.polynomial.legendre.leggauss(order)
+    x, w = gauss_legendre(order)
     edges = np.asarray(edges, dtype=float)
     a, b = edges[:-1, None], edges[1:, None]
     half = 0.5 * (b - a)

@@ -81,7 +81,7 @@ class Interval(Constraint):
         return bool(np.all(ok))
 
     def check(self, name: str, value: Any) -> Any:
-        if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
+        if isinstance(value, (bool, np.bool_, str)):
             raise ConfigError(name, self.allowed, value)
         try:
             v = np.asarray(value, dtype=float)
