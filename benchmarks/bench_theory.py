@@ -42,10 +42,12 @@ def measure() -> list[dict]:
         {"name": "mei_montanari_curve_200", "seconds": t_mm,
          "note": "200 points, psi1 in [0.1, 10], psi2 = 3, lambda = 1e-3, relu; one vectorised fixed point"},
         {"name": "srf_test_error_point", "seconds": t_srf,
-         "note": f"tanh/tanh eta0 = 3: error {res.test_error:.4f}, {res.iterations} iterations "
-                 f"({res.order_parameters['method']}); MP quadrature, no random matrix"},
+         "note": f"tanh/tanh eta0 = 3: error {res.test_error:.4f}, {res.iterations} damped iterations "
+                 f"({res.method}), {res.kappa_nodes} x {res.z_nodes} quadrature nodes (checked at three "
+                 f"resolutions); MP quadrature, no random matrix"},
         {"name": "srf_test_error_point_hard", "seconds": t_hard,
-         "note": f"r = 0, lam = 1e-3: error {hard.test_error:.4f}, {hard.order_parameters['method']}"},
+         "note": f"r = 0, lam = 1e-3: error {hard.test_error:.4f}, {hard.method} "
+                 f"({hard.iterations} damped iterations, {hard.root_evaluations} root evaluations)"},
     ]
 
 
