@@ -116,7 +116,7 @@ def _srf_readout(cfg) -> dict:
     res = srf_test_error(cfg.activation, cfg.teacher.link, par.r, par.c, par.gamma, ro.n_train / cfg.d, lam,
                          noise=cfg.teacher.noise, d=cfg.d)
     return {"test_error": res.test_error, "r": par.r, "c": par.c, "gamma": par.gamma, "method": res.method,
-            "iterations": res.iterations, "residual": res.residual,
+            "iterations": res.iterations, "solver_residual": res.solver_residual,
             "regime": "spiked random features (theory 3.3), odd sigma, +-1 second layer"}
 
 

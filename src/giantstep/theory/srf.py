@@ -53,7 +53,7 @@ Solver: damped iteration (damping 1/2, halved when the change stops decreasing; 
 (0.1, 0.2, 3, 3, 0.5, 0.5, 1.5) as in the public code), stopped when the relative change is below
 ``tol``; if it is not reached within ``max_iter``, Powell's hybrid method on update(x) - x from the
 last iterate. The result reports the method that answered, the damped iterations actually used,
-the root finder's evaluations and the final residual; when neither converges,
+the root finder's evaluations and the final relative change (``solver_residual``); when neither converges,
 :class:`~giantstep.errors.DivergenceError` is raised.
 
 Regime: proportional limit. Reduces to Mei-Montanari with psi1 = 1, psi2 = n_over_d,
@@ -113,7 +113,7 @@ class SRFResult(Result):
     method: str
     iterations: int
     root_evaluations: int
-    residual: float
+    solver_residual: float
     final_damping: float
     kappa_nodes: int
     z_nodes: int
