@@ -3,6 +3,15 @@
 The sub-app is thin: it parses options, validates them (ConfigError -> exit 2, one line),
 calls :mod:`giantstep.theory` and prints either a short table or exactly one JSON object.
 
+Every command prints the numbers together with an ``assumptions`` object (the model the numbers
+describe: residual, second layer, normalisations, ...). A formula asked outside its domain ends
+with exit 2 and one line naming the violated condition; ``--allow-outside`` computes it anyway and
+adds a non-empty ``warnings`` list. A solver that fails ends with ``run failed: <reason>`` (exit 1).
+Numbers are never printed as null, NaN or infinity: an infinite value that is a result
+(``delta_alg`` of a link with no weak recovery) is printed as the string "inf"; any other
+non-finite value is a failed computation (exit 1). Floating-point warnings are not printed: their
+consequences are caught that way.
+
 The commands are grouped in the modules named in ``THEORY_COMMAND_MODULES``; each exposes
 ``register(theory_app)``. No library module imports the CLI.
 """
@@ -11,10 +20,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import sys
+from typing import Any, Callable
 
 import typer
 
+from ..errors import DivergenceError
 from ..jsonable import to_jsonable
 
 # Command groups of ``giantstep theory``: each module has ``register(theory_app)``.
@@ -26,10 +38,34 @@ THEORY_COMMAND_MODULES: tuple[str, ...] = (
     "giantstep.cli.theory_features",
 )
 
+JSON_OPT = typer.Option(False, "--json", help="Print exactly one JSON object.")
+ALLOW_OPT = typer.Option(False, "--allow-outside",
+                         help="Compute even outside the formula's domain; the violated conditions are listed under 'warnings'.")
+
+
+def infinity_as_text(value: float) -> float | str:
+    """A result that is legitimately infinite (a threshold never reached) as the text "inf"."""
+    return "inf" if value == math.inf else value
+
+
+def _checked(obj: Any, path: str = "") -> Any:
+    """``obj`` unchanged if every number is finite; a NaN, an infinity or a missing value (None) is a
+    failed computation (DivergenceError naming the quantity)."""
+    if isinstance(obj, dict):
+        return {k: _checked(v, f"{path}.{k}" if path else str(k)) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_checked(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if obj is None:
+        raise DivergenceError(f"the computation gave no value for '{path}'")
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise DivergenceError(f"the computation gave {obj} for '{path}' (overflow or an undefined value)")
+    return obj
+
 
 def emit(result: dict, as_json: bool) -> None:
-    """Print ``result`` as one JSON object (``--json``) or as ``key: value`` lines."""
-    data = to_jsonable(result)
+    """Print ``result`` as one JSON object (``--json``) or as ``key: value`` lines (module docstring
+    for infinities and NaN)."""
+    data = _checked(to_jsonable(result, keep_nonfinite=True))
     if as_json:
         sys.stdout.write(json.dumps(data, allow_nan=False) + "\n")
         return
@@ -38,6 +74,24 @@ def emit(result: dict, as_json: bool) -> None:
             typer.echo(f"{key}: {value:.6g}")
         else:
             typer.echo(f"{key}: {value}")
+
+
+def report(compute: Callable[[], dict], assumptions: dict, as_json: bool, allow: bool = False) -> None:
+    """Run ``compute`` (outside-domain conditions allowed when ``allow``), add ``assumptions`` (and,
+    with ``allow``, the ``warnings``) and print; a solver failure ends with exit 1."""
+    import warnings as pywarnings
+
+    import numpy as np
+
+    from ..theory.domain import allow_outside
+
+    with allow_outside(allow) as warnings, np.errstate(all="ignore"), pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore", RuntimeWarning)
+        result = guard(compute)
+    out = {**result, "assumptions": assumptions}
+    if allow:
+        out["warnings"] = list(warnings)
+    guard(lambda: emit(out, as_json))
 
 
 def build_theory_app() -> typer.Typer:
@@ -59,15 +113,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(build_theory_app(), name="theory")
 
 
-JSON_OPT = typer.Option(False, "--json", help="Print exactly one JSON object.")
-
-
 def guard(fn):
-    """Run ``fn``; a DivergenceError (solver failure) becomes one line on stderr and exit 1."""
-    from ..errors import DivergenceError
+    """Run ``fn``; a solver failure (DivergenceError) or a floating-point failure (overflow, a
+    singular or non-finite matrix) becomes one line on stderr and exit 1."""
+    import numpy as np
 
     try:
         return fn()
     except DivergenceError as exc:
-        typer.echo(f"error: {exc.reason}", err=True)
-        raise SystemExit(1)
+        typer.echo(f"run failed: {exc.reason}", err=True)
+    except (ArithmeticError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        typer.echo(f"run failed: numerical failure ({type(exc).__name__}: {exc})", err=True)
+    raise SystemExit(1)

@@ -1,13 +1,24 @@
 """``giantstep theory`` commands for the gradient steps: one-step spike, polynomial spikes, two steps
-and the kernel modes after one step."""
+and the kernel modes after one step. Every command echoes the residual and second layer it used
+(one default residual for simulator, CLI and theory: ``giantstep.theory.first_step.DEFAULT_RESIDUAL``)."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-from ..errors import ConfigError
-from ..theory._validate import positive_int
-from .theory import JSON_OPT, emit
+from ..theory.first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER
+from .theory import ALLOW_OPT, JSON_OPT, report
+
+RESIDUAL_HELP = "label (r = y at every step) | centered (r = y - (f - f0)) | full (r = y - f)."
+
+
+def step_assumptions(residual: str, second_layer: str, **extra) -> dict:
+    """The model a step command's numbers describe."""
+    return {"residual": residual, "second_layer": second_layer, "teacher": "y = g(<theta*, x>) + noise eps, ||theta*|| = 1",
+            "step": "eta = eta0 N^alpha, full batch of n samples", "limit": "proportional: n, d, N -> inf at fixed ratios",
+            **extra}
 
 
 def register(theory_app: typer.Typer) -> None:
@@ -23,15 +34,17 @@ def register(theory_app: typer.Typer) -> None:
         n: int = typer.Option(..., "--n"),
         eta0: float = typer.Option(..., "--eta0"),
         alpha: float = typer.Option(0.0, "--alpha"),
-        second_layer: str = typer.Option("rademacher", "--second-layer", help="rademacher | gaussian | symmetric."),
-        residual: str = typer.Option("centered", "--residual", help="full | centered."),
+        second_layer: str = typer.Option(DEFAULT_SECOND_LAYER, "--second-layer", help="rademacher | gaussian | symmetric."),
+        residual: str = typer.Option(DEFAULT_RESIDUAL, "--residual", help=RESIDUAL_HELP),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """One-step spike: vhat_norm2, gamma2, s1_update, s1_weights, outlier, overlap_theta."""
         from ..theory.one_step import one_step
 
-        p = one_step(activation, link, noise, d, width, n, eta0, alpha, second_layer, residual)
-        emit(p.as_dict(), json_out)
+        report(lambda: one_step(activation, link, d, width, n, eta0, alpha, noise=noise, second_layer=second_layer,
+                                residual=residual).as_dict(),
+               step_assumptions(residual, second_layer), json_out, allow)
 
     @theory_app.command("poly-spikes")
     def poly_cmd(
@@ -44,40 +57,27 @@ def register(theory_app: typer.Typer) -> None:
         n: int = typer.Option(1000, "--n"),
         eta0: float = typer.Option(1.0, "--eta0"),
         max_degree: int = typer.Option(6, "--max-degree"),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
-        from ..activations import get_activation
-        from ..errors import ConfigError
-        from ..hermite import hermite_constants
         from ..theory import poly_spikes as ps
-        from ..theory._validate import in_range, nonnegative, positive_int
+        from ..theory.first_step import first_step
+        from ..theory.validation import GROWING_STEP_EXPONENT
 
-        alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
-        if not 1 <= max_degree <= 12:
-            raise ConfigError("max_degree", "an integer in [1, 12]", max_degree)
-        d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-        g = hermite_constants(get_activation(link, field_name="link"))
-        vn2 = g.mu1**2 + (g.second_moment + nonnegative("noise", noise) ** 2) * d / n
-        s = ps.per_neuron_move(activation, vn2, eta0, alpha, width)
-        count = ps.spike_count(alpha)
-        degs = ps.degree_spikes(activation, alpha, s, n, width, max_degree)
-        emit(
-            {
-                "spikes": count,
-                "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
-                "s": s,
-                "vhat_norm2": vn2,
-                "degrees": [x.k for x in degs],
-                "exponents": [x.exponent for x in degs],
-                "magnitudes": [x.leading for x in degs],
-                "magnitudes_exact": [x.exact for x in degs],
-                "op_norms": [x.op_norm for x in degs],
-                "visible": [x.visible for x in degs],
-                "critical": [x.critical for x in degs],
-            },
-            json_out,
-        )
+        def compute() -> dict:
+            a = GROWING_STEP_EXPONENT.check("alpha", alpha)
+            fs = first_step(activation, link, d, width, n, eta0, a, noise=noise)
+            count = ps.spike_count(a)
+            degs = ps.degree_spikes(activation, a, fs.s, n, width, max_degree=max_degree)
+            return {"spikes": count, "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
+                    "s": fs.s, "vhat_norm2": fs.vhat_norm2, "degrees": [x.k for x in degs],
+                    "exponents": [x.exponent for x in degs], "magnitudes": [x.leading for x in degs],
+                    "magnitudes_exact": [x.exact for x in degs], "op_norms": [x.op_norm for x in degs],
+                    "visible": [x.visible for x in degs], "critical": [x.critical for x in degs]}
+
+        report(compute, step_assumptions(DEFAULT_RESIDUAL, "rademacher", rows="unit rows for the exact magnitudes"),
+               json_out, allow)
 
     @theory_app.command("two-step")
     def two_step_cmd(
@@ -92,7 +92,9 @@ def register(theory_app: typer.Typer) -> None:
         eta1: float = typer.Option(1.0, "--eta1", help="eta0 of step 1."),
         eta2: float = typer.Option(1.0, "--eta2", help="eta0 of step 2."),
         batch: str = typer.Option("fresh", "--batch", help="Second-step batch: fresh | reuse."),
-        second_layer: str = typer.Option("rademacher", "--second-layer"),
+        second_layer: str = typer.Option(DEFAULT_SECOND_LAYER, "--second-layer"),
+        residual: str = typer.Option(DEFAULT_RESIDUAL, "--residual", help=RESIDUAL_HELP),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
@@ -100,11 +102,16 @@ def register(theory_app: typer.Typer) -> None:
         He_j(a), j = 2, 3, exact in s1)."""
         from ..theory.two_step import left_hermite_part, two_step_terms
 
-        out = two_step_terms(activation, link, noise, d, width, n, eta1, alpha1, eta2, alpha2, batch, second_layer)
-        if second_layer == "gaussian" and batch == "fresh":
-            out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, noise, d, width, n, eta1, alpha1,
-                                                                     eta2, alpha2, degree=j) for j in (2, 3)}
-        emit(out, json_out)
+        def compute() -> dict:
+            out = two_step_terms(activation, link, d, width, n, eta1, alpha1, eta2, alpha2, noise=noise, batch=batch,
+                                 second_layer=second_layer, residual=residual).as_dict()
+            if second_layer == "gaussian" and batch == "fresh":
+                out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, d, width, n, eta1, alpha1, eta2,
+                                                                         alpha2, degree=j, noise=noise) for j in (2, 3)}
+            return out
+
+        report(compute, step_assumptions(residual, second_layer, batch=batch, steps="eta_t = eta0_t N^alpha_t, t = 1, 2"),
+               json_out, allow)
 
     @theory_app.command("kernel-modes")
     def kernel_modes_cmd(
@@ -117,17 +124,16 @@ def register(theory_app: typer.Typer) -> None:
         eta0: float = typer.Option(4.0, "--eta0", help="Step size prefactor (eta = eta0 N^alpha)."),
         alpha: float = typer.Option(0.0, "--alpha", help="Step-size exponent in [0, 1/2]."),
         second_layer: str = typer.Option("gaussian", "--second-layer", help="gaussian or rademacher."),
-        s: float = typer.Option(None, "--s", help="Override the spike strength s."),
-        gamma: float = typer.Option(None, "--gamma", help="Override the alignment <u, theta*>."),
+        s: Optional[float] = typer.Option(None, "--s", help="Override the spike strength s >= 0."),
+        gamma: Optional[float] = typer.Option(None, "--gamma", help="Override the alignment <u, theta*> in [0, 1]."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
         from ..theory.kernel_modes import kernel_mode_report
 
-        d_ = positive_int("d", d)
-        if d_ < 5:
-            raise ConfigError("d", "an integer >= 5", d)
-        emit(
-            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
-            json_out,
-        )
+        report(lambda: kernel_mode_report(activation, link, d, width, n, eta0, alpha, noise=noise,
+                                          second_layer=second_layer, s=s, gamma=gamma).as_dict(),
+               step_assumptions("label", second_layer, law="w1 = sqrt(1 + (c - 1) a^2) w0 + s a u (theory.feature_law)",
+                                overrides=[k for k, v in (("s", s), ("gamma", gamma)) if v is not None]),
+               json_out, allow)
