@@ -63,8 +63,36 @@ class HermiteConstants(NamedTuple):
     coefficients: tuple[float, ...]  # c_0 .. c_K, unnormalised
 
 
-@lru_cache(maxsize=256)
-def _coefficients(act: Activation, degree: int) -> tuple[float, ...]:
+class _Canonical:
+    """Cache key of an activation: its canonical expression (registry functions and their sums,
+    :attr:`giantstep.activations.Activation.expression`), or the object itself for other callables."""
+
+    __slots__ = ("act", "key")
+
+    def __init__(self, act: Activation):
+        self.act = act
+        self.key = act.expression
+
+    def __hash__(self) -> int:
+        return hash(self.key) if self.key is not None else id(self.act)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Canonical):
+            return NotImplemented
+        if self.key is None or other.key is None:
+            return self.act is other.act
+        return self.key == other.key
+
+
+@lru_cache(maxsize=512)
+def _coefficients(canon: _Canonical, degree: int) -> tuple[float, ...]:
+    """c_0..c_degree; a sum of registry functions is the same sum of its terms' coefficients."""
+    act = canon.act
+    if act.expression is not None and len(act.expression) > 1:
+        total = np.zeros(degree + 1)
+        for name, coef in act.expression:
+            total += coef * np.array(_coefficients(_Canonical(get_activation(name)), degree))
+        return tuple(float(c) for c in total)
     f = act.f
     scalar = lambda z: float(f(np.asarray(z, dtype=float)))  # noqa: E731
     out = []
@@ -77,12 +105,13 @@ def _coefficients(act: Activation, degree: int) -> tuple[float, ...]:
 
 def hermite_coefficients(sigma: "str | Activation | Callable", degree: int = DEFAULT_DEGREE) -> np.ndarray:
     """c_k = E[sigma(G) He_k(G)] for k = 0..degree (shape (degree+1,))."""
-    return np.array(_coefficients(get_activation(sigma), int(degree)))
+    return np.array(_coefficients(_Canonical(get_activation(sigma)), int(degree)))
 
 
-@lru_cache(maxsize=256)
-def _constants(act: Activation, degree: int) -> HermiteConstants:
-    c = _coefficients(act, degree)
+@lru_cache(maxsize=512)
+def _constants(canon: _Canonical, degree: int) -> HermiteConstants:
+    act = canon.act
+    c = _coefficients(canon, degree)
     f = act.f
     m2 = gaussian_expectation(lambda z: float(f(np.asarray(z, dtype=float))) ** 2, act.kinks)
     mustar2 = max(m2 - c[0] ** 2 - c[1] ** 2, 0.0)
@@ -90,8 +119,9 @@ def _constants(act: Activation, degree: int) -> HermiteConstants:
 
 
 def hermite_constants(sigma: "str | Activation | Callable", degree: int = DEFAULT_DEGREE) -> HermiteConstants:
-    """mu0, mu1, mu*, E sigma^2 and c_0..c_degree of ``sigma``."""
-    return _constants(get_activation(sigma), int(degree))
+    """mu0, mu1, mu*, E sigma^2 and c_0..c_degree of ``sigma``, computed once per canonical
+    expression (``"he1+he2+he4"`` however it is spelled or resolved) and degree."""
+    return _constants(_Canonical(get_activation(sigma)), int(degree))
 
 
 def information_exponent(link: "str | Activation | Callable", max_degree: int = 12) -> int | None:
