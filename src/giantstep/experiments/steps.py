@@ -172,7 +172,7 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             arrays[f"w{t}.singular_values"] = spec.all_values
         if t >= 1:
             dW = W - traj.weights[t - 1]
-            upd = spectrum(dW, top, full=cfg.spectra.full, bulk="gap")
+            upd = spectrum(dW, top, full=cfg.spectra.full)
             check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
             entry["update"] = _spectrum_entry(upd, theta)
             if upd.all_values is not None:
