@@ -1,6 +1,8 @@
 """The fast paths compute the same numbers as the plain ones (not timing tests).
 
 * chunked vs unchunked: gradient pass, ridge readout and the whole ``steps`` record;
+* the streamed readout (one syrk of [F | 1 | y] per block) vs the explicit formula on materialised
+  features, and no feature block larger than ``readout.BLOCK`` rows;
 * the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``;
 * float32 vs float64: every reported metric changes by less than its sampling error;
 * the notebook-style reference (benchmarks/reference.py) agrees with the library on the same data.
@@ -67,6 +69,51 @@ def test_readout_chunked_equals_unchunked():
     assert abs(fa.train_error - fb.train_error) <= tol * fa.train_error
     ea, eb = test_errors(net, fa, test, None), test_errors(net, fa, test, 33)
     assert np.allclose(ea, eb, rtol=1e-12, atol=0)
+
+
+def _explicit_readout(net, train, test, ridge):
+    """The readout as written in the module docstring, on materialised features (numpy.linalg.solve)."""
+    X, y = train.materialize()
+    n = X.shape[0]
+    F = net.activation.f(X @ net.W.T)
+    m, ybar = F.mean(axis=0), y.mean()
+    Fc, yc = F - m, y - ybar
+    coef = np.linalg.solve(Fc.T @ Fc / n + ridge * np.eye(F.shape[1]), Fc.T @ yc / n)
+    train_error = np.mean((yc - Fc @ coef) ** 2)
+    Xt, yt = test.materialize()
+    yhat = ybar + (net.activation.f(Xt @ net.W.T) - m) @ coef
+    clean = test.teacher.clean(test.teacher.latent(Xt))
+    return coef, m, train_error, np.mean((clean - yhat) ** 2), np.mean((yt - yhat) ** 2)
+
+
+@pytest.mark.parametrize("activation,noise", [("relu", 0.0), ("tanh", 0.3), ("he1+0.5*he3", 0.0)])
+def test_streamed_readout_matches_explicit_formula(activation, noise, monkeypatch):
+    """Blocks of BLOCK rows, sufficient statistics from one syrk, centering in the Gram: the same
+    coefficients and errors as the explicit formula, and no block of features above BLOCK rows."""
+    import giantstep.readout as readout
+
+    monkeypatch.setattr(readout, "BLOCK", 700)  # several blocks, the last one short
+    cfg = parse_config({**_cfg(n_readout=2500, activation=activation).model_dump(mode="json"),
+                        "teacher": {"link": "relu", "noise": noise}})
+    net, teacher = build(cfg)
+    ridge = 1e-2
+    train, test = batch(cfg, teacher, "readout-train", 2500), batch(cfg, teacher, "readout-test", 2500)
+    rows = []
+    real = readout.activate_in_place
+    monkeypatch.setattr(readout, "activate_in_place", lambda act, Z: rows.append(Z.shape[0]) or real(act, Z))
+    fit = fit_ridge(net, train, ridge, 1000)
+    errors = test_errors(net, fit, test, 1000)
+    assert max(rows) <= 700 and sum(rows) == 2 * 2500
+    coef, m, train_error, test_error, test_mse = _explicit_readout(net, train, test, ridge)
+    # centering in the Gram (G / n - m m^T) loses ~ eps * |m|^2 / var(F) relative, and the solve
+    # amplifies by cond(G_c + ridge I) <= (lambda_max + ridge) / ridge (< 1e4 here): 1e-9 leaves
+    # a factor >= 100 over eps * 1e4 * |m|^2 / var(F) for these activations
+    assert np.abs(fit.coef - coef).max() <= 1e-9 * np.abs(coef).max()
+    assert np.allclose(fit.feature_mean, m, rtol=1e-12, atol=1e-14)
+    assert fit.train_error == pytest.approx(train_error, rel=1e-9)
+    assert errors[0] == pytest.approx(test_error, rel=1e-9) and errors[1] == pytest.approx(test_mse, rel=1e-9)
+    if noise == 0:
+        assert errors[0] == errors[1]
 
 
 def test_steps_record_chunked_equals_unchunked():

@@ -79,6 +79,7 @@ from .activations import Activation, get_activation
 from .errors import ConfigError
 from .hermite import gaussian_expectation
 from .linalg import chunk_slices, gram, top_singular
+from .network import init_second_layer
 
 SECOND_LAYERS = ("gaussian", "rademacher")
 METHODS = ("auto", "closed", "gauss-hermite", "adaptive")
@@ -130,10 +131,7 @@ class SpikedLaw:
     def sample(self, rng: np.random.Generator, width: int) -> np.ndarray:
         """W (width, d) with rows drawn from the law."""
         W0 = rng.standard_normal((width, self.d)) / math.sqrt(self.d)
-        if self.second_layer == "gaussian":
-            a = rng.standard_normal(width)
-        else:
-            a = rng.choice(np.array([-1.0, 1.0]), size=width)
+        a = init_second_layer(rng, width, self.second_layer)
         return math.sqrt(self.bulk) * W0 + self.s * np.outer(a, self.u)
 
 
