@@ -9,7 +9,11 @@ E[He_j(G) He_k(G)] = k! delta_jk, and
 
 Integrals are computed by adaptive quadrature (scipy.integrate.quad) on [-L, L] with the
 function's kinks and 0 as breakpoints, so kinked functions (relu, abs) are as accurate as smooth
-ones (about 1e-12 absolute); plain Gauss-Hermite is off by ~1e-3 at a kink.
+ones (about 1e-12 absolute); plain Gauss-Hermite is off by ~1e-3 at a kink. Sums of the
+normalised Hermite polynomials he_j = He_j / sqrt(j!) need no integral (c_k(he_j) = sqrt(j!)
+delta_jk, E[he_j he_k] = delta_jk); other sums of registry functions take their coefficients as
+the sums of their terms'. Constants are cached per canonical expression
+(:attr:`giantstep.activations.Activation.expression`) and degree.
 
 The information exponent of a link g is the smallest k >= 1 with c_k(g) != 0. The generative
 exponent of y = g(z) + tau*eps is the smallest k >= 1 with E_y[(E[He_k(z) | y])^2] > 0
@@ -88,6 +92,9 @@ class _Canonical:
 def _coefficients(canon: _Canonical, degree: int) -> tuple[float, ...]:
     """c_0..c_degree; a sum of registry functions is the same sum of its terms' coefficients."""
     act = canon.act
+    hermite_terms = _hermite_terms(act)
+    if hermite_terms is not None:  # he_j = He_j / sqrt(j!): c_k = sqrt(k!) delta_jk exactly
+        return tuple(hermite_terms.get(k, 0.0) * math.sqrt(math.factorial(k)) for k in range(degree + 1))
     if act.expression is not None and len(act.expression) > 1:
         total = np.zeros(degree + 1)
         for name, coef in act.expression:
@@ -108,12 +115,23 @@ def hermite_coefficients(sigma: "str | Activation | Callable", degree: int = DEF
     return np.array(_coefficients(_Canonical(get_activation(sigma)), int(degree)))
 
 
+def _hermite_terms(act: Activation) -> dict[int, float] | None:
+    """{j: coefficient of he_j} when ``act`` is a registry sum of normalised Hermite polynomials only."""
+    if act.expression is None or not all(name.startswith("he") for name, _ in act.expression):
+        return None
+    return {int(name[2:]): coef for name, coef in act.expression}
+
+
 @lru_cache(maxsize=512)
 def _constants(canon: _Canonical, degree: int) -> HermiteConstants:
     act = canon.act
     c = _coefficients(canon, degree)
-    f = act.f
-    m2 = gaussian_expectation(lambda z: float(f(np.asarray(z, dtype=float))) ** 2, act.kinks)
+    hermite_terms = _hermite_terms(act)
+    if hermite_terms is not None:  # orthonormal terms: E[(sum_j b_j he_j)^2] = sum_j b_j^2
+        m2 = math.fsum(b * b for b in hermite_terms.values())
+    else:
+        f = act.f
+        m2 = gaussian_expectation(lambda z: float(f(np.asarray(z, dtype=float))) ** 2, act.kinks)
     mustar2 = max(m2 - c[0] ** 2 - c[1] ** 2, 0.0)
     return HermiteConstants(c[0], c[1], math.sqrt(mustar2), m2, c)
 

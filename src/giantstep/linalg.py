@@ -25,10 +25,13 @@ Counting (:func:`count_eigenvalues_above`): the number of eigenvalues of a symme
 read off the inertia of G - t I = L D L^T (LAPACK ``sytrf``, Bunch-Kaufman; Sylvester's law of
 inertia), p^3 / 3 flops, exact for a matrix within eps ||G|| of G.
 
-Threads: products and eigensolves on a Gram side p <= ``SMALL_SIDE`` run on one BLAS thread
-(:func:`small_problem_threads`). They take milliseconds, and several threads on a shared machine
-cost more in synchronisation than they save (measured: 0.2 s instead of 0.02 s for a 512^2
-eigensolve under load).
+Threads: calls whose work is below ``SMALL_WORK`` flops (about 1024^3, ~10-20 ms on one core)
+run on one BLAS thread (:func:`few_threads`): eigensolves of a Gram side p <= 1024 (work counted
+as p^3: they are memory-bound and gain little from threads anyway), Cholesky solves up to
+N ~ 1500, the readout's blocks when N is small, and the whole theory block of a run. Threads
+that wait on each other cost more than they save when the cores are shared: measured under load
+(load average 6 on 2 cores), a 256^2 Cholesky took 0.30 s, a 256-node Gauss-Legendre rule
+(eigvalsh of 256^2) 4.2 s, and a 512^2 eigensolve 0.2 s instead of 0.02 s on one thread.
 
 Ridge systems (:func:`cholesky_solve`) and Gram accumulation over sample blocks
 (:func:`gram_update`, BLAS ``syrk`` into the upper triangle of one preallocated matrix) are the
@@ -44,7 +47,7 @@ import numpy as np
 from scipy import linalg as sla
 
 DEFAULT_CHUNK = 8192
-SMALL_SIDE = 1024  # Gram side up to which spectra run on one BLAS thread
+SMALL_WORK = 1.1e9  # flops below which a call runs on one BLAS thread (few_threads)
 KRYLOV_MIN_SIZE = 3072  # Gram side below which dense syevr is used (measured crossover, docs/performance.md)
 KRYLOV_SEED = 0x5EED  # fixed start block: results do not depend on it beyond the tolerance
 KRYLOV_TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
@@ -82,10 +85,11 @@ _CONTROLLER = None
 
 
 @contextmanager
-def small_problem_threads(side: int) -> Iterator[None]:
-    """One BLAS thread inside the block when ``side`` <= SMALL_SIDE (no-op otherwise)."""
+def few_threads(work: float) -> Iterator[None]:
+    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK; no-op otherwise.
+    Never raises the number of threads (an outer limit, e.g. a sweep worker's, still holds)."""
     global _CONTROLLER
-    if side > SMALL_SIDE:
+    if work >= SMALL_WORK:
         yield
         return
     if _CONTROLLER is None:
@@ -153,7 +157,7 @@ def top_singular_with_values(A: np.ndarray, k: int, m: int) -> tuple[SingularPai
     k, m = int(min(k, side)), int(min(max(m, k), side))
     transpose = p > q
     B = A.T if transpose else A
-    with small_problem_threads(side):
+    with few_threads(float(side) ** 3):
         w, U = top_eigh(gram(B), m)
         w = np.maximum(w, 0.0)
         U = U[:, :k]
@@ -257,7 +261,7 @@ def _cholesky_qr2(Y: np.ndarray) -> np.ndarray | None:
 def singular_values(A: np.ndarray) -> np.ndarray:
     """All min(p, q) singular values of A, descending, from the eigenvalues of the smaller Gram."""
     B = A.T if A.shape[0] > A.shape[1] else A
-    with small_problem_threads(min(A.shape)):
+    with few_threads(float(min(A.shape)) ** 3):
         w = sla.eigh(gram(B), eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False)
     return np.sqrt(np.maximum(w[::-1], 0.0))
 
@@ -267,8 +271,9 @@ def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     modified. Raises ``numpy.linalg.LinAlgError`` when G + ridge I is not positive definite."""
     A = G.T.copy(order="K")  # G is symmetric: its transpose is the Fortran-ordered copy LAPACK works in place on
     A.flat[:: A.shape[0] + 1] += ridge
-    c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-    return sla.cho_solve((c, low), b, check_finite=False)
+    with few_threads(A.shape[0] ** 3 / 3.0):
+        c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+        return sla.cho_solve((c, low), b, check_finite=False)
 
 
 @contextmanager

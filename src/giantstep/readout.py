@@ -36,7 +36,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import DivergenceError, check_finite
-from .linalg import cholesky_solve, chunk_slices, gram, gram_update, symmetric_from_upper
+from .linalg import cholesky_solve, chunk_slices, few_threads, gram, gram_update, symmetric_from_upper
 from .network import TwoLayerNetwork, activate_in_place
 from .targets import BatchSource
 
@@ -96,10 +96,11 @@ def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int |
     W_aug[:N] = net.W
     S = np.zeros((N + 2, N + 2), dtype=dtype, order="F")
     for X, y in _blocks(train, chunk):
-        A = activate_in_place(net.activation, X @ W_aug.T)
-        A[:, N] = 1.0
-        A[:, N + 1] = y
-        gram_update(S, A)
+        with few_threads(X.shape[0] * N * (2.0 * d + N)):
+            A = activate_in_place(net.activation, X @ W_aug.T)
+            A[:, N] = 1.0
+            A[:, N + 1] = y
+            gram_update(S, A)
     return symmetric_from_upper(S)
 
 
@@ -146,7 +147,8 @@ def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: i
     se_clean = se_noisy = 0.0
     teacher = test.teacher
     for X, y in _blocks(test, chunk):
-        yhat = predict(net, fit, X)
+        with few_threads(2.0 * X.shape[0] * net.d * net.width):
+            yhat = predict(net, fit, X)
         err = yhat - y
         se_noisy += float(err @ err)
         if teacher.noise > 0:

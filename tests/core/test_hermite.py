@@ -43,12 +43,14 @@ def test_abs_erf_sin_closed_forms():
 
 @pytest.mark.parametrize("j", range(0, 7))
 def test_hermite_orthogonality(j):
-    # he_j = He_j / sqrt(j!) has c_k = sqrt(j!) delta_jk
-    c = hermite_coefficients(f"he{j}", 8)
+    # he_j = He_j / sqrt(j!) has c_k = sqrt(j!) delta_jk: the registry uses it exactly, the
+    # quadrature (the same function as an opaque callable) must reproduce it
     expected = np.zeros(9)
     expected[j] = math.sqrt(math.factorial(j))
-    assert np.allclose(c, expected, atol=1e-9)
-    assert abs(hermite_constants(f"he{j}").second_moment - 1.0) < 1e-9
+    quad = from_callable(get_activation(f"he{j}").f, name=f"he{j} by quadrature")
+    for sigma in (f"he{j}", quad):
+        assert np.allclose(hermite_coefficients(sigma, 8), expected, atol=1e-9)
+        assert abs(hermite_constants(sigma).second_moment - 1.0) < 1e-9
 
 
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "gelu", "relu", "abs"])

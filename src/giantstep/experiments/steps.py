@@ -33,6 +33,7 @@ import numpy as np
 from .. import __version__
 from ..errors import check_finite
 from ..hermite import hermite_constants
+from ..linalg import few_threads
 from ..network import TwoLayerNetwork, init_network
 from ..readout import fit_ridge, test_errors
 from ..seeding import stream
@@ -249,7 +250,8 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         t0 = time.perf_counter()
         from ..theory.predictions import steps_predictions
 
-        record["theory"] = steps_predictions(cfg)
+        with few_threads(0.0):  # small dense problems only (quadrature rules, fixed points)
+            record["theory"] = steps_predictions(cfg)
         _flat_theory(metrics, record["theory"])
         timings["theory"] = time.perf_counter() - t0
 
