@@ -227,6 +227,10 @@ def _block_krylov(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None
             gaps[np.arange(k), np.arange(k)] = np.inf
             bound = np.minimum(res, res**2 / np.maximum(gaps.min(axis=1), tiny))
             if np.all(bound <= tol * max(float(theta[0]), tiny)):
+                # certificate: no eigenvalue of G above the k-th was missed (inertia count)
+                level = float(theta[k - 1]) - float(np.max(bound)) - tol * max(float(theta[0]), tiny)
+                if count_eigenvalues_above(G, level) != k:
+                    return None
                 return theta[:k].copy(), Ut.T
         # next block: G Q orthogonalised twice against the basis; (near-)invariant columns refreshed
         Y2 = GQ
