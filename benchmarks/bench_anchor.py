@@ -99,6 +99,22 @@ def floors(config: dict, rates: dict[str, float]) -> dict[str, float]:
             "readout_sampling": (ro["n_train"] + ro["n_test"]) * d / rates["normal"], "gflop": fp.with_gram / 1e9}
 
 
+def _phase_floors(config: dict, record: dict) -> str:
+    """'phase measured/floor (ratio)' for steps, spectra and readout of the library run: GEMM flops
+    at the dgemm rate plus standard normals at the sampling rate (the spectra's floor: their Grams)."""
+    from .floor import gram_flops, step_flops
+
+    n, d, N = config["n"], config["d"], config["width"]
+    ro = config["readout"]
+    rate, normals = record["rates"]["dgemm"], record["rates"]["normal"]
+    floors = {"steps": step_flops(n, d, N) / rate + n * d / normals,
+              "spectra": 3 * gram_flops(N, d) / rate,
+              "readout": readout_flops(ro["n_train"], ro["n_test"], d, N) / rate
+              + (ro["n_train"] + ro["n_test"]) * d / normals}
+    timings = record["lib"]["timings"]
+    return "; ".join(f"{k} {timings[k]:.3f}/{f:.3f} s ({timings[k] / f:.2f}x)" for k, f in floors.items() if k in timings)
+
+
 def measure_rates() -> dict[str, float]:
     return {"dgemm": gemm_rate("float64", 2048), "normal": normal_rate("float64")}
 
@@ -138,23 +154,29 @@ def paired(tag: str, config: dict, pairs: int) -> list[dict]:
         {"name": f"{tag} giantstep readout vs its GEMM floor", "seconds": last["lib"]["timings"]["readout"],
          "ratio": ro, "note": f"floor {fl['readout_gemm']:.2f} s; vs floor + its sampling "
                               f"({fl['readout_sampling']:.2f} s): {ro_all:.2f}; phases: {phases}"},
+        {"name": f"{tag} giantstep phases vs their floors", "seconds": None, "ratio": None,
+         "note": _phase_floors(config, last)},
         {"name": f"{tag} peak RSS giantstep / reference (GB)", "seconds": None,
          "ratio": max(r["lib"]["vmhwm_gb"] for r in records),
          "note": f"reference {max(r['ref']['vmhwm_gb'] for r in records):.2f} GB (VmHWM of each child)"},
     ]
 
 
-def measure(pairs: int = 3, exponents=EXPONENTS, quick: bool = False) -> list[dict]:
-    """All ANCHOR rows (one set per exponent) and P1 rows."""
+def measure_anchor(pairs: int = 3, quick: bool = False, exponents=EXPONENTS) -> list[dict]:
+    """ANCHOR rows, one set per sample-size exponent (quick: d = 128, N = 256, n_test = 10^4)."""
     rows = []
     d = 128 if quick else D
     for e in exponents:
         n = int(round(d**e))
         cfg = anchor_config(n, d=d, width=2 * d, n_test=10_000 if quick else N_TEST)
         rows += paired(f"ANCHOR n=d^{e:g}={n}", cfg, pairs)
-    size = {"d": 512, "width": 512, "n": 512, "n_readout": 512} if quick else P1
-    rows += paired(f"P1 n=N=d={size['d']}", p1_config(**size), pairs)
     return rows
+
+
+def measure_p1(pairs: int = 3, quick: bool = False) -> list[dict]:
+    """P1 rows (quick: n = N = d = 512)."""
+    size = {"d": 512, "width": 512, "n": 512, "n_readout": 512} if quick else P1
+    return paired(f"P1 n=N=d={size['d']}", p1_config(**size), pairs)
 
 
 if __name__ == "__main__":
@@ -162,5 +184,5 @@ if __name__ == "__main__":
         _child(sys.argv[2])
     else:
         quick = "--quick" in sys.argv
-        for row in measure(pairs=2 if quick else 3, quick=quick):
+        for row in measure_anchor(2 if quick else 3, quick) + measure_p1(2 if quick else 3, quick):
             print(json.dumps(row))
