@@ -147,6 +147,8 @@ def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
     all_values = singular_values(M) if full else None
     if full:
         values = all_values
+    if len(values) == 0 or not np.all(np.isfinite(values)):  # overflow: the caller's finiteness check names the stage
+        return MatrixSpectrum(pairs, math.nan, 0, all_values, math.nan)
     fit = count_outliers(values, allowance, window)
     while fit is None:  # every allowed value is an outlier: allow twice as many
         allowance *= 2
