@@ -25,13 +25,15 @@ Counting (:func:`count_eigenvalues_above`): the number of eigenvalues of a symme
 read off the inertia of G - t I = L D L^T (LAPACK ``sytrf``, Bunch-Kaufman; Sylvester's law of
 inertia), p^3 / 3 flops, exact for a matrix within eps ||G|| of G.
 
-Threads: calls whose work is below ``SMALL_WORK`` flops (about 1024^3, ~10-20 ms on one core)
-run on one BLAS thread (:func:`few_threads`): eigensolves of a Gram side p <= 1024 (work counted
-as p^3: they are memory-bound and gain little from threads anyway), Cholesky solves up to
-N ~ 1500, the readout's blocks when N is small, and the whole theory block of a run. Threads
-that wait on each other cost more than they save when the cores are shared: measured under load
-(load average 6 on 2 cores), a 256^2 Cholesky took 0.30 s, a 256-node Gauss-Legendre rule
-(eigvalsh of 256^2) 4.2 s, and a 512^2 eigensolve 0.2 s instead of 0.02 s on one thread.
+Threads (:func:`few_threads`): LAPACK factorisations (eigensolves, Cholesky, ``sytrf``) always
+run on one BLAS thread, and so do products whose work is below ``SMALL_WORK`` flops (about
+1024^3, ~10-20 ms on one core) and the whole theory block of a run. Factorisations synchronise
+their threads after every panel (thousands of times for a tridiagonal reduction, which is half
+memory-bound BLAS-2 and gains little from a second thread on a quiet machine), and threads that
+wait on each other cost far more than they save when the cores are shared: measured under load
+(load average 5-7 on 2 cores), a top-10 eigensolve of a 2048^2 Gram took 4.7 s on two threads and
+0.36 s on one, a 256^2 Cholesky 0.30 s, a 256-node Gauss-Legendre rule (eigvalsh of 256^2) 4.2 s.
+Large products (GEMM, syrk) keep the threads they are given.
 
 Ridge systems (:func:`cholesky_solve`) and Gram accumulation over sample blocks
 (:func:`gram_update`, BLAS ``syrk`` into the upper triangle of one preallocated matrix) are the
@@ -109,7 +111,8 @@ def count_eigenvalues_above(G: np.ndarray, t: float) -> int:
     """
     A = G.T - t * np.eye(G.shape[0], dtype=G.dtype)  # Fortran-ordered (G is symmetric)
     sytrf = sla.get_lapack_funcs("sytrf", (A,))
-    ldu, ipiv, info = sytrf(A, lower=1, overwrite_a=1)
+    with few_threads(0.0):
+        ldu, ipiv, info = sytrf(A, lower=1, overwrite_a=1)
     if info < 0:
         raise ValueError(f"sytrf: illegal argument {-info}")
     diag = np.diag(ldu).copy()
@@ -157,12 +160,15 @@ def top_singular_with_values(A: np.ndarray, k: int, m: int) -> tuple[SingularPai
     k, m = int(min(k, side)), int(min(max(m, k), side))
     transpose = p > q
     B = A.T if transpose else A
-    with few_threads(float(side) ** 3):
-        w, U = top_eigh(gram(B), m)
-        w = np.maximum(w, 0.0)
-        U = U[:, :k]
-        s = np.sqrt(w[:k])
-        safe = np.where(s > 0, s, 1.0)
+    with few_threads(float(side) ** 2 * max(p, q)):
+        G = gram(B)
+    with few_threads(0.0):
+        w, U = top_eigh(G, m)
+    w = np.maximum(w, 0.0)
+    U = U[:, :k]
+    s = np.sqrt(w[:k])
+    safe = np.where(s > 0, s, 1.0)
+    with few_threads(2.0 * side * max(p, q) * k):
         V = (B.T @ U) / safe
     pairs = SingularPairs(s, V, U) if transpose else SingularPairs(s, U, V)
     return pairs, np.sqrt(w)
@@ -265,8 +271,10 @@ def _cholesky_qr2(Y: np.ndarray) -> np.ndarray | None:
 def singular_values(A: np.ndarray) -> np.ndarray:
     """All min(p, q) singular values of A, descending, from the eigenvalues of the smaller Gram."""
     B = A.T if A.shape[0] > A.shape[1] else A
-    with few_threads(float(min(A.shape)) ** 3):
-        w = sla.eigh(gram(B), eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False)
+    with few_threads(float(min(A.shape)) ** 2 * max(A.shape)):
+        G = gram(B)
+    with few_threads(0.0):
+        w = sla.eigh(G, eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False)
     return np.sqrt(np.maximum(w[::-1], 0.0))
 
 
@@ -275,7 +283,7 @@ def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     modified. Raises ``numpy.linalg.LinAlgError`` when G + ridge I is not positive definite."""
     A = G.T.copy(order="K")  # G is symmetric: its transpose is the Fortran-ordered copy LAPACK works in place on
     A.flat[:: A.shape[0] + 1] += ridge
-    with few_threads(A.shape[0] ** 3 / 3.0):
+    with few_threads(0.0):
         c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
         return sla.cho_solve((c, low), b, check_finite=False)
 
