@@ -70,17 +70,12 @@ def gram(A: np.ndarray) -> np.ndarray:
 def gram_update(S: np.ndarray, A: np.ndarray) -> np.ndarray:
     """S + A^T A on the upper triangle of S (q x q, Fortran-ordered, updated in place) for a
     C-ordered block A (p x q): one BLAS ``syrk``, p q^2 flops, no temporary. Returns S; the strict
-    lower triangle is not touched (see :func:`symmetric_from_upper`)."""
+    lower triangle is not touched."""
     syrk = sla.blas.get_blas_funcs("syrk", (A, S))
     out = syrk(1.0, A.T, beta=1.0, c=S, trans=0, lower=0, overwrite_c=1)
     if out is not S:  # only when S is not a Fortran-ordered array of A's dtype (the caller's bug)
         raise TypeError("gram_update needs a Fortran-ordered accumulator of the block's dtype")
     return S
-
-
-def symmetric_from_upper(S: np.ndarray) -> np.ndarray:
-    """The symmetric matrix whose upper triangle is that of S (new array)."""
-    return np.triu(S) + np.triu(S, 1).T
 
 
 _CONTROLLER = None
@@ -280,7 +275,8 @@ def singular_values(A: np.ndarray) -> np.ndarray:
 
 def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     """Solve (G + ridge I) x = b for symmetric PSD G by Cholesky (no inverse formed); G is not
-    modified. Raises ``numpy.linalg.LinAlgError`` when G + ridge I is not positive definite."""
+    modified and only its upper triangle is read. Raises ``numpy.linalg.LinAlgError`` when
+    G + ridge I is not positive definite."""
     A = G.T.copy(order="K")  # G is symmetric: its transpose is the Fortran-ordered copy LAPACK works in place on
     A.flat[:: A.shape[0] + 1] += ridge
     with few_threads(0.0):

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
+from scipy import linalg as sla
 
 from .errors import DivergenceError, check_finite
-from .linalg import cholesky_solve, chunk_slices, few_threads, gram, gram_update, symmetric_from_upper
+from .linalg import cholesky_solve, chunk_slices, few_threads, gram, gram_update
 from .network import TwoLayerNetwork, activate_in_place
 from .targets import BatchSource
 
@@ -55,7 +56,8 @@ class RidgeFit:
 
 def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     """x with (G + ridge I) x = b for a symmetric PSD G (m x m), b of shape (m,) or (m, r), by
-    Cholesky (no inverse formed; G is not modified). The library's one ridge solver.
+    Cholesky (no inverse formed; G is not modified; only its upper triangle is read). The
+    library's one ridge solver.
 
     Raises :class:`DivergenceError` when G + ridge I is not positive definite.
     """
@@ -87,9 +89,10 @@ def _blocks(source: BatchSource, chunk: int | None) -> Iterator[tuple[np.ndarray
 
 
 def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int | None) -> np.ndarray:
-    """S = A^T A (symmetric, (N + 2) x (N + 2)) for A = [F | 1 | y] over the whole batch, streamed
-    (module docstring): S[:N, :N] = F^T F, S[:N, N] = F^T 1, S[:N, N + 1] = F^T y, S[N, N] = n,
-    S[N, N + 1] = sum y, S[N + 1, N + 1] = y^T y."""
+    """The upper triangle of S = A^T A ((N + 2) x (N + 2), Fortran-ordered; the strict lower
+    triangle is zero) for A = [F | 1 | y] over the whole batch, streamed (module docstring):
+    S[:N, :N] = F^T F, S[:N, N] = F^T 1, S[:N, N + 1] = F^T y, S[N, N] = n, S[N, N + 1] = sum y,
+    S[N + 1, N + 1] = y^T y."""
     N, d = net.W.shape
     dtype = net.W.dtype
     W_aug = np.zeros((N + 2, d), dtype=dtype)
@@ -101,7 +104,7 @@ def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int |
             A[:, N] = 1.0
             A[:, N + 1] = y
             gram_update(S, A)
-    return symmetric_from_upper(S)
+    return S
 
 
 def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None) -> RidgeFit:
@@ -109,13 +112,17 @@ def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int
     N, n = net.width, train.n
     if N > n:
         return _fit_dual(net, train, ridge)
-    S = sufficient_statistics(net, train, chunk)
+    S = sufficient_statistics(net, train, chunk)  # upper triangle
     m, ybar = S[:N, N] / n, float(S[N, N + 1]) / n
-    Gc = S[:N, :N] / n - np.outer(m, m)  # F_c^T F_c / n
+    Gc = np.asfortranarray(S[:N, :N] / n)  # upper triangle of F_c^T F_c / n = F^T F / n - m m^T:
+    syr = sla.blas.get_blas_funcs("syr", (Gc,))
+    Gc = syr(-1.0, m, a=Gc, lower=0, overwrite_a=1)  # the rank-one correction in place
     bc = S[:N, N + 1] / n - m * ybar  # F_c^T y_c / n
     coef = solve_ridge(Gc, bc, ridge)
     # training error from the sufficient statistics: (1/n)||y_c - F_c a||^2
-    train_err = (float(S[N + 1, N + 1]) / n - ybar**2) - 2.0 * float(coef @ bc) + float(coef @ (Gc @ coef))
+    symv = sla.blas.get_blas_funcs("symv", (Gc,))
+    quad = float(coef @ symv(1.0, Gc, coef, lower=0))
+    train_err = (float(S[N + 1, N + 1]) / n - ybar**2) - 2.0 * float(coef @ bc) + quad
     check_finite("the ridge readout", coef)
     return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
 

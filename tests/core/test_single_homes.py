@@ -60,6 +60,11 @@ def test_ridge_coefficients_primal_and_dual_match_the_normal_equations():
         assert np.abs(a - want).max() <= 1e-10 * np.abs(want).max()
     with pytest.raises(DivergenceError, match="not positive definite"):
         solve_ridge(np.zeros((3, 3)), np.ones(3), 0.0)
+    # only the upper triangle is read (the readout passes its Gram that way)
+    G = F.T @ F / n
+    junk = np.triu(G) + np.tril(rng.standard_normal(G.shape), -1)
+    for M in (junk, np.asfortranarray(junk)):
+        assert np.array_equal(solve_ridge(M, F.T @ y / n, 0.1), solve_ridge(G, F.T @ y / n, 0.1))
 
 
 @pytest.mark.parametrize("seed", range(4))
