@@ -220,3 +220,32 @@ def test_reference_implementation_agrees_with_library():
         # same data and formulas; differences are rounding (Gram-based vs LAPACK SVD ~ 1e-14, explicit
         # inverse vs Cholesky ~ cond * eps with cond <= 1e3 here)
         assert abs(lib[key] - val) <= 1e-9 * max(abs(val), 1e-6), (key, lib[key], val)
+
+
+def test_mixed_precision_spectrum_matches_float64(monkeypatch):
+    """Above SMALL_WORK the top eigenvalues come from a float32 reduction plus a float64
+    Rayleigh-Ritz step: the values and vectors agree with the float64 path, the brackets contain
+    the float64 values, and the count is the same. With brackets made too wide to decide the scan,
+    the count is recomputed on the float64 path."""
+    from giantstep import spectra
+
+    rng = np.random.default_rng(8)
+    p, q = 1040, 1100  # p^3 > SMALL_WORK
+    assert float(p) ** 3 >= linalg.SMALL_WORK
+    A = _planted(rng, p, q, [4.0, 3.0, 2.2, 1.6])
+    mixed, exact = linalg.top_spectrum(A, 10, 80), linalg.top_spectrum(A, 10, 80, exact=True)
+    assert np.any(mixed.upper > mixed.lower)  # the mixed path was taken
+    # float32 reduction + float64 Rayleigh-Ritz on 80 vectors: Ritz errors ~ (eps32 ||G||)^2 / gap to
+    # the 81st value (~1e-12 here); 1e-9 relative leaves a wide margin
+    assert np.allclose(mixed.values, exact.values, rtol=1e-9, atol=0)
+    assert np.all(mixed.lower <= exact.values * (1 + 1e-12)) and np.all(exact.values <= mixed.upper * (1 + 1e-12))
+    for j in range(4):
+        assert abs(abs(mixed.pairs.V[:, j] @ exact.pairs.V[:, j]) - 1) < 1e-9
+    counted = spectra.spectrum(A, 5)
+    assert counted.outliers == 4
+    calls = []
+    real = spectra.top_spectrum
+    monkeypatch.setattr(spectra, "top_spectrum", lambda *a, **k: calls.append(k.get("exact")) or real(*a, **k))
+    monkeypatch.setattr(linalg, "BACKWARD_FACTOR", 1e6)  # brackets wider than the scan's margins
+    again = spectra.spectrum(A, 5)
+    assert calls[-1] is True and again.outliers == 4 and again.bulk_edge == pytest.approx(counted.bulk_edge, rel=1e-9)

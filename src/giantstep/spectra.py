@@ -51,7 +51,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .linalg import SingularPairs, singular_values, top_singular_with_values
+from .linalg import SingularPairs, TopSpectrum, singular_values, top_spectrum
 
 OUTLIER_MARGIN = 2.5  # kappa: outliers lie above E + kappa C
 EDGE_WINDOW = 24  # J: bulk values in the edge fit
@@ -76,6 +76,7 @@ class EdgeFit(NamedTuple):
     edge: float  # E
     scale: float  # C: the j-th bulk value sits at E - C (j - 1/2)^(2/3)
     outliers: int  # values above E + kappa C
+    margin: float  # smallest |s_K - (E_K + kappa C_K)| over the scan's decisions
 
 
 def fit_window(side: int) -> tuple[int, int]:
@@ -114,9 +115,14 @@ def count_outliers(s: np.ndarray, allowance: int, window: int) -> EdgeFit | None
     start = min(allowance, len(s) - window)
     floor = 1e-6 * max(float(s[0]), np.finfo(np.float64).tiny)  # resolution of Gram-based values
 
+    margin = math.inf
+
     def above(K: int, skip: int = 0) -> tuple[bool, float, float]:
+        nonlocal margin
         E, C = edge_fit(s, K, window, skip)
-        return bool(s[K - 1] > E + OUTLIER_MARGIN * max(C, floor)), E, C
+        gap = float(s[K - 1] - (E + OUTLIER_MARGIN * max(C, floor)))
+        margin = min(margin, abs(gap))
+        return gap > 0, E, C
 
     more = len(s) > start + window
     if more and start == allowance and above(start + 1, window // 2)[0]:
@@ -124,9 +130,9 @@ def count_outliers(s: np.ndarray, allowance: int, window: int) -> EdgeFit | None
     for K in range(start, 0, -1):
         outlier, E, C = above(K)
         if outlier:
-            return None if (more and K == allowance) else EdgeFit(E, C, K)
+            return None if (more and K == allowance) else EdgeFit(E, C, K, margin)
     E, C = edge_fit(s, 0, window)
-    return EdgeFit(E, C, 0)
+    return EdgeFit(E, C, 0, margin)
 
 
 class MatrixSpectrum(NamedTuple):
@@ -141,20 +147,38 @@ class MatrixSpectrum(NamedTuple):
 
 def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
     """Top-``top`` singular pairs of M (N x d), its bulk edge and exact outlier count (edge-fit
-    rule, module docstring), and optionally all its singular values."""
+    rule, module docstring), and optionally all its singular values.
+
+    The values come from :func:`giantstep.linalg.top_spectrum` with rigorous brackets; the count
+    is kept only if every decision of the scan holds for every value inside the brackets (its
+    margin exceeds 10 bracket widths, which bounds the brackets' effect on the fitted thresholds
+    too), and recomputed on the float64 path otherwise."""
     window, allowance = fit_window(min(M.shape))
-    pairs, values = top_singular_with_values(M, top, allowance + window + 1)
     all_values = singular_values(M) if full else None
-    if full:
-        values = all_values
-    if len(values) == 0 or not np.all(np.isfinite(values)):  # overflow: the caller's finiteness check names the stage
-        return MatrixSpectrum(pairs, math.nan, 0, all_values, math.nan)
+    ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=False)
+    width = float(np.max(ts.upper - ts.lower)) if all_values is None else 0.0
+    if fit is not None and width > 0 and not fit.margin > 10.0 * width:
+        ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=True)
+    if fit is None:  # overflow: the caller's finiteness check names the stage
+        return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
+    return MatrixSpectrum(ts.pairs, fit.edge, fit.outliers, all_values, fit.scale)
+
+
+def _edge_and_count(M, top, allowance, window, all_values, exact) -> tuple[TopSpectrum, EdgeFit | None]:
+    """Top spectrum and edge fit, computing more values while the scan asks for them (None: the
+    values are not finite)."""
+    ts = top_spectrum(M, top, allowance + window + 1, exact=exact)
+    values = ts.values if all_values is None else all_values
+    if len(values) == 0 or not np.all(np.isfinite(values)):
+        return ts, None
     fit = count_outliers(values, allowance, window)
-    while fit is None:  # every allowed value is an outlier: allow twice as many
+    while fit is None:  # the deepest window may hold outliers: scan from twice as deep
         allowance *= 2
-        values = top_singular_with_values(M, 0, allowance + window + 1)[1]
+        if all_values is None:
+            more = top_spectrum(M, top, allowance + window + 1, exact=exact)
+            ts, values = TopSpectrum(ts.pairs, more.values, more.lower, more.upper), more.values
         fit = count_outliers(values, allowance, window)
-    return MatrixSpectrum(pairs, fit.edge, fit.outliers, all_values, fit.scale)
+    return ts, fit
 
 
 def overlaps(V: np.ndarray, directions: np.ndarray) -> np.ndarray:
