@@ -76,12 +76,21 @@ class EdgeFit(NamedTuple):
     edge: float  # E
     scale: float  # C: the j-th bulk value sits at E - C (j - 1/2)^(2/3)
     outliers: int  # values above E + kappa C
-    margin: float  # smallest |s_K - (E_K + kappa C_K)| over the scan's decisions
+    margin: float  # smallest |s_K - (E_K + kappa C_K)| / sensitivity over the scan's decisions
 
 
 def fit_window(side: int) -> tuple[int, int]:
     """(J, K0): bulk values in the fit and the depth where the scan starts, for a Gram side ``side``."""
     return min(EDGE_WINDOW, max(3, side // 8)), min(OUTLIER_ALLOWANCE, max(1, side // 8))
+
+
+def _sensitivity(window: int, skip: int) -> float:
+    """Largest change of s_K - (E_K + kappa C_K) when every value moves by at most 1: 1 + sum_j
+    |dE/ds_j + kappa dC/ds_j| over the fit window (E and C are linear in the values)."""
+    x = (np.arange(skip + 1, window + 1) - 0.5) ** (2.0 / 3.0)
+    xc = x - x.mean()
+    slope = xc / (xc @ xc)  # d slope / d s_j; E = mean - slope * mean(x), C = -slope
+    return 1.0 + float(np.sum(np.abs(1.0 / x.size - x.mean() * slope - OUTLIER_MARGIN * slope)))
 
 
 def edge_fit(s: np.ndarray, outliers: int, window: int, skip: int = 0) -> tuple[float, float]:
@@ -121,7 +130,7 @@ def count_outliers(s: np.ndarray, allowance: int, window: int) -> EdgeFit | None
         nonlocal margin
         E, C = edge_fit(s, K, window, skip)
         gap = float(s[K - 1] - (E + OUTLIER_MARGIN * max(C, floor)))
-        margin = min(margin, abs(gap))
+        margin = min(margin, abs(gap) / _sensitivity(window, skip))
         return gap > 0, E, C
 
     more = len(s) > start + window
@@ -149,15 +158,15 @@ def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
     """Top-``top`` singular pairs of M (N x d), its bulk edge and exact outlier count (edge-fit
     rule, module docstring), and optionally all its singular values.
 
-    The values come from :func:`giantstep.linalg.top_spectrum` with rigorous brackets; the count
-    is kept only if every decision of the scan holds for every value inside the brackets (its
-    margin exceeds 10 bracket widths, which bounds the brackets' effect on the fitted thresholds
-    too), and recomputed on the float64 path otherwise."""
+    The values come from :func:`giantstep.linalg.top_spectrum` with brackets; the count is kept
+    only if every decision of the scan holds for every set of values inside the brackets (each
+    decision's distance to its threshold, divided by its sensitivity to a uniform perturbation of
+    the values, exceeds the widest bracket), and recomputed on the float64 path otherwise."""
     window, allowance = fit_window(min(M.shape))
     all_values = singular_values(M) if full else None
     ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=False)
     width = float(np.max(ts.upper - ts.lower)) if all_values is None else 0.0
-    if fit is not None and width > 0 and not fit.margin > 10.0 * width:
+    if fit is not None and width > 0 and not fit.margin > width:
         ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=True)
     if fit is None:  # overflow: the caller's finiteness check names the stage
         return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
