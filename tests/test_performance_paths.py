@@ -3,7 +3,9 @@
 * chunked vs unchunked: gradient pass, ridge readout and the whole ``steps`` record;
 * the streamed readout (one syrk of [F | 1 | y] per block) vs the explicit formula on materialised
   features, and no feature block larger than ``readout.BLOCK`` rows;
-* the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``;
+* the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``; the mixed-precision top
+  spectrum (float32 reduction + float64 Rayleigh-Ritz) vs the float64 path, its brackets and the
+  outlier count's fallback;
 * float32 vs float64: every reported metric changes by less than its sampling error;
 * the notebook-style reference (benchmarks/reference.py) agrees with the library on the same data.
 """
