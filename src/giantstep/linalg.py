@@ -39,7 +39,9 @@ memory-bound BLAS-2 and gains little from a second thread on a quiet machine), a
 wait on each other cost far more than they save when the cores are shared: measured under load
 (load average 5-7 on 2 cores), a top-10 eigensolve of a 2048^2 Gram took 4.7 s on two threads and
 0.36 s on one, a 256^2 Cholesky 0.30 s, a 256-node Gauss-Legendre rule (eigvalsh of 256^2) 4.2 s.
-Large products (GEMM, syrk) keep the threads they are given.
+Large products (GEMM, syrk) keep the threads they are given unless other processes compete for
+the cores (:func:`contended`: load average >= cores + 1): then they too run on one thread (the
+readout's block loop at N = 1024 ran at 48 GFLOP/s on one thread and 17-32 on two, at load 6.7).
 
 Ridge systems (:func:`cholesky_solve`) and Gram accumulation over sample blocks
 (:func:`gram_update`, BLAS ``syrk`` into the upper triangle of one preallocated matrix) are the
@@ -48,6 +50,7 @@ readout's kernels.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 
@@ -88,12 +91,22 @@ def gram_update(S: np.ndarray, A: np.ndarray) -> np.ndarray:
 _CONTROLLER = None
 
 
+def contended() -> bool:
+    """True when other processes compete for the cores: the 1-minute load average exceeds the
+    core count by one or more (this process's own threads account for up to the core count)."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1) + 1.0
+    except OSError:  # no load average on this platform
+        return False
+
+
 @contextmanager
 def few_threads(work: float) -> Iterator[None]:
-    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK; no-op otherwise.
-    Never raises the number of threads (an outer limit, e.g. a sweep worker's, still holds)."""
+    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK or the cores are
+    contended (:func:`contended`); no-op otherwise. Never raises the number of threads (an outer
+    limit, e.g. a sweep worker's, still holds)."""
     global _CONTROLLER
-    if work >= SMALL_WORK:
+    if work >= SMALL_WORK and not contended():
         yield
         return
     if _CONTROLLER is None:
