@@ -251,3 +251,22 @@ def test_mixed_precision_spectrum_matches_float64(monkeypatch):
     monkeypatch.setattr(linalg, "BACKWARD_FACTOR", 1e6)  # brackets wider than the scan's margins
     again = spectra.spectrum(A, 5)
     assert calls[-1] is True and again.outliers == 4 and again.bulk_edge == pytest.approx(counted.bulk_edge, rel=1e-9)
+
+
+def test_record_bit_identical_whatever_the_thread_settings(monkeypatch):
+    """Same config and seed, same bits: with the BLAS's threads, with products forced onto one
+    thread (as under contention), and with one thread everywhere (a sweep worker's setting). The
+    readout's blocks here exceed SMALL_WORK, so the thread policy does switch."""
+    from threadpoolctl import threadpool_limits
+
+    cfg = parse_config({**_cfg(d=256, width=640, n=2048, n_readout=4096, top=5).model_dump(mode="json"),
+                        "readout": {"ridge": 1e-2, "n_train": 4096, "n_test": 2048}})
+    assert 2048 * 640 * (2 * 256 + 640) >= linalg.SMALL_WORK
+    monkeypatch.setattr(linalg, "contended", lambda: False)
+    base = run_config(cfg).metrics
+    monkeypatch.setattr(linalg, "contended", lambda: True)
+    forced = run_config(cfg).metrics
+    monkeypatch.setattr(linalg, "contended", lambda: False)
+    with threadpool_limits(1):
+        single = run_config(cfg).metrics
+    assert forced == base and single == base

@@ -121,7 +121,8 @@ def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int
     coef = solve_ridge(Gc, bc, ridge)
     # training error from the sufficient statistics: (1/n)||y_c - F_c a||^2
     symv = sla.blas.get_blas_funcs("symv", (Gc,))
-    quad = float(coef @ symv(1.0, Gc, coef, lower=0))
+    with few_threads(0.0):  # one thread: the same sums whatever the thread settings
+        quad = float(coef @ symv(1.0, Gc, coef, lower=0))
     train_err = (float(S[N + 1, N + 1]) / n - ybar**2) - 2.0 * float(coef @ bc) + quad
     check_finite("the ridge readout", coef)
     return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
