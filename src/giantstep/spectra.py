@@ -165,11 +165,13 @@ def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
     window, allowance = fit_window(min(M.shape))
     all_values = singular_values(M) if full else None
     ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=False)
-    width = float(np.max(ts.upper - ts.lower)) if all_values is None else 0.0
-    if fit is not None and width > 0 and not fit.margin > width:
-        ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=True)
     if fit is None:  # overflow: the caller's finiteness check names the stage
         return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
+    width = float(np.max(ts.upper - ts.lower)) if all_values is None else 0.0
+    if width > 0 and not fit.margin > width:
+        ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=True)
+        if fit is None:
+            return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
     return MatrixSpectrum(ts.pairs, fit.edge, fit.outliers, all_values, fit.scale)
 
 
