@@ -32,6 +32,7 @@ Example
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import comb
@@ -95,6 +96,15 @@ def singular_edge(rows: int, cols: int, entry_var: float) -> float:
     return math.sqrt(entry_var) * (math.sqrt(rows) + math.sqrt(cols))
 
 
+@lru_cache(maxsize=16)
+def _gauss_legendre(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [-1, 1], computed once per node count (read-only)."""
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    t.setflags(write=False)
+    w.setflags(write=False)
+    return t, w
+
+
 def mp_quadrature(gamma: float, var: float = 1.0, nodes: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights integrating smooth functions against the MP law (atom included).
 
@@ -103,7 +113,7 @@ def mp_quadrature(gamma: float, var: float = 1.0, nodes: int = 256) -> tuple[np.
     accuracy for functions analytic near [a, b]); the atom (gamma > 1) is a node at 0.
     """
     a, b = mp_edges(gamma, var)
-    t, w = np.polynomial.legendre.leggauss(nodes)
+    t, w = _gauss_legendre(int(nodes))
     theta = 0.5 * math.pi * (t + 1.0)
     wt = 0.5 * math.pi * w
     c, h = 0.5 * (a + b), 0.5 * (b - a)
