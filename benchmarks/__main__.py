@@ -1,8 +1,10 @@
-"""``python -m benchmarks [--quick] [--only P1,P2,...] [--json]``: one table of measured ratios.
+"""``python -m benchmarks [--quick] [--only ANCHOR,P1,...] [--pairs 3] [--json]``: one table of measured ratios.
 
-Groups: FLOOR (always: dgemm/sgemm/sampling rates), P1 (one step + spectra + readout at 2048),
-SVD (spectral fast path vs numpy.linalg.svd), KRYLOV (dense vs Krylov eigensolver crossover),
-P2 (streaming at n = 262144, peak RSS), F32 (float32 vs float64), P3 (theory oracle,
+Groups: FLOOR (always: dgemm/sgemm/sampling rates), ANCHOR (the public GiantStep notebook's
+single-step workload at n = d^1.3, d^1.65, d^2; giantstep vs a notebook-style reference in paired
+child processes, peak RSS; benchmarks/bench_anchor.py), P1 (one step + spectra + readout at
+n = N = d = 2048, the same way), SVD (spectral fast path vs numpy.linalg.svd), KRYLOV (dense vs
+Krylov eigensolver crossover), F32 (float32 vs float64), P3 (theory oracle,
 benchmarks/bench_theory.py), P4 (sweep with 1 vs 2 Dask workers, benchmarks/bench_sweep.py).
 The header gives the commit, the load average and the core count at measurement time.
 """
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import time
 
-GROUPS = ("P1", "SVD", "KRYLOV", "P2", "F32", "P3", "P4")
+GROUPS = ("ANCHOR", "P1", "SVD", "KRYLOV", "F32", "P3", "P4")
 
 
 def _commit() -> str:
@@ -28,21 +30,22 @@ def _commit() -> str:
         return "unknown"
 
 
-def collect(groups: list[str], quick: bool) -> list[dict]:
+def collect(groups: list[str], quick: bool, pairs: int) -> list[dict]:
+    from . import bench_anchor as anchor
     from . import bench_core as core
 
     fl = core.measure_floor(quick)
     reps = 2 if quick else 3
     rows = core.floor_rows(fl)
     for g in groups:
-        if g == "P1":
-            rows += core.bench_p1(fl, quick, reps)
+        if g == "ANCHOR":
+            rows += anchor.measure_anchor(pairs, quick)
+        elif g == "P1":
+            rows += anchor.measure_p1(pairs, quick)
         elif g == "SVD":
             rows += core.bench_svd(quick, reps)
         elif g == "KRYLOV":
             rows += core.bench_krylov(quick)
-        elif g == "P2":
-            rows += core.bench_p2(fl, quick, reps)
         elif g == "F32":
             rows += core.bench_float32(quick)
         elif g == "P3":
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (sanity run)")
     parser.add_argument("--only", default=",".join(GROUPS), help="comma-separated groups: " + ",".join(GROUPS))
+    parser.add_argument("--pairs", type=int, default=3, help="paired runs per ANCHOR/P1 configuration (median)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     groups = [g.strip().upper() for g in args.only.split(",") if g.strip()]
@@ -75,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    rows = collect(groups, args.quick)
+    if args.pairs < 1:
+        print(f"The 'pairs' parameter must be an integer >= 1. Got {args.pairs} instead.", file=sys.stderr)
+        return 2
+    rows = collect(groups, args.quick, args.pairs)
     meta = {"commit": _commit(), "cores": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()], "quick": args.quick,
             "total_seconds": round(time.perf_counter() - t0, 1)}

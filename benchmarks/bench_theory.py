@@ -11,6 +11,10 @@
     2000-point grid (target: under a second), and the full spectrum (support, outliers at p = 1000,
     200-point density).
 
+(e) the theory block of one ``steps`` run (:func:`giantstep.theory.predictions.steps_predictions`)
+    for the standard links, in a fresh child process (first call: Hermite constants and quadrature
+    rules computed) and again warm (target: <= 0.1 s per run).
+
 Each row is the best of 3 repetitions. Run standalone: ``python benchmarks/bench_theory.py``
 (prints one JSON object per row).
 """
@@ -18,6 +22,8 @@ Each row is the best of 3 repetitions. Run standalone: ``python benchmarks/bench
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 
@@ -25,6 +31,48 @@ try:
     from .floor import best_of
 except ImportError:  # run as a script: python benchmarks/bench_theory.py
     from floor import best_of
+
+
+RUNS = {  # steps configs of the standard links (the anchor's, a one-step sRF point, two growing steps)
+    "relu / he1+he2+he4 (k = 2), alpha = 1/2": {
+        "d": 512, "width": 1024, "n": 29532, "activation": "relu", "second_layer": "gaussian",
+        "teacher": {"link": "he1+he2+he4", "k": 2}, "steps": [{"eta0": 1.0, "alpha": 0.5}],
+        "readout": {"ridge": 1.0, "n_train": 29532, "n_test": 100000}},
+    "tanh / tanh, alpha = 1/2, sRF readout": {
+        "d": 512, "width": 512, "n": 1024, "activation": "tanh", "residual": "centered",
+        "teacher": {"link": "tanh"}, "steps": [{"eta0": 1.0, "alpha": 0.5}],
+        "readout": {"ridge": 1e-2, "n_train": 1024, "n_test": 1024}},
+    "relu / relu, two steps alpha = 1/4": {
+        "d": 512, "width": 1024, "n": 2048, "activation": "relu", "teacher": {"link": "relu"},
+        "steps": [{"eta0": 1.0, "alpha": 0.25}, {"eta0": 1.0, "alpha": 0.25}]},
+}
+
+_CHILD = """
+import json, sys, time
+from giantstep.experiments.kinds import parse_config
+from giantstep.theory.predictions import steps_predictions
+from giantstep.linalg import few_threads
+cfg = parse_config(json.loads(sys.argv[1]))
+times = []
+for _ in range(4):
+    t0 = time.perf_counter()
+    with few_threads(0.0):  # as in a run
+        steps_predictions(cfg)
+    times.append(time.perf_counter() - t0)
+print(json.dumps(times))
+"""
+
+
+def theory_per_run() -> list[dict]:
+    """(d): first call in a fresh process and the best warm call, per standard link."""
+    rows = []
+    for name, cfg in RUNS.items():
+        out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps({"kind": "steps", **cfg})],
+                             capture_output=True, text=True, check=True)
+        times = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append({"name": f"theory per steps run: {name}", "seconds": times[0],
+                     "note": f"first call in a fresh process; warm {min(times[1:]):.4f} s; target <= 0.1 s"})
+    return rows
 
 
 def measure() -> list[dict]:
@@ -62,7 +110,7 @@ def measure() -> list[dict]:
          "note": "feature-spectrum density after one step on 2000 points (tanh/tanh, eta0 = 3); no random matrix"},
         {"name": "feature_spectrum_point", "seconds": t_spectrum,
          "note": "support (scan + bisection), outliers at p = 1000 (secular equation), 200-point density"},
-    ]
+    ] + theory_per_run()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """The fast paths compute the same numbers as the plain ones (not timing tests).
 
 * chunked vs unchunked: gradient pass, ridge readout and the whole ``steps`` record;
-* the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``;
+* the streamed readout (one syrk of [F | 1 | y] per block) vs the explicit formula on materialised
+  features, and no feature block larger than ``readout.BLOCK`` rows;
+* the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``; the mixed-precision top
+  spectrum (float32 reduction + float64 Rayleigh-Ritz) vs the float64 path, its brackets and the
+  outlier count's fallback;
 * float32 vs float64: every reported metric changes by less than its sampling error;
 * the notebook-style reference (benchmarks/reference.py) agrees with the library on the same data.
 """
@@ -67,6 +71,51 @@ def test_readout_chunked_equals_unchunked():
     assert abs(fa.train_error - fb.train_error) <= tol * fa.train_error
     ea, eb = test_errors(net, fa, test, None), test_errors(net, fa, test, 33)
     assert np.allclose(ea, eb, rtol=1e-12, atol=0)
+
+
+def _explicit_readout(net, train, test, ridge):
+    """The readout as written in the module docstring, on materialised features (numpy.linalg.solve)."""
+    X, y = train.materialize()
+    n = X.shape[0]
+    F = net.activation.f(X @ net.W.T)
+    m, ybar = F.mean(axis=0), y.mean()
+    Fc, yc = F - m, y - ybar
+    coef = np.linalg.solve(Fc.T @ Fc / n + ridge * np.eye(F.shape[1]), Fc.T @ yc / n)
+    train_error = np.mean((yc - Fc @ coef) ** 2)
+    Xt, yt = test.materialize()
+    yhat = ybar + (net.activation.f(Xt @ net.W.T) - m) @ coef
+    clean = test.teacher.clean(test.teacher.latent(Xt))
+    return coef, m, train_error, np.mean((clean - yhat) ** 2), np.mean((yt - yhat) ** 2)
+
+
+@pytest.mark.parametrize("activation,noise", [("relu", 0.0), ("tanh", 0.3), ("he1+0.5*he3", 0.0)])
+def test_streamed_readout_matches_explicit_formula(activation, noise, monkeypatch):
+    """Blocks of BLOCK rows, sufficient statistics from one syrk, centering in the Gram: the same
+    coefficients and errors as the explicit formula, and no block of features above BLOCK rows."""
+    import giantstep.readout as readout
+
+    monkeypatch.setattr(readout, "BLOCK", 700)  # several blocks, the last one short
+    cfg = parse_config({**_cfg(n_readout=2500, activation=activation).model_dump(mode="json"),
+                        "teacher": {"link": "relu", "noise": noise}})
+    net, teacher = build(cfg)
+    ridge = 1e-2
+    train, test = batch(cfg, teacher, "readout-train", 2500), batch(cfg, teacher, "readout-test", 2500)
+    rows = []
+    real = readout.activate_in_place
+    monkeypatch.setattr(readout, "activate_in_place", lambda act, Z: rows.append(Z.shape[0]) or real(act, Z))
+    fit = fit_ridge(net, train, ridge, 1000)
+    errors = test_errors(net, fit, test, 1000)
+    assert max(rows) <= 700 and sum(rows) == 2 * 2500
+    coef, m, train_error, test_error, test_mse = _explicit_readout(net, train, test, ridge)
+    # centering in the Gram (G / n - m m^T) loses ~ eps * |m|^2 / var(F) relative, and the solve
+    # amplifies by cond(G_c + ridge I) <= (lambda_max + ridge) / ridge (< 1e4 here): 1e-9 leaves
+    # a factor >= 100 over eps * 1e4 * |m|^2 / var(F) for these activations
+    assert np.abs(fit.coef - coef).max() <= 1e-9 * np.abs(coef).max()
+    assert np.allclose(fit.feature_mean, m, rtol=1e-12, atol=1e-14)
+    assert fit.train_error == pytest.approx(train_error, rel=1e-9)
+    assert errors[0] == pytest.approx(test_error, rel=1e-9) and errors[1] == pytest.approx(test_mse, rel=1e-9)
+    if noise == 0:
+        assert errors[0] == errors[1]
 
 
 def test_steps_record_chunked_equals_unchunked():
@@ -173,3 +222,51 @@ def test_reference_implementation_agrees_with_library():
         # same data and formulas; differences are rounding (Gram-based vs LAPACK SVD ~ 1e-14, explicit
         # inverse vs Cholesky ~ cond * eps with cond <= 1e3 here)
         assert abs(lib[key] - val) <= 1e-9 * max(abs(val), 1e-6), (key, lib[key], val)
+
+
+def test_mixed_precision_spectrum_matches_float64(monkeypatch):
+    """Above SMALL_WORK the top eigenvalues come from a float32 reduction plus a float64
+    Rayleigh-Ritz step: the values and vectors agree with the float64 path, the brackets contain
+    the float64 values, and the count is the same. With brackets made too wide to decide the scan,
+    the count is recomputed on the float64 path."""
+    from giantstep import spectra
+
+    rng = np.random.default_rng(8)
+    p, q = 1040, 1100  # p^3 > SMALL_WORK
+    assert float(p) ** 3 >= linalg.SMALL_WORK
+    A = _planted(rng, p, q, [4.0, 3.0, 2.2, 1.6])
+    mixed, exact = linalg.top_spectrum(A, 10, 80), linalg.top_spectrum(A, 10, 80, exact=True)
+    assert np.any(mixed.upper > mixed.lower)  # the mixed path was taken
+    # float32 reduction + float64 Rayleigh-Ritz on 80 vectors: Ritz errors ~ (eps32 ||G||)^2 / gap to
+    # the 81st value (~1e-12 here); 1e-9 relative leaves a wide margin
+    assert np.allclose(mixed.values, exact.values, rtol=1e-9, atol=0)
+    assert np.all(mixed.lower <= exact.values * (1 + 1e-12)) and np.all(exact.values <= mixed.upper * (1 + 1e-12))
+    for j in range(4):
+        assert abs(abs(mixed.pairs.V[:, j] @ exact.pairs.V[:, j]) - 1) < 1e-9
+    counted = spectra.spectrum(A, 5)
+    assert counted.outliers == 4
+    calls = []
+    real = spectra.top_spectrum
+    monkeypatch.setattr(spectra, "top_spectrum", lambda *a, **k: calls.append(k.get("exact")) or real(*a, **k))
+    monkeypatch.setattr(linalg, "BACKWARD_FACTOR", 1e6)  # brackets wider than the scan's margins
+    again = spectra.spectrum(A, 5)
+    assert calls[-1] is True and again.outliers == 4 and again.bulk_edge == pytest.approx(counted.bulk_edge, rel=1e-9)
+
+
+def test_record_bit_identical_whatever_the_thread_settings(monkeypatch):
+    """Same config and seed, same bits: with the BLAS's threads, with products forced onto one
+    thread (as under contention), and with one thread everywhere (a sweep worker's setting). The
+    readout's blocks here exceed SMALL_WORK, so the thread policy does switch."""
+    from threadpoolctl import threadpool_limits
+
+    cfg = parse_config({**_cfg(d=256, width=640, n=2048, n_readout=4096, top=5).model_dump(mode="json"),
+                        "readout": {"ridge": 1e-2, "n_train": 4096, "n_test": 2048}})
+    assert 2048 * 640 * (2 * 256 + 640) >= linalg.SMALL_WORK
+    monkeypatch.setattr(linalg, "contended", lambda: False)
+    base = run_config(cfg).metrics
+    monkeypatch.setattr(linalg, "contended", lambda: True)
+    forced = run_config(cfg).metrics
+    monkeypatch.setattr(linalg, "contended", lambda: False)
+    with threadpool_limits(1):
+        single = run_config(cfg).metrics
+    assert forced == base and single == base

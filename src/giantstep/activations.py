@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -47,6 +47,9 @@ class Activation:
     name : canonical spelling (used in configs and results).
     f, df, d2f : the function and its first two derivatives (elementwise on arrays).
     kinks : points where f or a derivative is not smooth (quadrature splits there).
+    expression : canonical expression of a registry function or a sum of them, as sorted
+        (registered name, coefficient) terms with repeated names merged (``"he2+he1+he1"`` and
+        ``"2*he1+he2"`` share one); None for other callables. Caches key on it.
     """
 
     name: str
@@ -54,6 +57,7 @@ class Activation:
     df: ArrayFn
     d2f: ArrayFn
     kinks: tuple[float, ...] = field(default=())
+    expression: tuple[tuple[str, float], ...] | None = None
 
     def __call__(self, z):
         return self.f(z)
@@ -81,6 +85,7 @@ def _hermite(k: int) -> Activation:
         f=lambda z: norm * f0(z),
         df=lambda z: norm * k * f1(z),
         d2f=lambda z: norm * k * (k - 1) * f2(z),
+        expression=((f"he{k}", 1.0),),
     )
 
 
@@ -152,6 +157,9 @@ _BUILTIN: dict[str, Activation] = {
 }
 for _k in range(MAX_HERMITE_DEGREE + 1):
     _BUILTIN[f"he{_k}"] = _hermite(_k)
+for _name, _act in _BUILTIN.items():
+    if _act.expression is None:
+        _BUILTIN[_name] = replace(_act, expression=((_name, 1.0),))
 
 NAMES: tuple[str, ...] = tuple(_BUILTIN)
 
@@ -164,12 +172,16 @@ def _linear_combination(terms: list[tuple[float, Activation]], name: str) -> Act
     coefs = [c for c, _ in terms]
     acts = [a for _, a in terms]
     kinks = tuple(sorted({k for a in acts for k in a.kinks}))
+    merged: dict[str, float] = {}
+    for c, a in terms:
+        merged[a.name] = merged.get(a.name, 0.0) + c
 
     def comb(attr: str) -> ArrayFn:
         fns = [getattr(a, attr) for a in acts]
         return lambda z: sum(c * fn(z) for c, fn in zip(coefs, fns))
 
-    return Activation(name=name, f=comb("f"), df=comb("df"), d2f=comb("d2f"), kinks=kinks)
+    return Activation(name=name, f=comb("f"), df=comb("df"), d2f=comb("d2f"), kinks=kinks,
+                      expression=tuple(sorted(merged.items())))
 
 
 def get_activation(spec: "str | Activation | Callable", field_name: str = "activation") -> Activation:

@@ -9,7 +9,11 @@ E[He_j(G) He_k(G)] = k! delta_jk, and
 
 Integrals are computed by adaptive quadrature (scipy.integrate.quad) on [-L, L] with the
 function's kinks and 0 as breakpoints, so kinked functions (relu, abs) are as accurate as smooth
-ones (about 1e-12 absolute); plain Gauss-Hermite is off by ~1e-3 at a kink.
+ones (about 1e-12 absolute); plain Gauss-Hermite is off by ~1e-3 at a kink. Sums of the
+normalised Hermite polynomials he_j = He_j / sqrt(j!) need no integral (c_k(he_j) = sqrt(j!)
+delta_jk, E[he_j he_k] = delta_jk); other sums of registry functions take their coefficients as
+the sums of their terms'. Constants are cached per canonical expression
+(:attr:`giantstep.activations.Activation.expression`) and degree.
 
 The information exponent of a link g is the smallest k >= 1 with c_k(g) != 0. The generative
 exponent of y = g(z) + tau*eps is the smallest k >= 1 with E_y[(E[He_k(z) | y])^2] > 0
@@ -63,8 +67,39 @@ class HermiteConstants(NamedTuple):
     coefficients: tuple[float, ...]  # c_0 .. c_K, unnormalised
 
 
-@lru_cache(maxsize=256)
-def _coefficients(act: Activation, degree: int) -> tuple[float, ...]:
+class _Canonical:
+    """Cache key of an activation: its canonical expression (registry functions and their sums,
+    :attr:`giantstep.activations.Activation.expression`), or the object itself for other callables."""
+
+    __slots__ = ("act", "key")
+
+    def __init__(self, act: Activation):
+        self.act = act
+        self.key = act.expression
+
+    def __hash__(self) -> int:
+        return hash(self.key) if self.key is not None else id(self.act)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Canonical):
+            return NotImplemented
+        if self.key is None or other.key is None:
+            return self.act is other.act
+        return self.key == other.key
+
+
+@lru_cache(maxsize=512)
+def _coefficients(canon: _Canonical, degree: int) -> tuple[float, ...]:
+    """c_0..c_degree; a sum of registry functions is the same sum of its terms' coefficients."""
+    act = canon.act
+    hermite_terms = _hermite_terms(act)
+    if hermite_terms is not None:  # he_j = He_j / sqrt(j!): c_k = sqrt(k!) delta_jk exactly
+        return tuple(hermite_terms.get(k, 0.0) * math.sqrt(math.factorial(k)) for k in range(degree + 1))
+    if act.expression is not None and len(act.expression) > 1:
+        total = np.zeros(degree + 1)
+        for name, coef in act.expression:
+            total += coef * np.array(_coefficients(_Canonical(get_activation(name)), degree))
+        return tuple(float(c) for c in total)
     f = act.f
     scalar = lambda z: float(f(np.asarray(z, dtype=float)))  # noqa: E731
     out = []
@@ -77,21 +112,34 @@ def _coefficients(act: Activation, degree: int) -> tuple[float, ...]:
 
 def hermite_coefficients(sigma: "str | Activation | Callable", degree: int = DEFAULT_DEGREE) -> np.ndarray:
     """c_k = E[sigma(G) He_k(G)] for k = 0..degree (shape (degree+1,))."""
-    return np.array(_coefficients(get_activation(sigma), int(degree)))
+    return np.array(_coefficients(_Canonical(get_activation(sigma)), int(degree)))
 
 
-@lru_cache(maxsize=256)
-def _constants(act: Activation, degree: int) -> HermiteConstants:
-    c = _coefficients(act, degree)
-    f = act.f
-    m2 = gaussian_expectation(lambda z: float(f(np.asarray(z, dtype=float))) ** 2, act.kinks)
+def _hermite_terms(act: Activation) -> dict[int, float] | None:
+    """{j: coefficient of he_j} when ``act`` is a registry sum of normalised Hermite polynomials only."""
+    if act.expression is None or not all(name.startswith("he") for name, _ in act.expression):
+        return None
+    return {int(name[2:]): coef for name, coef in act.expression}
+
+
+@lru_cache(maxsize=512)
+def _constants(canon: _Canonical, degree: int) -> HermiteConstants:
+    act = canon.act
+    c = _coefficients(canon, degree)
+    hermite_terms = _hermite_terms(act)
+    if hermite_terms is not None:  # orthonormal terms: E[(sum_j b_j he_j)^2] = sum_j b_j^2
+        m2 = math.fsum(b * b for b in hermite_terms.values())
+    else:
+        f = act.f
+        m2 = gaussian_expectation(lambda z: float(f(np.asarray(z, dtype=float))) ** 2, act.kinks)
     mustar2 = max(m2 - c[0] ** 2 - c[1] ** 2, 0.0)
     return HermiteConstants(c[0], c[1], math.sqrt(mustar2), m2, c)
 
 
 def hermite_constants(sigma: "str | Activation | Callable", degree: int = DEFAULT_DEGREE) -> HermiteConstants:
-    """mu0, mu1, mu*, E sigma^2 and c_0..c_degree of ``sigma``."""
-    return _constants(get_activation(sigma), int(degree))
+    """mu0, mu1, mu*, E sigma^2 and c_0..c_degree of ``sigma``, computed once per canonical
+    expression (``"he1+he2+he4"`` however it is spelled or resolved) and degree."""
+    return _constants(_Canonical(get_activation(sigma)), int(degree))
 
 
 def information_exponent(link: "str | Activation | Callable", max_degree: int = 12) -> int | None:

@@ -20,10 +20,37 @@ p^2 q flops) and V = A^T U S^{-1}. The top eigenpairs of G are found by
 
 Accuracy of s_j (both paths): relative ~ eps * (s_1 / s_j)^2 + tol (s_1 / s_j)^2 / 2, i.e.
 < 1e-11 for the top values the library reports (tests compare with ``numpy.linalg.svd``).
+
+Spectra with the outlier rule (:func:`top_spectrum`) need the top ~90 values of each matrix, not
+only the reported ones. Above ``SMALL_WORK`` they take a mixed path: the tridiagonal reduction on
+the Gram rounded to float32 (2.6x faster than in float64, measured at 2048), then a float64
+Rayleigh-Ritz step on the float32 eigenvectors, which restores float64 accuracy (1e-11 relative,
+measured), with rigorous brackets of each value for the outlier count's certificate.
+
+Counting (:func:`count_eigenvalues_above`): the number of eigenvalues of a symmetric G above t is
+read off the inertia of G - t I = L D L^T (LAPACK ``sytrf``, Bunch-Kaufman; Sylvester's law of
+inertia), p^3 / 3 flops, exact for a matrix within eps ||G|| of G.
+
+Threads (:func:`few_threads`): LAPACK factorisations (eigensolves, Cholesky, ``sytrf``) always
+run on one BLAS thread, and so do products whose work is below ``SMALL_WORK`` flops (about
+1024^3, ~10-20 ms on one core) and the whole theory block of a run. Factorisations synchronise
+their threads after every panel (thousands of times for a tridiagonal reduction, which is half
+memory-bound BLAS-2 and gains little from a second thread on a quiet machine), and threads that
+wait on each other cost far more than they save when the cores are shared: measured under load
+(load average 5-7 on 2 cores), a top-10 eigensolve of a 2048^2 Gram took 4.7 s on two threads and
+0.36 s on one, a 256^2 Cholesky 0.30 s, a 256-node Gauss-Legendre rule (eigvalsh of 256^2) 4.2 s.
+Large products (GEMM, syrk) keep the threads they are given unless other processes compete for
+the cores (:func:`contended`: load average >= cores + 1): then they too run on one thread (the
+readout's block loop at N = 1024 ran at 48 GFLOP/s on one thread and 17-32 on two, at load 6.7).
+
+Ridge systems (:func:`cholesky_solve`) and Gram accumulation over sample blocks
+(:func:`gram_update`, BLAS ``syrk`` into the upper triangle of one preallocated matrix) are the
+readout's kernels.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 
@@ -31,6 +58,8 @@ import numpy as np
 from scipy import linalg as sla
 
 DEFAULT_CHUNK = 8192
+SMALL_WORK = 1.1e9  # flops below which a call runs on one BLAS thread (few_threads)
+BACKWARD_FACTOR = 16.0  # times eps ||G|| bounds syevr's eigenvalue error (mixed path of top_spectrum)
 KRYLOV_MIN_SIZE = 3072  # Gram side below which dense syevr is used (measured crossover, docs/performance.md)
 KRYLOV_SEED = 0x5EED  # fixed start block: results do not depend on it beyond the tolerance
 KRYLOV_TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-6}
@@ -46,6 +75,74 @@ def chunk_slices(n: int, chunk: int | None) -> Iterator[slice]:
 def gram(A: np.ndarray) -> np.ndarray:
     """A A^T (BLAS syrk through numpy's A @ A.T detection: p^2 q flops for A of shape (p, q))."""
     return A @ A.T
+
+
+def gram_update(S: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """S + A^T A on the upper triangle of S (q x q, Fortran-ordered, updated in place) for a
+    C-ordered block A (p x q): one BLAS ``syrk``, p q^2 flops, no temporary. Returns S; the strict
+    lower triangle is not touched."""
+    syrk = sla.blas.get_blas_funcs("syrk", (A, S))
+    out = syrk(1.0, A.T, beta=1.0, c=S, trans=0, lower=0, overwrite_c=1)
+    if out is not S:  # only when S is not a Fortran-ordered array of A's dtype (the caller's bug)
+        raise TypeError("gram_update needs a Fortran-ordered accumulator of the block's dtype")
+    return S
+
+
+_CONTROLLER = None
+
+
+def contended() -> bool:
+    """True when other processes compete for the cores: the 1-minute load average exceeds the
+    core count by one or more (this process's own threads account for up to the core count)."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1) + 1.0
+    except OSError:  # no load average on this platform
+        return False
+
+
+@contextmanager
+def few_threads(work: float) -> Iterator[None]:
+    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK or the cores are
+    contended (:func:`contended`); no-op otherwise. Never raises the number of threads (an outer
+    limit, e.g. a sweep worker's, still holds)."""
+    global _CONTROLLER
+    if work >= SMALL_WORK and not contended():
+        yield
+        return
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()  # numpy's and scipy's BLAS are loaded by now
+    with _CONTROLLER.limit(limits=1, user_api="blas"):
+        yield
+
+
+def count_eigenvalues_above(G: np.ndarray, t: float) -> int:
+    """#{eigenvalues of the symmetric G (p x p) > t} from the inertia of G - t I = L D L^T.
+
+    D is block diagonal with 1 x 1 and 2 x 2 blocks (Bunch-Kaufman); by Sylvester's law of
+    inertia the count is the number of positive eigenvalues of D. Exact for a matrix within
+    O(eps ||G||) of G (backward stability of ``sytrf``); G is not modified.
+    """
+    A = G.T - t * np.eye(G.shape[0], dtype=G.dtype)  # Fortran-ordered (G is symmetric)
+    sytrf = sla.get_lapack_funcs("sytrf", (A,))
+    with few_threads(0.0):
+        ldu, ipiv, info = sytrf(A, lower=1, overwrite_a=1)
+    if info < 0:
+        raise ValueError(f"sytrf: illegal argument {-info}")
+    diag = np.diag(ldu).copy()
+    off = np.diag(ldu, -1)
+    count, i, p = 0, 0, G.shape[0]
+    while i < p:
+        if ipiv[i] < 0 and i + 1 < p:  # 2 x 2 block [[a, b], [b, c]]: det < 0 -> one positive, one negative
+            a, b, c = diag[i], off[i], diag[i + 1]
+            det = a * c - b * b
+            count += 1 if det < 0 else (2 if a + c > 0 else 0)
+            i += 2
+        else:
+            count += int(diag[i] > 0)
+            i += 1
+    return count
 
 
 class SingularPairs(NamedTuple):
@@ -67,18 +164,85 @@ def top_singular(A: np.ndarray, k: int) -> SingularPairs:
     >>> top_singular(A, 2).s
     array([3., 2.])
     """
+    return top_spectrum(A, k, k, exact=True).pairs
+
+
+class TopSpectrum(NamedTuple):
+    """Top-k singular pairs of a matrix, its top-m singular values and rigorous brackets of them."""
+
+    pairs: SingularPairs
+    values: np.ndarray  # (m,) descending
+    lower: np.ndarray  # (m,) lower[i] <= s_i <= upper[i] for the i-th largest singular value s_i
+    upper: np.ndarray  # (m,) (equal to ``values`` on the float64 path, which is taken as exact)
+
+
+def top_spectrum(A: np.ndarray, k: int, m: int, exact: bool = False) -> TopSpectrum:
+    """Top-k singular pairs of A (p x q) and its top-m singular values (m >= k), from one Gram
+    matrix G of the smaller side and one eigensolve.
+
+    Float64 path (``exact``, float32 input, or a small Gram): ``syevr`` on G (or block Krylov,
+    :func:`top_eigh`); the values are exact to the eigensolver's accuracy (module docstring).
+
+    Mixed path (float64 A with a Gram side of ~1024 or more): the tridiagonal reduction, the costly
+    and memory-bound part, runs on G rounded to float32 (half the bytes, about twice as fast), and
+    a float64 Rayleigh-Ritz step on the m float32 eigenvectors gives the values and vectors. The
+    i-th true eigenvalue of G is bracketed: the Ritz value is a lower bound (Cauchy interlacing),
+    and it lies within eta = (eps32 / 2) tr G + 16 eps32 ||G||_2 of the i-th float32 eigenvalue
+    (Weyl: the rounding of G to float32 moves no eigenvalue by more than ||G - G32||_F, and
+    ``syevr`` computes the eigenvalues of G32 to within its error bound eps32 ||G32||_2 (LAPACK
+    Users' Guide, section 4.7), taken 16 times). Measured accuracy at N = d = 2048 (W0, W1 and
+    W1 - W0 of P1) against the float64 path: the top 89 values to 1e-11 relative (a Ritz value's
+    error is about ||residual||^2 / the gap to the first value outside the m-dimensional
+    subspace); the vectors' residuals ||G u - theta u|| / theta_1 are ~4e-7 (a float32
+    reduction's accuracy), so a vector is determined to ~4e-7 theta_1 / gap in angle: overlaps of
+    separated outliers change by 1e-10 to 1e-6 relative, those of vectors inside the bulk (not
+    physical quantities: determined only up to the level spacing) by up to ~3e-5.
+    """
     p, q = A.shape
-    k = int(min(k, p, q))
+    side = min(p, q)
+    k, m = int(min(k, side)), int(min(max(m, k), side))
     transpose = p > q
     B = A.T if transpose else A
-    w, U = top_eigh(gram(B), k)
+    with few_threads(float(side) ** 2 * max(p, q)):
+        G = gram(B)
+    mixed = not exact and G.dtype == np.float64 and float(side) ** 3 >= SMALL_WORK and 4 * m <= side
+    if mixed:
+        w, U, lower, upper = _mixed_top_eigh(G, m)
+    else:
+        with few_threads(0.0):
+            w, U = top_eigh(G, m)
+        lower = upper = w
     w = np.maximum(w, 0.0)
-    s = np.sqrt(w)
+    U = U[:, :k]
+    s = np.sqrt(w[:k])
     safe = np.where(s > 0, s, 1.0)
-    V = (B.T @ U) / safe
-    if transpose:
-        return SingularPairs(s, V, U)
-    return SingularPairs(s, U, V)
+    with few_threads(2.0 * side * max(p, q) * k):
+        V = (B.T @ U) / safe
+    pairs = SingularPairs(s, V, U) if transpose else SingularPairs(s, U, V)
+    root = lambda x: np.sqrt(np.maximum(x, 0.0))  # noqa: E731
+    return TopSpectrum(pairs, np.sqrt(w), root(lower), root(upper))
+
+
+def _mixed_top_eigh(G: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
+    """(theta, U, lower, upper): top-m Ritz pairs of the float64 G on the span of the float32
+    top-m eigenvectors, and rigorous brackets of G's top-m eigenvalues (see :func:`top_spectrum`)."""
+    p = G.shape[0]
+    eps32 = float(np.finfo(np.float32).eps)
+    G32 = G.astype(np.float32)
+    # ||G - G32||_2 <= ||G - G32||_F <= (eps32 / 2) ||G||_F <= (eps32 / 2) tr G (G is PSD)
+    eta = 0.5 * eps32 * float(np.trace(G))
+    with few_threads(0.0):
+        w32, V32 = sla.eigh(G32.T, subset_by_index=[p - m, p - 1], driver="evr", overwrite_a=True,
+                            check_finite=False)
+    w32, V32 = w32[::-1].astype(np.float64), V32[:, ::-1]
+    eta += BACKWARD_FACTOR * eps32 * max(abs(float(w32[0])), abs(float(w32[-1])))
+    V = V32.astype(np.float64)  # orthonormal to ~1e-7: Rayleigh-Ritz with its Gram V^T V
+    with few_threads(2.0 * p * p * m):
+        GV = G @ V
+    H, S = V.T @ GV, V.T @ V
+    theta, Y = sla.eigh(0.5 * (H + H.T), 0.5 * (S + S.T), check_finite=False)
+    theta, Y = theta[::-1], Y[:, ::-1]
+    return theta, V @ Y, np.maximum(theta, w32 - eta), w32 + eta
 
 
 def top_eigh(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +304,10 @@ def _block_krylov(G: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray] | None
             gaps[np.arange(k), np.arange(k)] = np.inf
             bound = np.minimum(res, res**2 / np.maximum(gaps.min(axis=1), tiny))
             if np.all(bound <= tol * max(float(theta[0]), tiny)):
+                # certificate: no eigenvalue of G above the k-th was missed (inertia count)
+                level = float(theta[k - 1]) - float(np.max(bound)) - tol * max(float(theta[0]), tiny)
+                if count_eigenvalues_above(G, level) != k:
+                    return None
                 return theta[:k].copy(), Ut.T
         # next block: G Q orthogonalised twice against the basis; (near-)invariant columns refreshed
         Y2 = GQ
@@ -174,16 +342,22 @@ def _cholesky_qr2(Y: np.ndarray) -> np.ndarray | None:
 def singular_values(A: np.ndarray) -> np.ndarray:
     """All min(p, q) singular values of A, descending, from the eigenvalues of the smaller Gram."""
     B = A.T if A.shape[0] > A.shape[1] else A
-    w = sla.eigh(gram(B), eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False)
+    with few_threads(float(min(A.shape)) ** 2 * max(A.shape)):
+        G = gram(B)
+    with few_threads(0.0):
+        w = sla.eigh(G, eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False)
     return np.sqrt(np.maximum(w[::-1], 0.0))
 
 
 def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
-    """Solve (G + ridge I) x = b for symmetric PSD G by Cholesky (no inverse formed); G is not modified."""
+    """Solve (G + ridge I) x = b for symmetric PSD G by Cholesky (no inverse formed); G is not
+    modified and only its upper triangle is read. Raises ``numpy.linalg.LinAlgError`` when
+    G + ridge I is not positive definite."""
     A = G.T.copy(order="K")  # G is symmetric: its transpose is the Fortran-ordered copy LAPACK works in place on
     A.flat[:: A.shape[0] + 1] += ridge
-    c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-    return sla.cho_solve((c, low), b, check_finite=False)
+    with few_threads(0.0):
+        c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
+        return sla.cho_solve((c, low), b, check_finite=False)
 
 
 @contextmanager

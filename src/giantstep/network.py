@@ -5,11 +5,13 @@ r"""The two-layer network in convention P (theory doc section 0.1).
 Initialisations of W0 (``init``):
     gaussian   rows w_i ~ N(0, I_d / d)          (||w_i|| -> 1)
     sphere     rows uniform on the unit sphere   (||w_i|| = 1)
-Second layer (``second_layer``):
-    rademacher a_i = +-1
-    gaussian   a_i ~ N(0, 1)
-    symmetric  neurons in pairs (w, a), (w, -a) with a = +-1, so f0 = f_{W0} == 0
-               (W0 then has rank N/2 and its singular values are sqrt(2) times larger)
+Second layer (``second_layer``; :func:`init_second_layer` is the library's one sampler of a):
+    rademacher  a_i = +-1
+    gaussian    a_i ~ N(0, 1)
+    symmetric   neurons in pairs (w, a), (w, -a) with a = +-1, so f0 = f_{W0} == 0
+                (W0 then has rank N/2 and its singular values are sqrt(2) times larger)
+    ones        a_i = 1                       (small-width and random-features models)
+    alternating a = (+1, -1, +1, ...)         (small-width model)
 
 Shapes: X (n, d) -> preactivations X W^T (n, N) -> features sigma(X W^T) (n, N) -> f (n,).
 Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; theory doc table 0.2.
@@ -29,10 +31,34 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from scipy import special
+
 from .activations import Activation, get_activation
 
 INITS = ("gaussian", "sphere")
-SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")
+SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")  # laws of a for TwoLayerNetwork
+SECOND_LAYER_LAWS = (*SECOND_LAYERS, "ones", "alternating")  # every law init_second_layer draws
+
+# in-place forms of registry activations (same values as Activation.f, no new array)
+_IN_PLACE = {
+    "relu": lambda Z: np.maximum(Z, 0.0, out=Z),
+    "tanh": lambda Z: np.tanh(Z, out=Z),
+    "abs": lambda Z: np.abs(Z, out=Z),
+    "sin": lambda Z: np.sin(Z, out=Z),
+    "erf": lambda Z: special.erf(Z, out=Z),
+    "linear": lambda Z: Z,
+    "he1": lambda Z: Z,
+}
+
+
+def activate_in_place(activation: Activation, Z: np.ndarray) -> np.ndarray:
+    """sigma(Z), overwriting Z when sigma has an in-place form (relu, tanh, abs, sin, erf, linear);
+    otherwise sigma(Z) as a new array. The result has Z's dtype, so float32 runs stay float32."""
+    expr = activation.expression
+    if expr is not None and len(expr) == 1 and expr[0][1] == 1.0 and expr[0][0] in _IN_PLACE:
+        return _IN_PLACE[expr[0][0]](Z)
+    out = np.asarray(activation.f(Z))
+    return out if out.dtype == Z.dtype else out.astype(Z.dtype)
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +83,7 @@ class TwoLayerNetwork:
 
     def features(self, X: np.ndarray) -> np.ndarray:
         """sigma(X W^T), shape (n, N)."""
-        return self.activation.f(self.preactivations(X))
+        return activate_in_place(self.activation, self.preactivations(X))
 
     def output(self, features: np.ndarray) -> np.ndarray:
         """f = sigma(X W^T) a / sqrt(N) from precomputed features, shape (n,)."""
@@ -84,7 +110,9 @@ def init_weights(rng: np.random.Generator, width: int, d: int, init: str = "gaus
 
 
 def init_second_layer(rng: np.random.Generator, width: int, second_layer: str = "rademacher") -> np.ndarray:
-    """a (width,): +-1, N(0,1), or +-1 paired with opposite signs (symmetric)."""
+    """a (width,) from one of SECOND_LAYER_LAWS: +-1, N(0,1), +-1 paired with opposite signs
+    (symmetric: a[N/2 + i] = -a[i]), all ones, or (+1, -1, +1, ...). The deterministic laws draw
+    nothing from ``rng``."""
     if second_layer == "rademacher":
         return rng.choice(np.array([-1.0, 1.0]), size=width)
     if second_layer == "gaussian":
@@ -92,6 +120,10 @@ def init_second_layer(rng: np.random.Generator, width: int, second_layer: str = 
     if second_layer == "symmetric":
         half = rng.choice(np.array([-1.0, 1.0]), size=width // 2)
         return np.concatenate([half, -half])
+    if second_layer == "ones":
+        return np.ones(width)
+    if second_layer == "alternating":
+        return np.where(np.arange(width) % 2 == 0, 1.0, -1.0)
     raise ValueError(f"unknown second layer {second_layer!r}")
 
 

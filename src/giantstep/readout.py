@@ -6,9 +6,21 @@ With features F = sigma(X W^T) (n_train x N) of a fresh training batch,
 
 where F_c, y_c are centered with the training means (an unpenalised intercept), so
 ŷ(x) = ybar + (sigma(W x) - Fbar)^T a_hat. Solved in the primal,
-(F_c^T F_c / n + ridge I) a = F_c^T y_c / n, when N <= n (Gram accumulated over chunks), and in the
-dual, a = F_c^T (F_c F_c^T / n + ridge I)^{-1} y_c / n, when n < N; both by Cholesky.
-(ridge = 0 is allowed where the Gram matrix is nonsingular.)
+(F_c^T F_c / n + ridge I) a = F_c^T y_c / n, when N <= n, and in the dual,
+a = F_c^T (F_c F_c^T / n + ridge I)^{-1} y_c / n, when n < N; both by Cholesky
+(:func:`solve_ridge`, the library's one ridge solver). ridge = 0 is allowed where the Gram matrix
+is nonsingular.
+
+Primal pass, streamed in blocks of ``BLOCK`` rows (no n x N matrix is formed): each block's
+pre-activations are computed into A = X_b [W; 0; 0]^T (b x (N + 2)), the activation is applied in
+place, the last two columns are set to 1 and y, and one BLAS ``syrk`` adds A^T A to a single
+(N + 2)^2 accumulator. That one product holds every sufficient statistic: F^T F, the column sums
+F^T 1, F^T y, n, sum y and y^T y, so centering costs no pass over the data:
+
+    F_c^T F_c / n = F^T F / n - m m^T,   F_c^T y_c / n = F^T y / n - m ybar,   m = F^T 1 / n.
+
+The block (2048 rows, ~16 MB at N = 1024) stays in cache between the product, the activation and
+syrk. The test pass streams the same way: activation in place, then one matrix-vector product.
 
 Reported errors: ``train_error`` = (1/n) ||y - ŷ||^2 on the training labels; ``test_error`` =
 mean (g(Theta*^T x) - ŷ(x))^2 against the noiseless target on a fresh test set (the quantity of
@@ -19,13 +31,17 @@ Normalisation vs Mei-Montanari (theory 0.2): for unit-norm rows, ridge = psi1 * 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
+from scipy import linalg as sla
 
 from .errors import DivergenceError, check_finite
-from .linalg import cholesky_solve
-from .network import TwoLayerNetwork
+from .linalg import cholesky_solve, chunk_slices, few_threads, gram, gram_update
+from .network import TwoLayerNetwork, activate_in_place
 from .targets import BatchSource
+
+BLOCK = 2048  # rows per block of the streamed feature passes
 
 
 @dataclass(frozen=True)
@@ -38,72 +54,114 @@ class RidgeFit:
     train_error: float
 
 
-def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None) -> RidgeFit:
-    """Fit the centered ridge readout on ``train`` (primal or dual by shape)."""
-    N = net.width
-    n = train.n
+def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
+    """x with (G + ridge I) x = b for a symmetric PSD G (m x m), b of shape (m,) or (m, r), by
+    Cholesky (no inverse formed; G is not modified; only its upper triangle is read). The
+    library's one ridge solver.
+
+    Raises :class:`DivergenceError` when G + ridge I is not positive definite.
+    """
+    try:
+        return cholesky_solve(G, b, ridge)
+    except np.linalg.LinAlgError:
+        m = G.shape[0]
+        raise DivergenceError(
+            f"the ridge system ({m} x {m}, ridge = {ridge}) is not positive definite "
+            "(ridge = 0 with fewer samples than features?)"
+        ) from None
+
+
+def ridge_coefficients(F: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """argmin_a (1/n) ||y - F a||^2 + ridge ||a||^2 for features F (n x N) held in memory (no
+    intercept), from the smaller Gram: primal (F^T F / n + ridge I) a = F^T y / n when N <= n,
+    dual a = F^T c with (F F^T / n + ridge I) c = y / n otherwise (ridge = 0: minimum norm)."""
+    n, N = F.shape
     if N <= n:
-        G = None  # F^T F summed over chunks (BLAS syrk per chunk)
-        fsum = np.zeros(N, dtype=net.W.dtype)
-        fy = np.zeros(N, dtype=net.W.dtype)
-        ysum = yy = 0.0
-        for X, y in train.chunks(chunk):
-            F = net.features(X)
-            if G is None:
-                G = F.T @ F
-            else:
-                G += F.T @ F
-            fsum += F.sum(axis=0)
-            fy += F.T @ y
-            ysum += float(y.sum())
-            yy += float(y @ y)
-        m, ybar = fsum / n, ysum / n
-        Gc = G  # centered Gram F_c^T F_c / n = G / n - m m^T, formed in place
-        Gc /= n
-        Gc -= np.outer(m, m)
-        bc = fy / n - m * ybar
-        coef = _solve(Gc, bc, ridge)
-        # training error from sufficient statistics: (1/n)||y_c - F_c a||^2
-        train_err = (yy / n - ybar**2) - 2.0 * float(coef @ bc) + float(coef @ Gc @ coef)
-    else:
-        X, y = train.materialize()
-        F = net.features(X)
-        m, ybar = F.mean(axis=0), float(y.mean())
-        Fc = F - m
-        yc = y - ybar
-        K = Fc @ Fc.T / n
-        beta = _solve(K, yc / n, ridge)
-        coef = Fc.T @ beta
-        resid = yc - Fc @ coef
-        train_err = float(resid @ resid) / n
+        return solve_ridge(gram(F.T) / n, F.T @ y / n, ridge)
+    return F.T @ solve_ridge(gram(F) / n, y / n, ridge)
+
+
+def _blocks(source: BatchSource, chunk: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(X_b, y_b) blocks of at most BLOCK rows, in row order, from ``source`` drawn in ``chunk``s."""
+    for X, y in source.chunks(chunk):
+        for sl in chunk_slices(X.shape[0], BLOCK):
+            yield X[sl], y[sl]
+
+
+def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int | None) -> np.ndarray:
+    """The upper triangle of S = A^T A ((N + 2) x (N + 2), Fortran-ordered; the strict lower
+    triangle is zero) for A = [F | 1 | y] over the whole batch, streamed (module docstring):
+    S[:N, :N] = F^T F, S[:N, N] = F^T 1, S[:N, N + 1] = F^T y, S[N, N] = n, S[N, N + 1] = sum y,
+    S[N + 1, N + 1] = y^T y."""
+    N, d = net.W.shape
+    dtype = net.W.dtype
+    W_aug = np.zeros((N + 2, d), dtype=dtype)
+    W_aug[:N] = net.W
+    S = np.zeros((N + 2, N + 2), dtype=dtype, order="F")
+    for X, y in _blocks(train, chunk):
+        with few_threads(X.shape[0] * N * (2.0 * d + N)):
+            A = activate_in_place(net.activation, X @ W_aug.T)
+            A[:, N] = 1.0
+            A[:, N + 1] = y
+            gram_update(S, A)
+    return S
+
+
+def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None) -> RidgeFit:
+    """Fit the centered ridge readout on ``train`` (primal streamed, or dual, by shape)."""
+    N, n = net.width, train.n
+    if N > n:
+        return _fit_dual(net, train, ridge)
+    S = sufficient_statistics(net, train, chunk)  # upper triangle
+    m, ybar = S[:N, N] / n, float(S[N, N + 1]) / n
+    Gc = np.asfortranarray(S[:N, :N] / n)  # upper triangle of F_c^T F_c / n = F^T F / n - m m^T:
+    syr = sla.blas.get_blas_funcs("syr", (Gc,))
+    Gc = syr(-1.0, m, a=Gc, lower=0, overwrite_a=1)  # the rank-one correction in place
+    bc = S[:N, N + 1] / n - m * ybar  # F_c^T y_c / n
+    coef = solve_ridge(Gc, bc, ridge)
+    # training error from the sufficient statistics: (1/n)||y_c - F_c a||^2
+    symv = sla.blas.get_blas_funcs("symv", (Gc,))
+    with few_threads(0.0):  # one thread: the same sums whatever the thread settings
+        quad = float(coef @ symv(1.0, Gc, coef, lower=0))
+    train_err = (float(S[N + 1, N + 1]) / n - ybar**2) - 2.0 * float(coef @ bc) + quad
     check_finite("the ridge readout", coef)
     return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
 
 
-def _solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
-    try:
-        return cholesky_solve(G, b, ridge)
-    except np.linalg.LinAlgError:
-        raise DivergenceError(
-            "the ridge system is singular (ridge = 0 with fewer samples than features?)"
-        ) from None
+def _fit_dual(net: TwoLayerNetwork, train: BatchSource, ridge: float) -> RidgeFit:
+    """Dual readout (n < N): the n x n kernel of centered features, batch held in memory."""
+    X, y = train.materialize()
+    n = X.shape[0]
+    F = net.features(X)
+    m, ybar = F.mean(axis=0), float(y.mean())
+    Fc = F - m
+    yc = y - ybar
+    coef = Fc.T @ solve_ridge(gram(Fc) / n, yc / n, ridge)
+    resid = yc - Fc @ coef
+    check_finite("the ridge readout", coef)
+    return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(float(resid @ resid) / n, 0.0))
 
 
 def predict(net: TwoLayerNetwork, fit: RidgeFit, X: np.ndarray) -> np.ndarray:
-    """ŷ(X), shape (n,)."""
-    # (F - Fbar) a computed as F a - Fbar.a: no (n x N) temporary
-    return net.features(X) @ fit.coef + (fit.intercept - float(fit.feature_mean @ fit.coef))
+    """ŷ(X), shape (n,): (F - Fbar) a computed as F a + (intercept - Fbar . a), no (n x N) temporary
+    beyond the features."""
+    F = activate_in_place(net.activation, net.preactivations(X))
+    return F @ fit.coef + (fit.intercept - float(fit.feature_mean @ fit.coef))
 
 
 def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: int | None) -> tuple[float, float]:
-    """(test_error vs the noiseless target, test_mse vs noisy labels) on ``test``."""
+    """(test_error vs the noiseless target, test_mse vs noisy labels) on ``test``, streamed in blocks.
+    Without label noise the labels are the noiseless target (same rows, same formula)."""
     se_clean = se_noisy = 0.0
     teacher = test.teacher
-    for X, y in test.chunks(chunk):
-        yhat = predict(net, fit, X)
-        clean = teacher.clean(teacher.latent(X))
-        se_clean += float(np.sum((clean - yhat) ** 2))
-        se_noisy += float(np.sum((y - yhat) ** 2))
+    for X, y in _blocks(test, chunk):
+        with few_threads(2.0 * X.shape[0] * net.d * net.width):
+            yhat = predict(net, fit, X)
+        err = yhat - y
+        se_noisy += float(err @ err)
+        if teacher.noise > 0:
+            err = yhat - teacher.clean(teacher.latent(X))
+        se_clean += float(err @ err)
     return se_clean / test.n, se_noisy / test.n
 
 

@@ -49,6 +49,7 @@ import numpy as np
 from .activations import Activation, get_activation
 from .errors import ConfigError, check_finite
 from .linalg import DEFAULT_CHUNK, chunk_slices
+from .network import init_second_layer
 
 SECOND_LAYERS = ("ones", "rademacher", "gaussian", "alternating")
 
@@ -80,14 +81,7 @@ def init_small(
     if second_layer not in SECOND_LAYERS:
         raise ConfigError("second_layer", f"one of {list(SECOND_LAYERS)}", second_layer)
     W = float(scale) * rng.standard_normal((m, d)) / math.sqrt(d)
-    if second_layer == "ones":
-        a = np.ones(m)
-    elif second_layer == "rademacher":
-        a = rng.choice([-1.0, 1.0], size=m)
-    elif second_layer == "gaussian":
-        a = rng.standard_normal(m)
-    else:
-        a = np.where(np.arange(m) % 2 == 0, 1.0, -1.0)
+    a = init_second_layer(rng, m, second_layer)
     return SmallNet(W, a, get_activation(sigma, "activation"))
 
 

@@ -5,25 +5,29 @@ sqrt(v) [|sqrt(N) - sqrt(d)|, sqrt(N) + sqrt(d)] (Marchenko-Pastur). For the ini
 convention P (v = 1/d) the top edge is 1 + sqrt(N/d) = 1 + sqrt(psi1); for ``symmetric`` pairs
 it is sqrt(2) (1 + sqrt(N/(2d))).
 
-Empirical bulk edge (after training the bulk may be inflated, theory 3.2): the bulk is taken
-to be MP-shaped with an unknown entry variance v, estimated from its second moment,
+Bulk edge and outliers (one rule for weights W_t and updates W_t - W_{t-1}). After a step the bulk
+is not Marchenko-Pastur shaped: a maximal step rescales the rows of W0 by 1 + O(a_i) and adds a
+product-of-random-matrices part, which spreads the top of the bulk into a smooth tail well above
+the MP edge of the same second moment (relu, alpha = 1/2, N = d = 1024: 22 values above it). What
+every such bulk keeps is a square-root edge: its density vanishes as sqrt(E - s), so its j-th
+largest singular value sits at E - C (j - 1/2)^(2/3) up to Tracy-Widom fluctuations of order C.
+The rule fits that law to the values below the outliers and counts what lies above it:
 
-    v_hat = (||W||_F^2 - sum_{outliers} s_j^2) / ((min(N,d) - #outliers) * max(N,d)),
-    edge_hat = sqrt(v_hat) (sqrt(N) + sqrt(d)),
+    (E_K, C_K) = least squares of s_{K+j} = E - C (j - 1/2)^(2/3) over j = 1..J   (J = 24),
+    outliers = the largest K <= K0 with s_K > E_K + kappa C_K,  kappa = 2.5   (0 if none),
 
-iterated with the outlier rule until the outlier count is stable (<= 10 rounds).
-
-The second-moment estimate assumes an MP-shaped bulk, which holds for W_t but not for an update
-W_t - W_{t-1}, whose bulk is a product of random matrices with a heavier, spread-out top. For
-updates (``bulk="gap"``) the outliers are the values above the largest relative gap
-s_j / s_{j+1} among the reported top values, provided that gap exceeds 1 + 8 min(N,d)^(-2/3)
-(twice the outlier margin; bulk spacings near the edge are O(min(N,d)^(-2/3))); the edge is then
-the first value below the gap.
-
-Outlier rule: s_j is an outlier iff s_j > edge * (1 + 4 * min(N,d)^(-2/3)). The margin is four
-times the Tracy-Widom fluctuation scale of the top singular value, so a spike-free matrix
-reports 0 outliers with overwhelming probability, while BBP outliers (an O(1) distance from
-the edge) are detected once min(N,d)^(-2/3) is small against that distance.
+found by scanning K down from K0 = min(64, p / 8) (p = min(N, d)); ``bulk_edge`` = E_K. Deep in
+the bulk the test is conservative (see :func:`count_outliers`), so only the edge region and the
+values above it can be counted. If the deepest window itself looks contaminated, K0 is doubled and
+more values are computed. The threshold 2.5 C is about 7 Tracy-Widom scales (C = (3 pi / 2)^(2/3)
+sigma_TW) above the fitted edge: over 3700 spike-free Gaussian matrices (p = 64, 200, 512) none
+reported an outlier. BBP outliers, an O(1) distance from the edge, are counted once that distance
+exceeds 2.5 C = O(p^(-2/3)); closer to the threshold the count is conservative. For a Gram side
+p < 192 the window shrinks to J = max(3, p / 8) values. The count is exact: every value down to
+s_{K0+J} is computed, so it does not depend on how many values are reported (``top``). It counts
+every separated spike, including those no first-order theory predicts (e.g. the He2 spike of a
+link with c2 != 0 after a maximal step). Validated on maximal-step spectra in the tests (planted
+spikes on a real post-step bulk).
 
 Overlaps: |<v_j, theta*_i>| for the top right singular vectors v_j (d-dimensional) and each
 teacher direction theta*_i; and |<v_j(W_t), v_l(W_{t-1})>| between consecutive steps.
@@ -47,11 +51,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .linalg import SingularPairs, singular_values, top_singular
+from .linalg import SingularPairs, TopSpectrum, singular_values, top_spectrum
 from .theory.mp import initial_singular_edge, singular_edge
 
-OUTLIER_MARGIN = 4.0
-MAX_EDGE_ROUNDS = 10
+OUTLIER_MARGIN = 2.5  # kappa: outliers lie above E + kappa C
+EDGE_WINDOW = 24  # J: bulk values in the edge fit
+OUTLIER_ALLOWANCE = 64  # K0: the scan starts this deep (at most p / 8); doubled while it finds only outliers
 
 
 def mp_edge(width: int, d: int, variance: float) -> float:
@@ -64,64 +69,126 @@ def initial_edge(width: int, d: int, second_layer: str = "rademacher") -> float:
     return initial_singular_edge(width, d, paired=second_layer == "symmetric")
 
 
-def outlier_threshold(edge: float, width: int, d: int) -> float:
-    """edge * (1 + 4 min(N,d)^(-2/3)): the documented outlier rule."""
-    return edge * (1.0 + OUTLIER_MARGIN * min(width, d) ** (-2.0 / 3.0))
+class EdgeFit(NamedTuple):
+    """Square-root-law fit of a bulk edge and the outliers above it (module docstring)."""
+
+    edge: float  # E
+    scale: float  # C: the j-th bulk value sits at E - C (j - 1/2)^(2/3)
+    outliers: int  # values above E + kappa C
+    margin: float  # smallest |s_K - (E_K + kappa C_K)| / sensitivity over the scan's decisions
 
 
-def count_outliers(s: np.ndarray, edge: float, width: int, d: int) -> int:
-    """Number of singular values above the outlier threshold."""
-    return int(np.sum(np.asarray(s) > outlier_threshold(edge, width, d)))
+def fit_window(side: int) -> tuple[int, int]:
+    """(J, K0): bulk values in the fit and the depth where the scan starts, for a Gram side ``side``."""
+    return min(EDGE_WINDOW, max(3, side // 8)), min(OUTLIER_ALLOWANCE, max(1, side // 8))
 
 
-def empirical_edge(s_top: np.ndarray, frob2: float, width: int, d: int) -> tuple[float, int]:
-    """Empirical bulk edge and outlier count from the top singular values and ||W||_F^2."""
-    p, q = min(width, d), max(width, d)
-    outliers = 0
-    edge = math.nan
-    for _ in range(MAX_EDGE_ROUNDS):
-        bulk2 = max(frob2 - float(np.sum(np.square(s_top[:outliers]))), 0.0)
-        v = bulk2 / (max(p - outliers, 1) * q)
-        edge = mp_edge(width, d, v)
-        new = count_outliers(s_top, edge, width, d)
-        if new == outliers:
-            break
-        outliers = new
-    return edge, outliers
+def _sensitivity(window: int, skip: int) -> float:
+    """Largest change of s_K - (E_K + kappa C_K) when every value moves by at most 1: 1 + sum_j
+    |dE/ds_j + kappa dC/ds_j| over the fit window (E and C are linear in the values)."""
+    x = (np.arange(skip + 1, window + 1) - 0.5) ** (2.0 / 3.0)
+    xc = x - x.mean()
+    slope = xc / (xc @ xc)  # d slope / d s_j; E = mean - slope * mean(x), C = -slope
+    return 1.0 + float(np.sum(np.abs(1.0 / x.size - x.mean() * slope - OUTLIER_MARGIN * slope)))
+
+
+def edge_fit(s: np.ndarray, outliers: int, window: int, skip: int = 0) -> tuple[float, float]:
+    """(E, C) of the least-squares fit s_{K+j} = E - C (j - 1/2)^(2/3), j = skip+1..J (K =
+    ``outliers``, J = ``window``; ``s`` descending, at least K + J values)."""
+    x = (np.arange(skip + 1, window + 1) - 0.5) ** (2.0 / 3.0)
+    y = np.asarray(s[outliers + skip : outliers + window], dtype=np.float64)
+    xc = x - x.mean()
+    slope = float(xc @ (y - y.mean()) / (xc @ xc))
+    return float(y.mean() - slope * x.mean()), -slope
+
+
+def count_outliers(s: np.ndarray, allowance: int, window: int) -> EdgeFit | None:
+    """Outlier count of descending singular values ``s`` by the edge-fit rule (module docstring),
+    scanning K down from ``allowance`` = K0.
+
+    Returns None when the scan's deepest window may hold outliers and ``s`` has more values than
+    the scan used (compute more values and call again with a larger allowance): when s_{K0} is an
+    outlier, or when the top of the window, s_{K0+1}, lies above the fit of the window's lower
+    half (which tolerates outliers in up to half of the window).
+
+    Deep in the bulk the scan is conservative: there the values are locally linear in j, and a
+    line in x = (j - 1/2)^(2/3) fitted to them extrapolates above the next value (x^(3/2) is
+    convex), so only the edge region and what lies above it can produce a count.
+
+    >>> s = 2.0 - 0.05 * (np.arange(1, 40) - 0.5) ** (2 / 3)
+    >>> count_outliers(np.concatenate([[5.0, 3.0], s]), 8, 24).outliers
+    2
+    """
+    s = np.asarray(s, dtype=np.float64)
+    start = min(allowance, len(s) - window)
+    floor = 1e-6 * max(float(s[0]), np.finfo(np.float64).tiny)  # resolution of Gram-based values
+
+    margin = math.inf
+
+    def above(K: int, skip: int = 0) -> tuple[bool, float, float]:
+        nonlocal margin
+        E, C = edge_fit(s, K, window, skip)
+        gap = float(s[K - 1] - (E + OUTLIER_MARGIN * max(C, floor)))
+        margin = min(margin, abs(gap) / _sensitivity(window, skip))
+        return gap > 0, E, C
+
+    more = len(s) > start + window
+    if more and start == allowance and above(start + 1, window // 2)[0]:
+        return None  # outliers inside the deepest window
+    for K in range(start, 0, -1):
+        outlier, E, C = above(K)
+        if outlier:
+            return None if (more and K == allowance) else EdgeFit(E, C, K, margin)
+    E, C = edge_fit(s, 0, window)
+    return EdgeFit(E, C, 0, margin)
 
 
 class MatrixSpectrum(NamedTuple):
     """Top singular pairs and bulk summary of one matrix."""
 
     pairs: SingularPairs
-    bulk_edge: float  # empirical edge
-    outliers: int  # count above the outlier threshold of the empirical edge
+    bulk_edge: float  # fitted edge E of the bulk
+    outliers: int  # exact count of values above E + kappa C
     all_values: np.ndarray | None  # every singular value (descending) when requested
+    edge_scale: float  # C of the fit
 
 
-def gap_edge(s_top: np.ndarray, width: int, d: int) -> tuple[float, int]:
-    """Edge and outlier count from the largest relative gap among the top values (updates)."""
-    if len(s_top) < 2 or s_top[-1] <= 0:
-        return float(s_top[-1]) if len(s_top) else math.nan, 0
-    ratios = s_top[:-1] / s_top[1:]
-    j = int(np.argmax(ratios))
-    if ratios[j] > 1.0 + 2 * OUTLIER_MARGIN * min(width, d) ** (-2.0 / 3.0):
-        return float(s_top[j + 1]), j + 1
-    return float(s_top[0]), 0
+def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
+    """Top-``top`` singular pairs of M (N x d), its bulk edge and exact outlier count (edge-fit
+    rule, module docstring), and optionally all its singular values.
+
+    The values come from :func:`giantstep.linalg.top_spectrum` with brackets; the count is kept
+    only if every decision of the scan holds for every set of values inside the brackets (each
+    decision's distance to its threshold, divided by its sensitivity to a uniform perturbation of
+    the values, exceeds the widest bracket), and recomputed on the float64 path otherwise."""
+    window, allowance = fit_window(min(M.shape))
+    all_values = singular_values(M) if full else None
+    ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=False)
+    if fit is None:  # overflow: the caller's finiteness check names the stage
+        return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
+    width = float(np.max(ts.upper - ts.lower)) if all_values is None else 0.0
+    if width > 0 and not fit.margin > width:
+        ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=True)
+        if fit is None:
+            return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
+    return MatrixSpectrum(ts.pairs, fit.edge, fit.outliers, all_values, fit.scale)
 
 
-def spectrum(M: np.ndarray, top: int, full: bool = False, bulk: str = "mp") -> MatrixSpectrum:
-    """Top-``top`` singular pairs of M, bulk edge and outlier count (``bulk`` = "mp" for weight
-    matrices, "gap" for updates; see the module docstring), optionally all singular values."""
-    width, d = M.shape
-    pairs = top_singular(M, top)
-    if bulk == "gap":
-        edge, outliers = gap_edge(pairs.s, width, d)
-    else:
-        frob2 = float(np.einsum("ij,ij->", M, M))
-        edge, outliers = empirical_edge(pairs.s, frob2, width, d)
-    values = singular_values(M) if full else None
-    return MatrixSpectrum(pairs, edge, outliers, values)
+def _edge_and_count(M, top, allowance, window, all_values, exact) -> tuple[TopSpectrum, EdgeFit | None]:
+    """Top spectrum and edge fit, computing more values while the scan asks for them (None: the
+    values are not finite)."""
+    ts = top_spectrum(M, top, allowance + window + 1, exact=exact)
+    values = ts.values if all_values is None else all_values
+    if len(values) == 0 or not np.all(np.isfinite(values)):
+        return ts, None
+    fit = count_outliers(values, allowance, window)
+    while fit is None:  # the deepest window may hold outliers: scan from twice as deep
+        allowance *= 2
+        if all_values is None:
+            more = top_spectrum(M, top, allowance + window + 1, exact=exact)
+            ts, values = TopSpectrum(ts.pairs, more.values, more.lower, more.upper), more.values
+        fit = count_outliers(values, allowance, window)
+    return ts, fit
 
 
 def overlaps(V: np.ndarray, directions: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ import pytest
 
 from giantstep.errors import ConfigError
 from giantstep.experiments.kinds import parse_config, run_config
-from giantstep.experiments.rf import SGDConfig, ridge_readout, sgd_readout, spike_direction
+from giantstep.experiments.rf import SGDConfig, sgd_readout, spike_direction
+from giantstep.readout import ridge_coefficients as ridge_readout
 from giantstep.seeding import stream
 
 

@@ -43,12 +43,14 @@ def test_abs_erf_sin_closed_forms():
 
 @pytest.mark.parametrize("j", range(0, 7))
 def test_hermite_orthogonality(j):
-    # he_j = He_j / sqrt(j!) has c_k = sqrt(j!) delta_jk
-    c = hermite_coefficients(f"he{j}", 8)
+    # he_j = He_j / sqrt(j!) has c_k = sqrt(j!) delta_jk: the registry uses it exactly, the
+    # quadrature (the same function as an opaque callable) must reproduce it
     expected = np.zeros(9)
     expected[j] = math.sqrt(math.factorial(j))
-    assert np.allclose(c, expected, atol=1e-9)
-    assert abs(hermite_constants(f"he{j}").second_moment - 1.0) < 1e-9
+    quad = from_callable(get_activation(f"he{j}").f, name=f"he{j} by quadrature")
+    for sigma in (f"he{j}", quad):
+        assert np.allclose(hermite_coefficients(sigma, 8), expected, atol=1e-9)
+        assert abs(hermite_constants(sigma).second_moment - 1.0) < 1e-9
 
 
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "gelu", "relu", "abs"])
@@ -105,3 +107,25 @@ def test_derivatives_match_finite_differences():
         assert np.allclose(act.df(z), fd, atol=1e-6), name
         fd2 = (act.df(z + h) - act.df(z - h)) / (2 * h)
         assert np.allclose(act.d2f(z), fd2, atol=1e-5), name
+
+
+def test_constants_cached_by_canonical_expression(monkeypatch):
+    """A sum link is integrated once per process, however it is spelled or resolved (each
+    get_activation call builds a new object); its coefficients are the sums of its terms'."""
+    import giantstep.hermite as hermite
+
+    first = hermite_constants("he1+he2+he4")
+    calls = []
+    real = hermite.gaussian_expectation
+    monkeypatch.setattr(hermite, "gaussian_expectation", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for spelling in ("he1+he2+he4", " he4 + he2 + he1", "he1+he2+0.5*he4+0.5*he4"):
+        again = hermite_constants(get_activation(spelling, "link"))
+        assert again == first
+    assert calls == []
+    # an independent computation: the same function as an opaque callable is integrated directly
+    direct = hermite_constants(from_callable(get_activation("he1+he2+he4").f, name="he1+he2+he4"))
+    assert len(calls) > 0
+    assert np.allclose(direct.coefficients, first.coefficients, rtol=0, atol=1e-10)
+    assert abs(direct.second_moment - 3.0) < 1e-10 and abs(first.second_moment - 3.0) < 1e-10
+    # c_k of he1 + he2 + he4 = sqrt(k!) for k in {1, 2, 4}
+    assert np.allclose(first.coefficients[:6], [0, 1, math.sqrt(2), 0, math.sqrt(24), 0], atol=1e-10)

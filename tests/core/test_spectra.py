@@ -1,4 +1,5 @@
-"""Spectral fast path and outlier rule: agreement with LAPACK SVD, planted rank-one spikes (BBP)."""
+"""Spectral fast path and outlier rule: agreement with LAPACK SVD, planted rank-one spikes (BBP),
+exact outlier counts, and the rule on maximal-step spectra (planted spikes on a real post-step bulk)."""
 
 import math
 
@@ -7,6 +8,8 @@ import pytest
 
 from giantstep.linalg import singular_values, top_singular
 from giantstep.spectra import count_outliers, initial_edge, overlaps, spectrum
+from giantstep.experiments.kinds import parse_config
+from giantstep.experiments.steps import build, train
 from giantstep.theory.bbp import rectangular
 
 
@@ -75,9 +78,10 @@ def test_initial_edge_and_no_false_outliers():
         spec = spectrum(W, 10)
         edge = initial_edge(N, d)
         assert abs(edge - (1 + math.sqrt(N / d))) < 1e-12
-        assert count_outliers(spec.pairs.s, edge, N, d) == 0
         assert spec.outliers == 0
-        assert abs(spec.bulk_edge - edge) / edge < 0.02  # empirical edge from the second moment
+        # the fitted edge sits within a few Tracy-Widom scales (C ~ p^(-2/3) edge) of the MP edge
+        assert abs(spec.bulk_edge - edge) < 3 * spec.edge_scale
+        assert 0.2 * min(N, d) ** (-2 / 3) * edge < spec.edge_scale < 5 * min(N, d) ** (-2 / 3) * edge
 
 
 def test_overlaps_shape_and_values():
@@ -112,3 +116,90 @@ def test_left_hermite_parts_planted():
     scale = noise**2 / np.sqrt(d) + target * noise / np.sqrt(d)
     assert noise[3] == pytest.approx(0.1 * np.sqrt(np.sum(H[:, 3] ** 2 * a**2)), rel=0.05)
     assert np.all(np.abs(parts**2 - target**2) <= 5 * scale + 1e-12)
+
+
+def _plant(B, thetas, rng):
+    """B + sum_i theta_i u_i v_i^T with orthonormal random u_i (left) and v_i (right)."""
+    U, _ = np.linalg.qr(rng.standard_normal((B.shape[0], len(thetas))))
+    V, _ = np.linalg.qr(rng.standard_normal((B.shape[1], len(thetas))))
+    return B + (U * np.asarray(thetas)) @ V.T
+
+
+@pytest.mark.parametrize("k", [12, 21, 45])
+def test_outlier_count_is_not_capped_by_top(k):
+    """k strong spikes on a Marchenko-Pastur bulk: the count is k whatever ``top`` is (45 > p / 8
+    = 37 also exercises the doubling of the scan's depth)."""
+    rng = np.random.default_rng(4)
+    B = rng.standard_normal((300, 600)) / math.sqrt(600)
+    M = _plant(B, np.linspace(4.0, 9.0, k), rng)
+    for top in (1, 3, 10, 40):
+        spec = spectrum(M, top)
+        assert spec.outliers == k, (top, spec.outliers)
+        assert len(spec.pairs.s) == top
+    # the same count from every singular value
+    assert spectrum(M, 3, full=True).outliers == k
+
+
+def test_count_outliers_scan():
+    """The rule on a noiseless square-root edge: values above E + 2.5 C are outliers, however many."""
+    bulk = 2.0 - 0.05 * (np.arange(1, 60) - 0.5) ** (2 / 3)
+    assert count_outliers(bulk, 16, 24).outliers == 0
+    fit = count_outliers(np.concatenate([[3.0, 2.5, 2.2], bulk]), 16, 24)
+    assert fit.outliers == 3 and abs(fit.edge - 2.0) < 1e-12 and abs(fit.scale - 0.05) < 1e-12
+    # 2.0 + 2.4 C is inside the margin, 2.0 + 2.6 C is not
+    assert count_outliers(np.concatenate([[2.0 + 2.4 * 0.05], bulk]), 16, 24).outliers == 0
+    assert count_outliers(np.concatenate([[2.0 + 2.6 * 0.05], bulk]), 16, 24).outliers == 1
+    # every allowed value an outlier, or one inside the deepest window: more values are needed
+    # (None), unless there are no more
+    many = np.concatenate([np.linspace(9, 5, 16), bulk])
+    assert count_outliers(many, 16, 24) is None
+    assert count_outliers(many, 15, 24) is None
+    assert count_outliers(many[: 16 + 24], 16, 24).outliers == 16
+    assert count_outliers(many, 32, 24).outliers == 16
+
+
+def _maximal_step(seed, d=512, width=512, n=1024, layer="rademacher"):
+    cfg = parse_config({"kind": "steps", "seed": seed, "d": d, "width": width, "n": n, "activation": "relu",
+                        "second_layer": layer, "teacher": {"link": "relu"}, "steps": [{"eta0": 1.0, "alpha": 0.5}],
+                        "theory": False})
+    net0, teacher = build(cfg)
+    return cfg, net0.W, train(cfg, net0, teacher).weights[1]
+
+
+@pytest.mark.parametrize("seed,layer", [(0, "rademacher"), (1, "rademacher"), (2, "gaussian")])
+def test_maximal_step_outliers(seed, layer):
+    """A maximal step (alpha = 1/2) with relu rescales the rows of W0 and spreads the top of the
+    bulk into a smooth tail far above the MP edge of the same second moment. The rule counts the
+    one spike the theory predicts, in W1 and in the update; the tail alone (W1 with its spike
+    removed) has no outlier; k spikes planted on that tail are counted exactly.
+
+    Planted strengths theta_i >= 1.5 s_1(B): the planted matrix has k values >= min theta_i -
+    ||U^T B V|| > s_1(B) (Courant-Fischer on span V), and by interlacing its (k+1)-th value is
+    <= s_1(B), so exactly k values leave the bulk; the rule must count them and nothing else.
+    """
+    from giantstep.theory.srf import srf_parameters
+
+    cfg, W0, W1 = _maximal_step(seed, layer=layer)
+    # the sRF picture of a maximal step (docs/theory.md, spiked random features): W1 ~ sqrt(c) W0' +
+    # r a v^T, one rank-one spike of singular value r ||a|| = r sqrt(N), far above the O(1) bulk
+    par = srf_parameters("relu", "relu", 1.0, cfg.n / cfg.d)
+    assert par.r * math.sqrt(cfg.width) > 4 * (1 + math.sqrt(cfg.width / cfg.d)) * math.sqrt(par.c)
+    predicted = 1
+    spec = spectrum(W1, 10)
+    assert spec.outliers == predicted
+    assert spectrum(W1 - W0, 10).outliers == predicted
+    # the tail: W1 without its spike, well above the MP edge of its second moment
+    s, U, V = spec.pairs
+    B = W1 - s[0] * np.outer(U[:, 0], V[:, 0])
+    p, q = min(B.shape), max(B.shape)
+    mp = math.sqrt(float(np.sum(B * B)) / (p * q)) * (math.sqrt(p) + math.sqrt(q))
+    tail = spectrum(B, 10)
+    assert tail.outliers == 0
+    if layer == "rademacher":  # rows rescaled by 1 +- kappa: the tail lies above the MP edge of its second moment
+        assert tail.bulk_edge > mp * (1 + 4 * p ** (-2 / 3))
+    rng = np.random.default_rng(100 + seed)
+    top_bulk = float(tail.pairs.s[0])
+    for k in (1, 2, 5, 9):
+        thetas = top_bulk * (1.5 + 0.25 * np.arange(k))
+        assert spectrum(_plant(B, thetas, rng), 3).outliers == k
+    assert spectrum(_plant(B, [2 * top_bulk, 2 * top_bulk], rng), 3).outliers == 2  # equal spikes (k-index teachers)

@@ -68,7 +68,9 @@ from pydantic import Field, model_validator
 from ..activations import get_activation
 from ..errors import ConfigError, DivergenceError, check_finite
 from ..hermite import hermite_constants
-from ..linalg import cholesky_solve, chunk_slices, gram
+from ..linalg import chunk_slices
+from ..network import init_second_layer
+from ..readout import ridge_coefficients
 from ..seeding import stream
 from ..targets import BatchSource, make_teacher
 from .config import MAX_SIZE, ActivationName, Strict, TeacherConfig
@@ -137,22 +139,6 @@ def spike_direction(rng: np.random.Generator, theta: np.ndarray, gamma: float) -
     return gamma * theta + np.sqrt(max(1.0 - gamma * gamma, 0.0)) * xi
 
 
-def ridge_readout(F: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """argmin (1/n)||y - F a||^2 + ridge ||a||^2 for F (n x N), by the smaller Gram (Cholesky).
-
-    Primal (N <= n): (F^T F / n + ridge I) a = F^T y / n.
-    Dual   (N > n):  a = F^T c,  (F F^T / n + ridge I) c = y / n  (ridge = 0: minimum-norm).
-    """
-    n, N = F.shape
-    try:
-        if N <= n:
-            return cholesky_solve(gram(F.T) / n, F.T @ y / n, ridge)
-        c = cholesky_solve(gram(F) / n, y / n, ridge)
-        return F.T @ c
-    except np.linalg.LinAlgError as exc:
-        raise DivergenceError(f"ridge system not positive definite (ridge={ridge}, n={n}, N={N}): {exc}") from None
-
-
 def top_eigenvalue(F: np.ndarray, iterations: int = 50, seed: int = 0) -> float:
     """lambda_max(F^T F / n) by power iteration (deterministic start; upper side to ~1%)."""
     n, N = F.shape
@@ -213,12 +199,7 @@ def run(cfg: RFConfig) -> ExperimentResult:
     if cfg.spike is not None:
         v = spike_direction(stream(cfg.seed, "spike"), teacher.theta[:, 0], cfg.spike.gamma)
         a_rng = stream(cfg.seed, "second-layer")
-        if cfg.spike.second_layer == "ones":
-            a = np.ones(cfg.width)
-        elif cfg.spike.second_layer == "rademacher":
-            a = a_rng.choice([-1.0, 1.0], size=cfg.width)
-        else:
-            a = a_rng.standard_normal(cfg.width)
+        a = init_second_layer(a_rng, cfg.width, cfg.spike.second_layer)
         spike = (float(np.sqrt(cfg.spike.c)), cfg.spike.r, v, a)
 
     X, y = BatchSource(cfg.seed, "train", cfg.n, teacher).materialize()
@@ -257,7 +238,7 @@ def run(cfg: RFConfig) -> ExperimentResult:
             metrics[f"features.lambda{j + 1}"] = float(ev[j])
     a_ridge = None
     if cfg.readout in ("ridge", "both"):
-        a_ridge = ridge_readout(F, y, cfg.ridge)
+        a_ridge = ridge_coefficients(F, y, cfg.ridge)
         check_finite("ridge readout", a_ridge)
         metrics["test_risk"] = test_risk(a_ridge)
         metrics["train_error"] = train_error(a_ridge)

@@ -33,6 +33,7 @@ import numpy as np
 from .. import __version__
 from ..errors import GiantstepError, check_finite
 from ..hermite import hermite_constants
+from ..linalg import few_threads
 from ..network import TwoLayerNetwork, init_network
 from ..readout import fit_ridge, test_errors
 from ..seeding import stream
@@ -172,7 +173,7 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             arrays[f"w{t}.singular_values"] = spec.all_values
         if t >= 1:
             dW = W - traj.weights[t - 1]
-            upd = spectrum(dW, top, full=cfg.spectra.full, bulk="gap")
+            upd = spectrum(dW, top, full=cfg.spectra.full)
             check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
             entry["update"] = _spectrum_entry(upd, theta)
             if upd.all_values is not None:
@@ -250,7 +251,8 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         from ..theory.predictions import steps_predictions
 
         try:
-            record["theory"] = steps_predictions(cfg)
+            with few_threads(0.0):  # small dense problems only (quadrature rules, fixed points)
+                record["theory"] = steps_predictions(cfg)
         except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
             record["theory"] = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
         _flat_theory(metrics, record["theory"])

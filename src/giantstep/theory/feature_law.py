@@ -114,10 +114,10 @@ class SpikedLaw:
         return self.u
 
     def sample_second_layer(self, rng: np.random.Generator, width: int) -> np.ndarray:
-        """a (width,) from the second layer's law."""
-        if self.second_layer == "gaussian":
-            return rng.standard_normal(width)
-        return rng.choice(np.array([-1.0, 1.0]), size=width)
+        """a (width,) from the second layer's law (the simulator's one sampler)."""
+        from ..network import init_second_layer
+
+        return init_second_layer(rng, width, self.second_layer)
 
     def sample(self, rng: np.random.Generator, width: int) -> np.ndarray:
         """W (width, d) with rows drawn from the law."""
