@@ -47,6 +47,10 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for result.json and arrays.npz."),
     force: bool = typer.Option(False, "--force", help="Replace an earlier result.json/arrays.npz in --out."),
+    save_weights: bool = typer.Option(False, "--save-weights", help="Save W_0..W_T, a and Theta* in arrays.npz "
+                                                                     "(steps runs; sets save.weights)."),
+    save_updates: bool = typer.Option(False, "--save-updates", help="Save the updates W_t - W_{t-1} too "
+                                                                     "(sets save.updates)."),
 ) -> None:
     """Run one experiment described by CONFIG."""
     from ..engine.execution import failure_reason
@@ -56,7 +60,11 @@ def run(
     from ..experiments.record import check_run_output, write_run_output
     from ..jsonable import to_jsonable
 
-    cfg = parse_config(load_config_file(config))
+    data = load_config_file(config)
+    if save_weights or save_updates:
+        data["save"] = {**(data.get("save") or {}), **({"weights": True} if save_weights else {}),
+                        **({"updates": True} if save_updates else {})}
+    cfg = parse_config(data)
     check_memory(cfg)
     if out is not None:
         check_run_output(out, force)

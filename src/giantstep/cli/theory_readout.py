@@ -43,8 +43,11 @@ def register(theory_app: typer.Typer) -> None:
         width: int = typer.Option(400, "--width", help="N (weights drawn when --weights is absent)."),
         seed: int = typer.Option(0, "--seed", help="Root seed: W0 from stream (seed, 'weights'), theta* from (seed, 'teacher')."),
         init: str = typer.Option("gaussian", "--init", help="gaussian | sphere."),
-        weights: str = typer.Option("", "--weights", help="Optional .npy file with W (N x d)."),
-        theta: str = typer.Option("", "--theta", help="Optional .npy file with theta* (d,); needs --weights."),
+        weights: str = typer.Option("", "--weights", help="Optional W (N x d): a .npy file, or the arrays.npz (or "
+                                                          "the directory) of a run with --save-weights."),
+        theta: str = typer.Option("", "--theta", help="Optional theta* (d,): a .npy file or an arrays.npz; with "
+                                                      "--weights from a run, the run's theta by default."),
+        key: str = typer.Option("", "--key", help="Array of the weights' .npz (default: the last W_t, e.g. W2)."),
         n: int = typer.Option(..., "--n", help="Readout samples."),
         ridge: float = typer.Option(..., "--ridge", help="Readout ridge: (1/n)||y - F a||^2 + ridge ||a||^2."),
         json_out: bool = JSON_OPT,
@@ -58,15 +61,13 @@ def register(theory_app: typer.Typer) -> None:
         from ..theory.ge_ridge import best_linear_error, ge_ridge_risk
 
         if weights:
-            try:
-                W = np.load(weights)
-            except (OSError, ValueError):
-                raise ConfigError("weights", "a readable .npy file with an N x d array", weights) from None
+            from ..saved import read_run_array
+
+            W = read_run_array(weights, "weights", key or None)
             if theta:
-                try:
-                    th = np.load(theta)
-                except (OSError, ValueError):
-                    raise ConfigError("theta", "a readable .npy file with a length-d vector", theta) from None
+                th = read_run_array(theta, "theta")
+            elif not weights.endswith(".npy"):
+                th = read_run_array(weights, "theta")
             else:
                 th = stream(seed, "teacher").standard_normal(np.asarray(W).shape[-1])
         else:

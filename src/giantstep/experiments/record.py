@@ -1,4 +1,5 @@
-"""Writing a run's output directory and a human-readable summary of its record."""
+"""Writing a run's output directory and a human-readable summary of its record (saved arrays are
+read back by :mod:`giantstep.saved`)."""
 
 from __future__ import annotations
 
