@@ -6,7 +6,6 @@ import math
 
 import typer
 
-from ..errors import ConfigError
 from .theory import JSON_OPT, emit
 
 
@@ -23,13 +22,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """delta_alg: weak-recovery threshold of polynomial-time algorithms (theory doc 5.2)."""
-        from ..theory.delta_alg import delta_alg, multi_index_delta_alg
+        from ..theory import quantities as q
 
-        if k == 1:
-            res = delta_alg(link, noise, method)
-        else:
-            res = multi_index_delta_alg(link, combine, k, noise)
-        emit(res.as_dict(), json_out)
+        emit(q.delta_alg(link=link, noise=noise, k=k, combine=combine, method=method), json_out)
 
     @theory_app.command("spectral-threshold")
     def spectral_threshold_cmd(
@@ -45,22 +40,7 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Top eigenvalue, overlap and threshold of the spectral method D_T (theory doc 10.2)."""
-        from ..theory.spectral_threshold import (
-            Preprocessing,
-            spectral_prediction,
-            spectral_threshold,
-        )
+        from ..theory import quantities as q
 
-        for name, v in (("upper", upper), ("lower", lower), ("shift", shift), ("scale", scale)):
-            if math.isnan(v):
-                raise ConfigError(name, "a number", v)
-        if not (math.isfinite(shift) and math.isfinite(scale) and scale != 0):
-            raise ConfigError("scale", "a finite non-zero float", scale)
-        if lower >= upper:
-            raise ConfigError("lower", f"a number < upper = {upper}", lower)
-        T = Preprocessing(scale=scale, shift=shift, lower=lower, upper=upper)
-        pred = spectral_prediction(link, T, delta, noise, k, combine)
-        out = pred.as_dict()
-        out["delta_T"] = spectral_threshold(link, T, noise, k, combine)
-        out["preprocessing"] = T.describe()
-        emit(out, json_out)
+        emit(q.spectral_threshold(link=link, noise=noise, delta=delta, upper=upper, lower=lower, shift=shift,
+                                  scale=scale, k=k, combine=combine), json_out)

@@ -3,8 +3,6 @@ conditional on the weights, and the spiked random features."""
 
 from __future__ import annotations
 
-import math
-
 import typer
 
 from .theory import JSON_OPT, emit, guard
@@ -25,14 +23,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Mei-Montanari random-features ridge risk, bias and variance."""
-        from ..theory import mei_montanari as mm
+        from ..theory import quantities as q
 
-        res = guard(lambda: mm.rf_ridge_risk(activation, psi1, psi2, ridge, F1, Fstar, noise))
-        emit(
-            {"risk": res.risk, "bias": res.bias, "variance": res.variance, "B": res.B, "V": res.V,
-             "lambda": ridge, "readout_ridge": mm.readout_ridge_from_lambda(ridge, psi1)},
-            json_out,
-        )
+        emit(guard(lambda: q.rf_ridge(activation=activation, psi1=psi1, psi2=psi2, ridge=ridge, F1=F1, Fstar=Fstar,
+                                      noise=noise)), json_out)
 
     @theory_app.command("ge-ridge")
     def ge_cmd(
@@ -53,36 +47,11 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """GE + deterministic-equivalent ridge risk conditional on the weights W."""
-        import numpy as np
+        from ..theory import quantities as q
 
-        from ..errors import ConfigError
-        from ..seeding import stream
-        from ..theory._validate import choice, positive_int
-        from ..theory.ge_ridge import best_linear_error, ge_ridge_risk
-
-        if weights:
-            from ..saved import read_run_array
-
-            W = read_run_array(weights, "weights", key or None)
-            if theta:
-                th = read_run_array(theta, "theta")
-            elif not weights.endswith(".npy"):
-                th = read_run_array(weights, "theta")
-            else:
-                th = stream(seed, "teacher").standard_normal(np.asarray(W).shape[-1])
-        else:
-            if theta:
-                raise ConfigError("theta", "given only together with --weights", theta)
-            d = positive_int("d", d)
-            width = positive_int("width", width)
-            init = choice("init", init, ("gaussian", "sphere"))
-            if d * width > (1 << 26):
-                raise ConfigError("width", "such that d * width <= 2^26", width)
-            G = stream(seed, "weights").standard_normal((width, d))
-            W = G / (math.sqrt(d) if init == "gaussian" else np.linalg.norm(G, axis=1, keepdims=True))
-            th = stream(seed, "teacher").standard_normal(d)
-        res = guard(lambda: ge_ridge_risk(W, th, activation, link, noise, n, ridge))
-        emit({**res._asdict(), "best_linear": best_linear_error(link)}, json_out)
+        emit(guard(lambda: q.ge_ridge(activation=activation, link=link, noise=noise, d=d, width=width, seed=seed,
+                                      init=init, weights=weights or None, theta=theta or None, key=key or None, n=n,
+                                      ridge=ridge)), json_out)
 
     @theory_app.command("srf")
     def srf_cmd(
@@ -99,16 +68,7 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Spiked random features: (r, gamma, c) from one maximal step and the ridge test error."""
-        from ..theory.srf import srf_parameters, srf_test_error
+        from ..theory import quantities as q
 
-        par = srf_parameters(activation, link, noise, eta0, psi2)
-        rr = par.r if r < 0 else r
-        cc = par.c if c < 0 else c
-        gg = par.gamma if gamma < 0 else gamma
-        res = guard(lambda: srf_test_error(activation, link, rr, cc, gg, readout_ratio, lam, noise=noise))
-        emit(
-            {"r": rr, "gamma": gg, "c": cc, "test_error": res.test_error, "converged": res.converged,
-             "iterations": res.iterations, "residual": res.residual, "method": res.order_parameters["method"],
-             "readout_ridge": lam / readout_ratio, "order_parameters": {k: v for k, v in res.order_parameters.items() if k != "method"}},
-            json_out,
-        )
+        emit(guard(lambda: q.srf(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2,
+                                 readout_ratio=readout_ratio, lam=lam, r=r, c=c, gamma=gamma)), json_out)

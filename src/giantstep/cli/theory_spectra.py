@@ -3,8 +3,6 @@ conjugate-kernel (Pennington-Worah) law."""
 
 from __future__ import annotations
 
-import math
-
 import typer
 
 from .theory import JSON_OPT, emit
@@ -21,34 +19,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Hermite constants mu0, mu1, mu*, c_0..c_K and the information/generative exponents."""
-        from ..activations import get_activation
-        from ..errors import ConfigError
-        from ..hermite import (
-            generative_exponent,
-            hermite_constants,
-            information_exponent,
-        )
+        from ..theory import quantities as q
 
-        act = get_activation(name, field_name="name")
-        if not (isinstance(noise, float) and math.isfinite(noise) and noise >= 0):
-            raise ConfigError("noise", "a float in [0, inf)", noise)
-        if degree < 8 or degree > 12:
-            raise ConfigError("degree", "an integer in [8, 12]", degree)
-        hc = hermite_constants(act, degree)
-        emit(
-            {
-                "name": act.name,
-                "mu0": hc.mu0,
-                "mu1": hc.mu1,
-                "mustar": hc.mustar,
-                "second_moment": hc.second_moment,
-                "coefficients": list(hc.coefficients),
-                "information_exponent": information_exponent(act),
-                "generative_exponent": generative_exponent(act, noise),
-                "noise": noise,
-            },
-            json_out,
-        )
+        emit(q.hermite(name=name, noise=noise, degree=degree), json_out)
 
     @theory_app.command("mp")
     def mp_cmd(
@@ -60,30 +33,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Marchenko-Pastur law: edges, atom, moments 1..4, Stieltjes transform m(z), density."""
-        import numpy as np
+        from ..theory import quantities as q
 
-        from ..errors import ConfigError
-        from ..theory import mp
-
-        a, b = mp.mp_edges(gamma, var)
-        if not (math.isfinite(z_real) and math.isfinite(z_imag) and z_imag > 0):
-            raise ConfigError("z_imag", "a float in (0, inf)", z_imag)
-        if grid < 0 or grid > 100000:
-            raise ConfigError("grid", "an integer in [0, 100000]", grid)
-        m = complex(mp.mp_stieltjes(complex(z_real, z_imag), gamma, var))
-        out = {
-            "lower_edge": a,
-            "upper_edge": b,
-            "atom": mp.mp_atom(gamma),
-            "moments": [mp.mp_moment(k, gamma, var) for k in range(1, 5)],
-            "stieltjes": [m.real, m.imag],
-            "z": [z_real, z_imag],
-        }
-        if grid:
-            x = np.linspace(a, b, grid)
-            out["x"] = x
-            out["density"] = mp.mp_density(x, gamma, var)
-        emit(out, json_out)
+        emit(q.mp(gamma=gamma, var=var, z_real=z_real, z_imag=z_imag, grid=grid), json_out)
 
     @theory_app.command("bbp")
     def bbp_cmd(
@@ -93,17 +45,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """BBP transition: top, edge, left_overlap2, right_overlap2, outlier."""
-        from ..theory import bbp
-        from ..theory._validate import choice
+        from ..theory import quantities as q
 
-        model = choice("model", model, ("rectangular", "wigner", "covariance"))
-        if model == "rectangular":
-            res = bbp.rectangular(aspect, theta)
-        elif model == "wigner":
-            res = bbp.spiked_wigner(theta)
-        else:
-            res = bbp.spiked_covariance(aspect, theta)
-        emit({**res._asdict(), "model": model, "aspect": aspect, "theta": theta}, json_out)
+        emit(q.bbp(theta=theta, aspect=aspect, model=model), json_out)
 
     @theory_app.command("ck-spectrum")
     def ck_cmd(
@@ -116,21 +60,6 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Pennington-Worah conjugate-kernel spectrum: density on a grid, G(z), support edge."""
-        import numpy as np
+        from ..theory import quantities as q
 
-        from ..errors import ConfigError
-        from ..theory import pennington_worah as pw
-
-        eta, zeta = pw.ck_constants(activation)
-        if grid < 2 or grid > 20000:
-            raise ConfigError("grid", "an integer in [2, 20000]", grid)
-        if not (math.isfinite(z_imag) and z_imag > 0):
-            raise ConfigError("z_imag", "a float in (0, inf)", z_imag)
-        edge = pw.ck_support_edge(phi, psi, eta, zeta)
-        x = np.linspace(edge / grid, edge * 1.02, grid)
-        g = complex(pw.ck_stieltjes(np.array([complex(z_real, z_imag)]), phi, psi, eta, zeta)[0])
-        emit(
-            {"eta": eta, "zeta": zeta, "edge": edge, "x": x, "density": pw.ck_density(x, phi, psi, eta, zeta),
-             "stieltjes": [g.real, g.imag], "z": [z_real, z_imag]},
-            json_out,
-        )
+        emit(q.ck_spectrum(phi=phi, psi=psi, activation=activation, grid=grid, z_real=z_real, z_imag=z_imag), json_out)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import ConfigError
-from ..theory._validate import positive_int
 from .theory import JSON_OPT, emit
 
 
@@ -28,10 +26,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """One-step spike: vhat_norm2, gamma2, s1_update, s1_weights, outlier, overlap_theta."""
-        from ..theory.one_step import one_step
+        from ..theory import quantities as q
 
-        p = one_step(activation, link, noise, d, width, n, eta0, alpha, second_layer, residual)
-        emit(p.as_dict(), json_out)
+        emit(q.one_step(activation=activation, link=link, noise=noise, d=d, width=width, n=n, eta0=eta0, alpha=alpha,
+                        second_layer=second_layer, residual=residual), json_out)
 
     @theory_app.command("poly-spikes")
     def poly_cmd(
@@ -47,37 +45,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
-        from ..activations import get_activation
-        from ..errors import ConfigError
-        from ..hermite import hermite_constants
-        from ..theory import poly_spikes as ps
-        from ..theory._validate import in_range, nonnegative, positive_int
+        from ..theory import quantities as q
 
-        alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
-        if not 1 <= max_degree <= 12:
-            raise ConfigError("max_degree", "an integer in [1, 12]", max_degree)
-        d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-        g = hermite_constants(get_activation(link, field_name="link"))
-        vn2 = g.mu1**2 + (g.second_moment + nonnegative("noise", noise) ** 2) * d / n
-        s = ps.per_neuron_move(activation, vn2, eta0, alpha, width)
-        count = ps.spike_count(alpha)
-        degs = ps.degree_spikes(activation, alpha, s, n, width, max_degree)
-        emit(
-            {
-                "spikes": count,
-                "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
-                "s": s,
-                "vhat_norm2": vn2,
-                "degrees": [x.k for x in degs],
-                "exponents": [x.exponent for x in degs],
-                "magnitudes": [x.leading for x in degs],
-                "magnitudes_exact": [x.exact for x in degs],
-                "op_norms": [x.op_norm for x in degs],
-                "visible": [x.visible for x in degs],
-                "critical": [x.critical for x in degs],
-            },
-            json_out,
-        )
+        emit(q.poly_spikes(activation=activation, alpha=alpha, link=link, noise=noise, d=d, width=width, n=n,
+                           eta0=eta0, max_degree=max_degree), json_out)
 
     @theory_app.command("two-step")
     def two_step_cmd(
@@ -98,13 +69,10 @@ def register(theory_app: typer.Typer) -> None:
         """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
         (and, for a Gaussian second layer and a fresh batch, left_hermite_parts: the update along
         He_j(a), j = 2, 3, exact in s1)."""
-        from ..theory.two_step import left_hermite_part, two_step_terms
+        from ..theory import quantities as q
 
-        out = two_step_terms(activation, link, noise, d, width, n, eta1, alpha1, eta2, alpha2, batch, second_layer)
-        if second_layer == "gaussian" and batch == "fresh":
-            out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, noise, d, width, n, eta1, alpha1,
-                                                                     eta2, alpha2, degree=j) for j in (2, 3)}
-        emit(out, json_out)
+        emit(q.two_step(alpha1=alpha1, alpha2=alpha2, activation=activation, link=link, noise=noise, d=d, width=width,
+                        n=n, eta1=eta1, eta2=eta2, batch=batch, second_layer=second_layer), json_out)
 
     @theory_app.command("kernel-modes")
     def kernel_modes_cmd(
@@ -122,12 +90,7 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
-        from ..theory.kernel_modes import kernel_mode_report
+        from ..theory import quantities as q
 
-        d_ = positive_int("d", d)
-        if d_ < 5:
-            raise ConfigError("d", "an integer >= 5", d)
-        emit(
-            kernel_mode_report(activation, link, noise, d_, width, n, eta0, alpha, second_layer, s, gamma),
-            json_out,
-        )
+        emit(q.kernel_modes(activation=activation, link=link, noise=noise, d=d, width=width, n=n, eta0=eta0,
+                            alpha=alpha, second_layer=second_layer, s=s, gamma=gamma), json_out)
