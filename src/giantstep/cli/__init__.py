@@ -98,6 +98,7 @@ _SUBCOMMAND_MODULES = {
     "giantstep.cli.claims": ("reproduce", "plot"),
     "giantstep.cli.theory": ("theory",),
     "giantstep.cli.engine": ("sweep", "results"),
+    "giantstep.cli.plot_run": ("plot-run",),
 }
 
 
