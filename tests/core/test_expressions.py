@@ -276,3 +276,27 @@ def test_hostile_link_on_the_theory_command_line(tmp_path, cli):
     res = cli("theory", "hermite", f"__import__('os').system('touch {canary}')", cwd=tmp_path)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "'name'" in res.stderr
     assert not canary.exists()
+
+
+def _doc_table(header: str) -> list[list[str]]:
+    """The rows of the table of docs/expressions.md whose first column is ``header``."""
+    from pathlib import Path
+
+    lines = (Path(__file__).parents[2] / "docs" / "expressions.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {header} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().strip("`") for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_documented_table():
+    accepted, refused = _doc_table("accepted"), _doc_table("refused")
+    assert len(accepted) >= 15 and len(refused) >= 20
+    for text, canonical, _ in accepted:
+        assert get_activation(text).name == canonical, text
+    for text, _ in refused:
+        with pytest.raises(ConfigError):
+            get_activation(text)
