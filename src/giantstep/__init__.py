@@ -74,14 +74,9 @@ def run(config: Any, *, save_weights: bool = False, save_updates: bool = False, 
     """
     from .experiments.kinds import parse_config, run_config
     from .experiments.memory import check_memory
-    from .experiments.record import check_run_output, write_run_output
+    from .experiments.record import check_run_output, request_saved_state, write_run_output
 
-    data = _config_data(config)
-    if save_weights or save_updates:
-        data = dict(data.model_dump() if hasattr(data, "model_dump") else data)
-        data["save"] = {**dict(data.get("save") or {}), **({"weights": True} if save_weights else {}),
-                        **({"updates": True} if save_updates else {})}
-    cfg = parse_config(data)
+    cfg = parse_config(request_saved_state(_config_data(config), save_weights, save_updates))
     check_memory(cfg)
     if out is not None:
         check_run_output(out, force)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from giantstep.engine.sweep import get_path
 from giantstep.experiments import configdoc
 from giantstep.experiments.kinds import KINDS, _load, parse_config
 
@@ -59,14 +60,7 @@ def _documented_defaults(kind: str) -> dict[str, str]:
 
 
 def _at(data, path):
-    for part in path.replace("<i>", "0").split("."):
-        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        elif isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            return None
-    return data
+    return get_path(data, path.replace("<i>", "0"))
 
 
 def test_documented_defaults_are_what_validation_fills_in():

@@ -57,14 +57,10 @@ def run(
     from ..experiments.configfile import load_config_file
     from ..experiments.kinds import parse_config, run_config
     from ..experiments.memory import check_memory
-    from ..experiments.record import check_run_output, write_run_output
+    from ..experiments.record import check_run_output, request_saved_state, write_run_output
     from ..jsonable import to_jsonable
 
-    data = load_config_file(config)
-    if save_weights or save_updates:
-        data["save"] = {**(data.get("save") or {}), **({"weights": True} if save_weights else {}),
-                        **({"updates": True} if save_updates else {})}
-    cfg = parse_config(data)
+    cfg = parse_config(request_saved_state(load_config_file(config), save_weights, save_updates))
     check_memory(cfg)
     if out is not None:
         check_run_output(out, force)
