@@ -100,6 +100,7 @@ def sweep(sweep: Any, store: "str | Path" = "results.db", *, name: str | None = 
     >>> report.done, report.failed                                                          # doctest: +SKIP
     (2, 0)
     """
+    from .activations import CALLABLE_PREFIX
     from .engine import store as st
     from .engine.execution import run_sweep
     from .engine.sweep import load_sweep
@@ -109,10 +110,10 @@ def sweep(sweep: Any, store: "str | Path" = "results.db", *, name: str | None = 
     if st.store_state(store) == "foreign":
         st.connect(store, readonly=True)  # raises the one-line refusal, touching nothing
     spec = load_sweep(sweep, name=name)
-    for cell in spec.cells[:1]:
+    for cell in spec.cells:
         for field, value in (("activation", cell.config.get("activation")),
                              ("teacher.link", (cell.config.get("teacher") or {}).get("link"))):
-            if isinstance(value, str) and value.startswith("python:"):
+            if isinstance(value, str) and value.startswith(CALLABLE_PREFIX):
                 raise ConfigError(f"base.{field}", "a registered name or an expression in x (a Python function "
                                                    "cannot reach the sweep's worker processes; use giantstep.run)", value)
     return run_sweep(spec, store, workers=workers, scheduler=scheduler, resume=resume, retry_failed=retry_failed,
