@@ -43,7 +43,7 @@ def steps_config(d: int, width: int, n: int, n_readout: int, seed: int = 0, dtyp
 
     return parse_config({
         "kind": "steps", "seed": seed, "d": d, "width": width, "n": n, "activation": "relu",
-        "teacher": {"link": "relu"}, "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": 10},
+        "teacher": {"link": "relu"}, "residual": "full", "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": 10},
         "readout": {"ridge": 1e-3, "n_train": n_readout, "n_test": n_readout},
         "dtype": dtype, "chunk": chunk, "theory": False,
     })

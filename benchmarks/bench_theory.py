@@ -36,7 +36,7 @@ def measure() -> list[dict]:
     hermite_constants("relu")  # warm the quadrature cache (not part of the curve's cost)
     psi1 = np.linspace(0.1, 10.0, 200)
     t_mm = best_of(lambda: rf_ridge_risk("relu", psi1, 3.0, 1e-3, 1.0, 0.5, 0.3))
-    par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    par = srf_parameters("tanh", "tanh", 3.0, 2.0)
     res = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1)
     t_srf = best_of(lambda: srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1))
     from giantstep.theory import feature_spectrum as fs
@@ -52,10 +52,12 @@ def measure() -> list[dict]:
         {"name": "mei_montanari_curve_200", "seconds": t_mm,
          "note": "200 points, psi1 in [0.1, 10], psi2 = 3, lambda = 1e-3, relu; one vectorised fixed point"},
         {"name": "srf_test_error_point", "seconds": t_srf,
-         "note": f"tanh/tanh eta0 = 3: error {res.test_error:.4f}, {res.iterations} iterations "
-                 f"({res.order_parameters['method']}); MP quadrature, no random matrix"},
+         "note": f"tanh/tanh eta0 = 3: error {res.test_error:.4f}, {res.iterations} damped iterations "
+                 f"({res.method}), {res.kappa_nodes} x {res.z_nodes} quadrature nodes (checked at three "
+                 f"resolutions); MP quadrature, no random matrix"},
         {"name": "srf_test_error_point_hard", "seconds": t_hard,
-         "note": f"r = 0, lam = 1e-3: error {hard.test_error:.4f}, {hard.order_parameters['method']}"},
+         "note": f"r = 0, lam = 1e-3: error {hard.test_error:.4f}, {hard.method} "
+                 f"({hard.iterations} damped iterations, {hard.root_evaluations} root evaluations)"},
         {"name": "feature_density_2000", "seconds": t_density,
          "note": "feature-spectrum density after one step on 2000 points (tanh/tanh, eta0 = 3); no random matrix"},
         {"name": "feature_spectrum_point", "seconds": t_spectrum,

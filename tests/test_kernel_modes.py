@@ -12,12 +12,12 @@ import pytest
 from giantstep.errors import ConfigError
 from giantstep.experiments.kinds import parse_config, run_config
 from giantstep.kernels import mixing_angle, mode_forms_from_weights
+from giantstep.theory.feature_law import SpikedLaw
 from giantstep.theory.kernel_modes import (
     k0_spectrum,
     law_mode_forms,
     leading_order,
     mode_predictions,
-    step_spike,
 )
 
 C2 = 1 / math.sqrt(2 * math.pi)
@@ -25,14 +25,14 @@ C2 = 1 / math.sqrt(2 * math.pi)
 
 def test_isotropic_law_gives_exact_relu_values():
     d = 64
-    e = law_mode_forms("relu", d, 0.0)["eigenvalues"]
+    e = law_mode_forms("relu", SpikedLaw(d, 0.0)).eigenvalues
     assert e["const"] == pytest.approx(1 / (2 * math.pi), rel=1e-12)
     assert e["lin_u"] == pytest.approx(0.25 / d, rel=1e-12)
     assert e["lin_e"] == pytest.approx(0.25 / d, rel=1e-12)
     assert e["radial"] == pytest.approx(C2**2 / (2 * d), rel=1e-12)
     assert e["quad_u"] == pytest.approx(C2**2 / (d * (d + 2)), rel=1e-7)
     assert e["cross_e"] == pytest.approx(C2**2 / (d * (d + 2)), rel=1e-7)
-    assert law_mode_forms("relu", d, 0.0)["mixing_angle_deg"] < 1e-6
+    assert law_mode_forms("relu", SpikedLaw(d, 0.0)).mixing_angle_deg < 1e-6
 
 
 @pytest.mark.parametrize("layer", ["gaussian", "rademacher"])
@@ -48,49 +48,37 @@ def test_law_quadrature_matches_monte_carlo_over_rows(layer):
     W = np.sqrt(1 + infl * a * a)[:, None] * rng.standard_normal((N, d)) / math.sqrt(d) + s * np.outer(a, u)
     E = np.eye(d)[:, 2:4]
     mc = mode_forms_from_weights("relu", W, theta, E)
-    law = law_mode_forms("relu", d, s, gamma, infl, layer)
-    for name, val in law["eigenvalues"].items():
+    law = law_mode_forms("relu", SpikedLaw(d, s, inflation=1 + infl, second_layer=layer), gamma)
+    for name, val in law.eigenvalues.items():
         if name != "quad_u_deflated":
             assert mc.eigenvalue(name) == pytest.approx(val, rel=0.03), name
-    assert mixing_angle(mc) == pytest.approx(law["mixing_angle_deg"], abs=1.0)
+    assert mixing_angle(mc) == pytest.approx(law.mixing_angle_deg, abs=1.0)
 
 
 def test_corrected_leading_order_is_the_large_d_limit():
     # at d = 4096, beta = 2 the exact-law ratios are within O(beta/d) + O(1/sqrt(d)) of the formulas
     d, beta = 4096, 2.0
-    p = mode_predictions("relu", d, math.sqrt(beta / d))
+    p = mode_predictions("relu", SpikedLaw(d, math.sqrt(beta / d)))
     lo = leading_order("relu", d, beta)
-    assert p["ratio"]["lin_u"] == pytest.approx(lo["ratio_lin_u"], rel=1e-9)  # exact for relu
-    assert p["ratio"]["quad_u_deflated"] == pytest.approx(lo["ratio_quad_u_deflated"], rel=0.01)
-    assert p["ratio"]["quad_u"] == pytest.approx(lo["ratio_quad_u"], rel=0.01)
-    assert p["mixing_angle_after_deg"] == pytest.approx(lo["mixing_angle_deg"], rel=0.01)
-    assert p["ratio"]["lin_e"] == pytest.approx(1.0, abs=1e-9)
+    assert p.ratio["lin_u"] == pytest.approx(lo.ratio_lin_u, rel=1e-9)  # exact for relu
+    assert p.ratio["quad_u_deflated"] == pytest.approx(lo.ratio_quad_u_deflated, rel=0.01)
+    assert p.ratio["quad_u"] == pytest.approx(lo.ratio_quad_u, rel=0.01)
+    assert p.mixing_angle_after_deg == pytest.approx(lo.mixing_angle_deg, rel=0.01)
+    assert p.ratio["lin_e"] == pytest.approx(1.0, abs=1e-9)
     # section 9.3's (1 + beta)^2 is the deflated (harmonic) eigenvalue, not the Rayleigh quotient
     # of He2(<u,x>): that one is 1 + 2 beta + 1.5 beta^2 = 11 here, 22% above (1 + beta)^2 = 9.
-    assert p["ratio"]["quad_u"] > 1.2 * (1 + beta) ** 2
+    assert p.ratio["quad_u"] > 1.2 * (1 + beta) ** 2
 
 
 def test_k0_operator_exact_values():
     # relu: m0(t) - m0(-t) = t, so the odd eigenvalue is s^2 E[a^2] / 4 exactly; +-1 a gives rank 2
     for layer in ("gaussian", "rademacher"):
-        k = k0_spectrum("relu", 1.3, layer, top=4)
+        k = k0_spectrum("relu", SpikedLaw(8, 1.3, second_layer=layer), top=4)
         assert 1.3**2 / 4 in [pytest.approx(v, rel=1e-10) for v in k.eigenvalues]
         assert np.all(k.hermite_content.sum(axis=1) <= 1 + 1e-9)
-    assert len(k0_spectrum("relu", 1.3, "rademacher", top=6).eigenvalues) == 2
+    assert len(k0_spectrum("relu", SpikedLaw(8, 1.3, second_layer="rademacher"), top=6).eigenvalues) == 2
     # s -> 0: the constant mode mu0^2
-    assert k0_spectrum("relu", 1e-4, "gaussian").eigenvalues[0] == pytest.approx(1 / (2 * math.pi), rel=1e-6)
-
-
-def test_step_spike_formula():
-    sp = step_spike("relu", "he1", 0.0, d=64, width=256, n=128, eta0=8.0, alpha=0.0)
-    # ||vhat||^2 = 1 + 1/psi2 = 1.5, s = eta mu1 ||vhat|| / sqrt(N), gamma = 1/sqrt(1.5)
-    assert sp.vhat_norm2 == pytest.approx(1.5)
-    assert sp.s == pytest.approx(8 * 0.5 * math.sqrt(1.5) / 16)
-    assert sp.gamma == pytest.approx(1 / math.sqrt(1.5))
-    # zeta^2 = eta^2 E[y^2] Var(relu') / (N psi2) = 64 * 1 * 0.25 / (256 * 2)
-    assert sp.inflation == pytest.approx(64 * 0.25 / (256 * 2), rel=1e-9)
-    with pytest.raises(ConfigError, match="'alpha'"):
-        step_spike("relu", "he1", 0.0, 64, 256, 128, 1.0, 0.7)
+    assert k0_spectrum("relu", SpikedLaw(8, 1e-4)).eigenvalues[0] == pytest.approx(1 / (2 * math.pi), rel=1e-6)
 
 
 def test_kernel_experiment_runs_and_measures_amplification():
@@ -126,7 +114,7 @@ def test_cli_kernel_modes_json_and_bad_input(cli):
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert data["ratio_lin_u"] > 1 and data["before_lin_u"] == pytest.approx(0.25 / 32)
+    assert data["ratio"]["lin_u"] > 1 and data["before"]["lin_u"] == pytest.approx(0.25 / 32)
     bad = cli("theory", "kernel-modes", "--second-layer", "uniform")
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "second_layer" in bad.stderr

@@ -11,7 +11,6 @@ import pytest
 from giantstep.errors import ConfigError
 from giantstep.kernels import (
     MODE_NAMES,
-    SpikedLaw,
     candidate_values,
     empirical_kernel,
     fit_spiked_gaussian,
@@ -26,6 +25,7 @@ from giantstep.kernels import (
     scaled_hermite,
     spiked_kernel,
 )
+from giantstep.theory.feature_law import SpikedLaw
 
 MU0 = C2 = 1 / math.sqrt(2 * math.pi)  # relu: mu0 = c2 = 1/sqrt(2 pi)
 MU1 = 0.5

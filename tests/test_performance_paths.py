@@ -30,7 +30,7 @@ EPS = np.finfo(np.float64).eps
 def _cfg(d=64, width=48, n=500, n_readout=400, chunk=8192, dtype="float64", seed=0, top=5, activation="relu"):
     return parse_config({
         "kind": "steps", "seed": seed, "d": d, "width": width, "n": n, "activation": activation,
-        "teacher": {"link": "relu"}, "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": top},
+        "teacher": {"link": "relu"}, "residual": "full", "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": top},
         "readout": {"ridge": 1e-2, "n_train": n_readout, "n_test": n_readout},
         "dtype": dtype, "chunk": chunk, "theory": False,
     })

@@ -7,6 +7,10 @@ Two kinds of failure are distinguished everywhere:
   ``The 'FIELD' parameter must be ALLOWED. Got VALUE instead.``
 * :class:`DivergenceError` -- a run was valid but its numerics blew up (NaN/inf). The engine
   records the run as failed with the reason; it is never stored as numbers.
+* :class:`ValidityError` -- a theory formula was asked outside the domain where it holds
+  (activation parity, step regime, quadrature accuracy, ...). The CLI turns it into exit status 2
+  and one line naming the violated condition; a run's theory block records
+  ``"not applicable: <condition>"`` instead of a number.
 """
 
 from __future__ import annotations
@@ -37,6 +41,20 @@ class DivergenceError(GiantstepError, ArithmeticError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class ValidityError(GiantstepError, ValueError):
+    """A formula asked outside its domain; ``condition`` names what does not hold.
+
+    ``hard`` marks conditions without which the number would be meaningless (an unresolved
+    quadrature, an overflowing step): they are refused even when computing outside the domain
+    is allowed.
+    """
+
+    def __init__(self, condition: str, hard: bool = False):
+        self.condition = condition
+        self.hard = hard
+        super().__init__(f"outside the formula's domain: {condition}")
 
 
 def _show(value: Any) -> str:

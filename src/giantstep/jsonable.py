@@ -15,23 +15,24 @@ from typing import Any
 import numpy as np
 
 
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON types for ``obj`` (numpy -> Python, tuples -> lists, non-finite -> None)."""
+def to_jsonable(obj: Any, keep_nonfinite: bool = False) -> Any:
+    """Plain JSON types for ``obj`` (numpy -> Python, tuples -> lists, non-finite -> None, or kept
+    as floats with ``keep_nonfinite`` for a caller that decides what they become)."""
     if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v, keep_nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
+        return [to_jsonable(v, keep_nonfinite) for v in obj]
     if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()]
+        return [to_jsonable(v, keep_nonfinite) for v in obj.tolist()]
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         v = float(obj)
-        return v if math.isfinite(v) else None
+        return v if keep_nonfinite or math.isfinite(v) else None
     if isinstance(obj, complex):
-        return [to_jsonable(obj.real), to_jsonable(obj.imag)]
+        return [to_jsonable(obj.real, keep_nonfinite), to_jsonable(obj.imag, keep_nonfinite)]
     if isinstance(obj, Path):
         return str(obj)
     return obj

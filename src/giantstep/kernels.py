@@ -7,16 +7,16 @@ A first layer W (N x d, rows w) and an activation sigma define the random-featur
 with the expectation over the rows' law. Three ways to compute it:
 
 (i)   empirical, from a weight matrix: K = F F'^T / N with F = sigma(X W^T) (m x N);
-(ii)  width-infinity for the spiked feature law of one large step (section 9.1)
+(ii)  width-infinity for the spiked feature law of one large step
+      (:class:`giantstep.theory.feature_law.SpikedLaw`, section 9.1)
 
-          w = sqrt(b) w0 + s a u,   w0 ~ N(0, I_d / d),  ||u|| = 1,
+          w = sqrt(b(a)) w0 + s a u,   w0 ~ N(0, I_d / d),  ||u|| = 1,  b(a) = bulk + (c - 1) a^2.
 
-      b the bulk variance (1 at initialisation; inflated at alpha = 1/2, section 3.2) and the
-      second layer a ~ N(0, 1) ("gaussian": w ~ N(0, Sigma), Sigma = (b/d) I + s^2 u u^T) or
-      a = +-1 ("rademacher": a two-point mixture along u). Given (x, x'), (<w,x>, <w,x'>) is
-      Gaussian (conditionally on a) with covariance c11 = x^T Sigma x, c22, c12 = x^T Sigma x',
-      so (1) is a bivariate Gaussian expectation: closed forms for erf (arcsine kernel) and relu
-      (arc-cosine kernel of degree 1), 2-D Gauss-Hermite quadrature otherwise;
+      Given a, (<w,x>, <w,x'>) is Gaussian with means (a s <u,x>, a s <u,x'>) and covariance
+      b(a) <x,x'>/d, so (1) is an average over a of bivariate Gaussian expectations. When the law
+      is N(0, Sigma) (Gaussian a, c = 1; Sigma = (bulk/d) I + s^2 u u^T) it is one zero-mean
+      expectation with c11 = x^T Sigma x, c22, c12 = x^T Sigma x': closed forms for erf (arcsine
+      kernel) and relu (arc-cosine kernel of degree 1), 2-D Gauss-Hermite quadrature otherwise;
 (iii) the input-space view (section 9.2): K(x, x') = K_iso(sqrt(d) Sigma^{1/2} x, ...),
       the isotropic kernel on inputs stretched along u by sqrt(b + d s^2) (and by sqrt(b)
       across u).
@@ -68,19 +68,18 @@ Example
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg as sla
-from scipy.special import roots_hermitenorm
 
 from .activations import Activation, get_activation
 from .errors import ConfigError
 from .hermite import gaussian_expectation
 from .linalg import chunk_slices, gram, top_singular
-
-SECOND_LAYERS = ("gaussian", "rademacher")
+from .theory.bbp import spiked_covariance, spiked_covariance_strength
+from .theory.feature_law import SpikedLaw
+from .theory.quadrature import gauss_hermite
 METHODS = ("auto", "closed", "gauss-hermite", "adaptive")
 CLOSED_FORMS = ("relu", "erf")
 # positively homogeneous activations: sigma(r z) = r^p sigma(z) for r > 0
@@ -91,60 +90,7 @@ DEFAULT_NODES = 48
 
 
 # ----------------------------------------------------------------------------------------------
-# the feature law
-
-
-@dataclass(frozen=True, eq=False)
-class SpikedLaw:
-    """Rows w = sqrt(bulk) w0 + s a u with w0 ~ N(0, I/d) and a ~ second_layer.
-
-    ``u`` (d,) is normalised on construction. ``s = 0, bulk = 1`` is the isotropic law of W0.
-    """
-
-    d: int
-    s: float
-    u: np.ndarray
-    bulk: float = 1.0
-    second_layer: str = "gaussian"
-
-    def __post_init__(self) -> None:
-        u = np.asarray(self.u, dtype=float).reshape(-1)
-        if u.shape[0] != self.d:
-            raise ConfigError("u", f"a vector of length d = {self.d}", f"length {u.shape[0]}")
-        nrm = float(np.linalg.norm(u))
-        if not nrm > 0:
-            raise ConfigError("u", "a non-zero vector", "the zero vector")
-        object.__setattr__(self, "u", u / nrm)
-        if self.second_layer not in SECOND_LAYERS:
-            raise ConfigError("second_layer", f"one of {list(SECOND_LAYERS)}", self.second_layer)
-        if not (math.isfinite(self.bulk) and self.bulk > 0):
-            raise ConfigError("bulk", "a float in (0, inf)", self.bulk)
-        if not (math.isfinite(self.s) and self.s >= 0):
-            raise ConfigError("s", "a float in [0, inf)", self.s)
-
-    @property
-    def beta(self) -> float:
-        """beta = d s^2 / bulk: the spike of Sigma relative to its bulk (section 9.3)."""
-        return self.d * self.s**2 / self.bulk
-
-    def sample(self, rng: np.random.Generator, width: int) -> np.ndarray:
-        """W (width, d) with rows drawn from the law."""
-        W0 = rng.standard_normal((width, self.d)) / math.sqrt(self.d)
-        if self.second_layer == "gaussian":
-            a = rng.standard_normal(width)
-        else:
-            a = rng.choice(np.array([-1.0, 1.0]), size=width)
-        return math.sqrt(self.bulk) * W0 + self.s * np.outer(a, self.u)
-
-
-# ----------------------------------------------------------------------------------------------
 # bivariate Gaussian expectations
-
-
-def _gh(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilists' Gauss-Hermite rule normalised to the N(0, 1) law."""
-    z, w = roots_hermitenorm(int(nodes))
-    return z, w / w.sum()
 
 
 def _closed_relu(c11, c22, c12):
@@ -162,7 +108,7 @@ def _closed_erf(c11, c22, c12):
 
 
 def _gauss_hermite_pair(f, c11, c22, c12, m1, m2, nodes):
-    z, w = _gh(nodes)
+    z, w = gauss_hermite(nodes)
     a = np.sqrt(np.maximum(c11, 0.0))
     safe = np.where(a > 0, a, 1.0)
     b = np.where(a > 0, c12 / safe, 0.0)
@@ -266,33 +212,36 @@ def spiked_kernel(
     law: SpikedLaw,
     method: str = "auto",
     nodes: int = DEFAULT_NODES,
+    nodes_a: int = 24,
 ) -> np.ndarray:
     r"""(ii) Width-infinity kernel E_w sigma(<w,x>) sigma(<w,x'>) under ``law``, shape (m, m').
 
-    Gaussian second layer: covariances c12 = b <x,x'>/d + s^2 <u,x><u,x'>. Rademacher: the
-    average over a = +-1 of the kernel with means (a s <u,x>, a s <u,x'>) and covariance
-    b <x,x'>/d (Gauss-Hermite or adaptive; no closed form).
+    Gaussian law (Gaussian a, c = 1): covariances c12 = bulk <x,x'>/d + s^2 <u,x><u,x'>. Otherwise
+    the average over the second layer's rule for a (+-1, or ``nodes_a`` Gauss-Hermite nodes) of the
+    kernel with means (a s <u,x>, a s <u,x'>) and covariance b(a) <x,x'>/d (Gauss-Hermite or
+    adaptive; no closed form).
     """
     sym = Xp is None
     Xp = X if sym else Xp
-    d = law.d
-    k1, k2 = X @ law.u, Xp @ law.u
-    n1 = np.einsum("ij,ij->i", X, X) * law.bulk / d
-    n2 = np.einsum("ij,ij->i", Xp, Xp) * law.bulk / d
-    c12 = (X @ Xp.T) * (law.bulk / d)
-    if law.second_layer == "gaussian":
+    d, u = law.d, law.direction()
+    k1, k2 = X @ u, Xp @ u
+    g1 = np.einsum("ij,ij->i", X, X) / d
+    g2 = np.einsum("ij,ij->i", Xp, Xp) / d
+    g12 = (X @ Xp.T) / d
+    if law.gaussian:
         s2 = law.s**2
         return pair_expectation(
-            sigma, (n1 + s2 * k1**2)[:, None], (n2 + s2 * k2**2)[None, :], c12 + s2 * np.outer(k1, k2),
-            method=method, nodes=nodes,
+            sigma, (law.bulk * g1 + s2 * k1**2)[:, None], (law.bulk * g2 + s2 * k2**2)[None, :],
+            law.bulk * g12 + s2 * np.outer(k1, k2), method=method, nodes=nodes,
         )
     if method in ("closed",):
-        raise ConfigError("method", "'gauss-hermite', 'adaptive' or 'auto' for a rademacher second layer", method)
+        raise ConfigError("method", "'gauss-hermite', 'adaptive' or 'auto' for a non-Gaussian law", method)
     meth = "gauss-hermite" if method == "auto" else method
     out = 0.0
-    for a in (-1.0, 1.0):
-        out = out + 0.5 * pair_expectation(
-            sigma, n1[:, None], n2[None, :], c12, (a * law.s * k1)[:, None], (a * law.s * k2)[None, :],
+    for a, p in zip(*law.second_layer_rule(nodes_a)):
+        b = float(law.row_variance(a))
+        out = out + p * pair_expectation(
+            sigma, b * g1[:, None], b * g2[None, :], b * g12, (a * law.s * k1)[:, None], (a * law.s * k2)[None, :],
             method=meth, nodes=nodes,
         )
     return out
@@ -300,9 +249,10 @@ def spiked_kernel(
 
 def stretch_inputs(X: np.ndarray, law: SpikedLaw) -> np.ndarray:
     r"""sqrt(d) Sigma^{1/2} x = sqrt(b) x + (sqrt(b + d s^2) - sqrt(b)) <u, x> u, row-wise."""
-    kappa = X @ law.u
+    u = law.direction()
+    kappa = X @ u
     gain = math.sqrt(law.bulk + law.d * law.s**2) - math.sqrt(law.bulk)
-    return math.sqrt(law.bulk) * X + gain * np.outer(kappa, law.u)
+    return math.sqrt(law.bulk) * X + gain * np.outer(kappa, u)
 
 
 def input_space_kernel(
@@ -316,9 +266,12 @@ def input_space_kernel(
 ) -> np.ndarray:
     r"""(iii) K_iso(sqrt(d) Sigma^{1/2} x, sqrt(d) Sigma^{1/2} x'): the isotropic kernel
     (w ~ N(0, I/d)) on stretched inputs. Equals (ii) for a Gaussian second layer (section 9.2);
-    a +-1 second layer is not Gaussian along u and has no such view (ConfigError)."""
+    a +-1 second layer (or an a-dependent inflation c > 1) is not Gaussian along u and has no
+    such view (ConfigError)."""
     if law.second_layer != "gaussian":
         raise ConfigError("second_layer", "'gaussian' for the input-space view", law.second_layer)
+    if not law.gaussian:
+        raise ConfigError("inflation", "1 for the input-space view (a Gaussian law)", law.inflation)
     iso = SpikedLaw(d=law.d, s=0.0, u=law.u)
     Xt = stretch_inputs(X, law)
     Xpt = None if Xp is None else stretch_inputs(Xp, law)
@@ -346,7 +299,7 @@ def _direct_scaled(act: Activation, r: np.ndarray, degree: int) -> np.ndarray:
                     tuple(kk / ri for kk in act.kinks) if ri > 0 else (),
                 )
         return out
-    z, w = _gh(200)
+    z, w = gauss_hermite(200)
     H = np.stack([eval_hermitenorm(k, z) for k in range(degree + 1)], axis=1)  # (n, K+1)
     return (act.f(r[:, None] * z[None, :]) * w[None, :]) @ H
 
@@ -503,13 +456,22 @@ def rayleigh_from_kernel(K: np.ndarray, values: dict[str, np.ndarray], names: tu
     return ModeForms(names, C.T @ KC / (m * (m - 1)))
 
 
-def mixing_angle(forms: ModeForms) -> float:
-    r"""Angle (degrees, in [0, 90]) of the top eigenvector of B on (const, radial, quad_u)
+def block_mixing_angle(block: np.ndarray) -> float:
+    r"""Angle (degrees, in [0, 90]) of the top eigenvector of a 3 x 3 block on (const, radial, quad_u)
     within the (radial, quad_u) plane: atan(|v_quad_u| / |v_radial|). 0 for an isotropic law."""
-    Bb = forms.block(MIXING_BLOCK)
-    w, V = np.linalg.eigh(0.5 * (Bb + Bb.T))
+    w, V = np.linalg.eigh(0.5 * (block + block.T))
     v = V[:, int(np.argmax(w))]
     return float(np.degrees(np.arctan2(abs(v[2]), abs(v[1]))))
+
+
+def deflated_eigenvalue(block: np.ndarray) -> float:
+    """B_qq - B_q0^2 / B_00 on the (const, radial, quad_u) block: quad_u after deflating the constant."""
+    return float(block[2, 2] - block[0, 2] ** 2 / block[0, 0]) if block[0, 0] > 0 else float(block[2, 2])
+
+
+def mixing_angle(forms: ModeForms) -> float:
+    """:func:`block_mixing_angle` of the (const, radial, quad_u) block of ``forms``."""
+    return block_mixing_angle(forms.block(MIXING_BLOCK))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -618,26 +580,24 @@ class SpikeFit(NamedTuple):
 def fit_spiked_gaussian(W: np.ndarray, theta: np.ndarray | None = None, iterations: int = 5) -> SpikeFit:
     r"""Estimate (s^2, b, u) from W (N, d) through the sample covariance S = W^T W / N.
 
-    With gamma = d/N and ell = d s^2 / b, the spiked-covariance law (theory 8.3) gives the top
-    eigenvalue lambda = (b/d)(1 + ell)(1 + gamma/ell) for ell > sqrt(gamma) and the squared overlap
-    (1 - gamma/ell^2)/(1 + gamma/ell); we invert the first for ell (root of
-    ell^2 + (1 + gamma - y) ell + gamma = 0, y = lambda d / b) and set b = tr S - s^2, iterating.
+    With aspect = d/N and ell = d s^2 / b, the spiked-covariance law (theory 8.3,
+    :func:`giantstep.theory.bbp.spiked_covariance`) gives the top eigenvalue
+    lambda = (b/d)(1 + ell)(1 + aspect/ell) for ell > sqrt(aspect) and the squared overlap; we
+    invert the first for ell (:func:`giantstep.theory.bbp.spiked_covariance_strength` at
+    y = lambda d / b) and set b = tr S - s^2, iterating.
     """
     N, d = W.shape
     pairs = top_singular(W, 1)
     lam = float(pairs.s[0] ** 2 / N)
     u = pairs.V[:, 0]
     tr = float(np.sum(W * W) / N)
-    gamma = d / N
+    aspect = d / N
     bulk, s2, ell = tr, 0.0, 0.0
-    outlier = False
     for _ in range(iterations):
-        y = lam * d / bulk
-        disc = (y - 1 - gamma) ** 2 - 4 * gamma
-        outlier = y > (1 + math.sqrt(gamma)) ** 2 and disc > 0
-        ell = 0.5 * ((y - 1 - gamma) + math.sqrt(disc)) if outlier else 0.0
+        ell = spiked_covariance_strength(aspect, lam * d / bulk)
         s2 = ell * bulk / d
         bulk = tr - s2
+    outlier = ell > 0
     t = W @ u
     t = t - t.mean()
     kurt = float(np.mean(t**4) / np.mean(t**2) ** 2 - 3.0)
@@ -645,6 +605,6 @@ def fit_spiked_gaussian(W: np.ndarray, theta: np.ndarray | None = None, iteratio
         return SpikeFit(s2, bulk, u, float("nan"), float("nan"), kurt, bool(outlier))
     th = np.asarray(theta, dtype=float).reshape(-1)
     align = float(abs(u @ th) / np.linalg.norm(th))
-    ov2 = (1 - gamma / ell**2) / (1 + gamma / ell) if ell > math.sqrt(gamma) else float("nan")
+    ov2 = spiked_covariance(aspect, ell).right_overlap2 if outlier else float("nan")
     corr = float(min(align / math.sqrt(ov2), 1.0)) if ov2 == ov2 and ov2 > 0 else float("nan")
     return SpikeFit(s2, bulk, u, align, corr, kurt, bool(outlier))

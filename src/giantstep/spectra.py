@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .linalg import SingularPairs, singular_values, top_singular
+from .theory.mp import initial_singular_edge, singular_edge
 
 OUTLIER_MARGIN = 4.0
 MAX_EDGE_ROUNDS = 10
@@ -55,14 +56,12 @@ MAX_EDGE_ROUNDS = 10
 
 def mp_edge(width: int, d: int, variance: float) -> float:
     """Top MP edge sqrt(v) (sqrt(N) + sqrt(d)) of an N x d matrix with entry variance v."""
-    return math.sqrt(variance) * (math.sqrt(width) + math.sqrt(d))
+    return singular_edge(width, d, variance)
 
 
 def initial_edge(width: int, d: int, second_layer: str = "rademacher") -> float:
     """Top bulk edge of W0 in convention P: 1 + sqrt(N/d) (sqrt(2)(1 + sqrt(N/(2d))) for paired rows)."""
-    if second_layer == "symmetric":
-        return math.sqrt(2.0) * mp_edge(width // 2, d, 1.0 / d)
-    return mp_edge(width, d, 1.0 / d)
+    return initial_singular_edge(width, d, paired=second_layer == "symmetric")
 
 
 def outlier_threshold(edge: float, width: int, d: int) -> float:

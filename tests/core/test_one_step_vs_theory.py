@@ -39,7 +39,7 @@ def test_one_step_matches_theory(act, link, d, N, n, eta0, alpha):
         steps=[{"eta0": eta0, "alpha": alpha}], theory=False,
     )
     meas = _measure(cfg)
-    pred = one_step(act, link, 0.0, d, N, n, eta0, alpha, "rademacher", "centered")
+    pred = one_step(act, link, d, N, n, eta0, alpha, second_layer="rademacher", residual="centered")
     assert pred.outlier and np.all(meas["outliers"] >= 1)
     for key in ("vhat_norm2", "gamma2", "s1_update", "s1_weights", "overlap_theta"):
         m = meas[key]
@@ -56,7 +56,7 @@ def test_below_bbp_threshold_top_value_at_bulk_edge():
     cfg = dict(d=600, width=600, n=1200, activation="relu", residual="centered", teacher={"link": "he1"},
                steps=[{"eta0": 0.2, "alpha": 0.0}], theory=False)
     meas = _measure(cfg, runs=3)
-    pred = one_step("relu", "he1", 0.0, 600, 600, 1200, 0.2, 0.0, "rademacher", "centered")
+    pred = one_step("relu", "he1", 600, 600, 1200, 0.2, 0.0, second_layer="rademacher", residual="centered")
     assert not pred.outlier
     assert np.all(meas["outliers"] == 0)
     # Tracy-Widom scale of the top singular value: edge * min(N,d)^{-2/3}; allow 4 of them.

@@ -144,7 +144,7 @@ def test_two_step_he3_part_matches_the_exact_in_s1_prediction():
         m = run_config(cfg).metrics
         he3.append(m["dw2.left_he3"])
         he2.append(m["dw2.left_he2"])
-    pred = left_hermite_part("tanh", "tanh", 0.0, N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
+    pred = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
     mean, se = float(np.mean(he3)), float(np.std(he3, ddof=1) / np.sqrt(3))
     assert abs(mean - pred) <= t_factor(3) * se + float(np.mean(he2))
     assert abs(mean - pred) < 0.1 * pred  # far from the leading order (0.46) at this s1

@@ -7,7 +7,9 @@ import pytest
 
 from giantstep.errors import ConfigError
 from giantstep.linalg import top_singular
-from giantstep.theory.bbp import additive_spike_mp, rectangular, spiked_covariance, spiked_wigner
+from giantstep.theory.bbp import (
+    additive_spike_mp, rectangular, spiked_covariance, spiked_covariance_strength, spiked_wigner,
+)
 
 
 def test_special_points():
@@ -18,6 +20,14 @@ def test_special_points():
     c = spiked_covariance(0.5, 2.0)
     assert c.top == pytest.approx(3.75) and c.left_overlap2 == pytest.approx(0.7)
     assert c.edge == pytest.approx(2.9142135624)
+
+
+@pytest.mark.parametrize("aspect,ell", [(0.5, 2.0), (2.0, 1.6), (1.0, 1.0001), (0.1, 40.0)])
+def test_spiked_covariance_strength_inverts_the_top(aspect, ell):
+    """The fitted strength of a top eigenvalue is the strength that produced it; below the edge, 0."""
+    top = spiked_covariance(aspect, ell).top
+    assert spiked_covariance_strength(aspect, top) == pytest.approx(ell, rel=1e-9)
+    assert spiked_covariance_strength(aspect, (1 + aspect**0.5) ** 2 * 0.999) == 0.0
 
 
 @pytest.mark.parametrize("c", [0.25, 0.5, 1.0])

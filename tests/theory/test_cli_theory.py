@@ -96,8 +96,8 @@ def test_bad_parameter_exit_2_one_line(cli, args, field):
         (("rf-ridge", "--psi1", "-1", "--psi2", "1", "--ridge", "0.1"), "psi1"),
         (("hermite", "nosuch"), "name"),
         (("two-step", "--alpha1", "0.6", "--alpha2", "0.1"), "alpha1"),
-        (("srf", "--eta0", "1", "--psi2", "1", "--readout-ratio", "1", "--lam", "0"), "ridge"),
-        (("mp", "--gamma", "0"), "gamma"),
+        (("srf", "--eta0", "1", "--psi2", "1", "--readout-ratio", "1", "--lam", "0"), "lam"),
+        (("mp", "--gamma", "0"), "aspect"),
         (("ge-ridge", "--n", "10", "--ridge", "0.1", "--init", "ball"), "init"),
     ],
 )

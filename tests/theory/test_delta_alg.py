@@ -55,22 +55,22 @@ def test_sign_link_atoms():
 
 def test_noisy_grid_vs_nested_quadrature():
     # Gauss-Legendre tensor grid vs nested adaptive quad: both converged to ~1e-7
-    g = conditional_energy("square", 1.0, 2, "grid")
-    q = conditional_energy("square", 1.0, 2, "quad")
+    g = conditional_energy("square", 1.0, 2, method="grid")
+    q = conditional_energy("square", 1.0, 2, method="quad")
     assert g == pytest.approx(q, rel=1e-5)
 
 
 @pytest.mark.parametrize("tau", [0.5, 1.0])
 def test_noisy_grid_vs_hermite_module(tau):
     # the Hermite module's independent trapezoid grid (accurate when tau > 0)
-    g = conditional_energy("square", tau, 2, "grid")
+    g = conditional_energy("square", tau, 2, method="grid")
     assert conditional_hermite_energy("square", tau, 2) == pytest.approx(g, rel=1e-5)
 
 
 def test_noisy_binned_cross_check():
     # equal-mass binning of y on a (z, eps) grid: O(1e-3) discretisation error at the defaults
-    g = conditional_energy("square", 0.5, 2, "grid")
-    b = conditional_energy("square", 0.5, 2, "binned")
+    g = conditional_energy("square", 0.5, 2, method="grid")
+    b = conditional_energy("square", 0.5, 2, method="binned")
     assert b == pytest.approx(g, rel=1e-2)
 
 
@@ -85,8 +85,8 @@ def test_noise_decreases_energy_and_tends_to_noiseless():
 
 def test_noiseless_exact_route_vs_binned():
     for link in ("square", "abs", "he4", single_index_link("tanh", "norm")):
-        exact = conditional_energy(link, 0.0, 2, "branches")
-        binned = conditional_energy(link, 0.0, 2, "binned")
+        exact = conditional_energy(link, 0.0, 2, method="branches")
+        binned = conditional_energy(link, 0.0, 2, method="binned")
         assert binned == pytest.approx(exact, rel=2e-3)
 
 
@@ -124,7 +124,7 @@ def test_bad_inputs():
     with pytest.raises(ConfigError, match="'noise'"):
         delta_alg("square", -1.0)
     with pytest.raises(ConfigError, match="'method'"):
-        conditional_energy("square", 0.0, 2, "grid")
+        conditional_energy("square", 0.0, 2, method="grid")
     with pytest.raises(ConfigError, match="'link'"):
         delta_alg("nope")
     with pytest.raises(ConfigError, match="'k'"):

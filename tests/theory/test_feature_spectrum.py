@@ -46,7 +46,8 @@ def test_no_spike_is_pennington_worah(activation, psi1, ratio):
     psi = d/p, eta = E sigma^2 - mu0^2, zeta = mu1^2 (Pennington-Worah's quartic, an independent
     solver); centring removes only the mean outlier."""
     model = fs.feature_model(activation, 0.0, 1.0, psi1, ratio, second_layer="ones")
-    eta, zeta = ck_constants(activation)
+    ck = ck_constants(activation)
+    eta, zeta = ck.eta, ck.zeta
     z = np.array([0.3 + 0.2j, 1.0 + 0.05j, 2.5 + 0.5j, 0.05 + 0.01j])
     got = fs.feature_stieltjes(z, model)
     want = -ck_stieltjes(z, 1.0 / ratio, 1.0 / psi1, eta, zeta)
@@ -421,7 +422,8 @@ def test_tail_along_eta0():
     """eta0 = 0 is plain random features (no mean mode when centred, PW edge); for tanh the step
     lowers the upper edge and raises the mean mode (saturation moves variance into mu0(kappa))."""
     tail = fs.feature_tail("tanh", "tanh", [0.0, 1.5, 3.0], 2.0, 2.0)
-    eta, zeta = ck_constants("tanh")
+    ck = ck_constants("tanh")
+    eta, zeta = ck.eta, ck.zeta
     assert tail.upper_edge[0] == pytest.approx(ck_support_edge(0.5, 1.0, eta, zeta), rel=2e-4)  # see the PW test
     assert tail.mean_mode_slope[0] == 0.0
     assert list(tail.upper_edge) == sorted(tail.upper_edge, reverse=True)

@@ -38,7 +38,7 @@ def test_simulation_conditional_on_w(act, link, spike):
     3% for 3 seeds; GE is exact only asymptotically (O(1/sqrt(d)) ~ 6% bias at d = 300): 8% relative.
     """
     W, theta = _setup(1, act, spike)
-    pred = ge_ridge_risk(W, theta, act, link, 0.3, NS, 1e-2)
+    pred = ge_ridge_risk(W, theta, act, link, NS, 1e-2, noise=0.3)
     teacher = Teacher(theta[:, None], get_activation(link), 0.3)
     net = TwoLayerNetwork(W=W, a=np.ones(N), activation=get_activation(act))
     errs = []
@@ -56,7 +56,7 @@ def test_average_over_w_is_mei_montanari():
     vals = []
     for seed in range(3):
         W, theta = _setup(seed, act)
-        vals.append(ge_ridge_risk(W, theta, act, link, 0.0, NS, 1e-2).test_error)
+        vals.append(ge_ridge_risk(W, theta, act, link, NS, 1e-2).test_error)
     h = hermite_constants(link)
     fstar = math.sqrt(h.second_moment - h.mu0**2 - h.mu1**2)
     mm = rf_ridge_risk(act, N / D, NS / D, 1e-2 / (N / D), abs(h.mu1), fstar, 0.0).risk
@@ -65,7 +65,7 @@ def test_average_over_w_is_mei_montanari():
 
 def test_infinite_ridge_and_best_linear():
     W, theta = _setup(0, "relu")
-    r = ge_ridge_risk(W, theta, "relu", "he1+0.5*he2", 0.0, NS, 1e8)
+    r = ge_ridge_risk(W, theta, "relu", "he1+0.5*he2", NS, 1e8)
     # null predictor: error = Var(g) = 1 + 0.25
     assert r.test_error == pytest.approx(1.25, rel=1e-5)
     assert best_linear_error("he1+0.5*he2") == pytest.approx(0.25, abs=1e-9)
@@ -75,6 +75,6 @@ def test_infinite_ridge_and_best_linear():
 def test_bad_input():
     W, theta = _setup(0, "relu")
     with pytest.raises(ConfigError, match="'theta'"):
-        ge_ridge_risk(W, theta[:-1], "relu", "he1", 0.0, NS, 1e-2)
+        ge_ridge_risk(W, theta[:-1], "relu", "he1", NS, 1e-2)
     with pytest.raises(ConfigError, match="'ridge'"):
-        ge_ridge_risk(W, theta, "relu", "he1", 0.0, NS, -1.0)
+        ge_ridge_risk(W, theta, "relu", "he1", NS, -1.0)

@@ -98,5 +98,5 @@ def test_simulation_through_the_readout(act, ridge):
 def test_bad_input():
     with pytest.raises(ConfigError, match="'psi1'"):
         rf_ridge_risk("relu", -1.0, 1.0, 0.1)
-    with pytest.raises(ConfigError, match="'ridge'"):
+    with pytest.raises(ConfigError, match="'ridge_mm'"):
         rf_ridge_risk("relu", 1.0, 1.0, 0.0)

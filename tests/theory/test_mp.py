@@ -6,7 +6,7 @@ import pytest
 
 from giantstep.errors import ConfigError
 from giantstep.theory.mp import (
-    mp_atom, mp_density, mp_edges, mp_moment, mp_quadrature, mp_stieltjes, singular_edge,
+    initial_singular_edge, mp_atom, mp_density, mp_edges, mp_moment, mp_quadrature, mp_stieltjes, singular_edge,
 )
 
 
@@ -18,6 +18,9 @@ def test_edges_and_atom_closed_form():
     assert mp_atom(0.5) == 0.0 and mp_atom(4.0) == 0.75
     # W0 (N x d, entries 1/d): edge 1 + sqrt(N/d)
     assert singular_edge(800, 200, 1 / 200) == pytest.approx(3.0)
+    assert initial_singular_edge(800, 200) == pytest.approx(3.0)
+    # paired rows: 400 distinct rows twice, sqrt(2) (sqrt(400) + sqrt(200)) / sqrt(200) = 2 + sqrt(2)
+    assert initial_singular_edge(800, 200, paired=True) == pytest.approx(2 + 2**0.5)
 
 
 @pytest.mark.parametrize("gamma", [0.3, 1.0, 2.5])
@@ -81,7 +84,7 @@ def test_simulation():
 
 
 def test_bad_input():
-    with pytest.raises(ConfigError, match="'gamma' parameter must be a float in \\(0, inf\\)"):
+    with pytest.raises(ConfigError, match="'aspect' parameter must be a float in \\(0, 1e\\+10\\]"):
         mp_edges(-1.0)
     with pytest.raises(ConfigError):
         mp_stieltjes(1j, float("nan"))

@@ -6,21 +6,23 @@ import math
 import numpy as np
 import pytest
 
-from giantstep.errors import ConfigError
+from giantstep.errors import ConfigError, ValidityError
 from giantstep.experiments.kinds import run_config
 from giantstep.theory.bbp import rectangular
-from giantstep.theory.one_step import derivative_variance, one_step
+from giantstep.theory.domain import allow_outside
+from giantstep.theory.first_step import derivative_variance
+from giantstep.theory.one_step import one_step
 
 RUNS = 3
 
 
 def test_exact_values_linear_teacher():
     """he1 teacher, psi2 = 2: ||vhat||^2 = 1 + 1/2, gamma^2 = 2/3; relu mu1 = 1/2 -> s = eta/2 sqrt(3/2)."""
-    p = one_step("relu", "he1", 0.0, d=1000, width=1000, n=2000, eta0=2.0, alpha=0.0)
+    p = one_step("relu", "he1", d=1000, width=1000, n=2000, eta0=2.0, alpha=0.0)
     assert p.vhat_norm2 == pytest.approx(1.5) and p.gamma2 == pytest.approx(2 / 3)
     assert p.s1_update == pytest.approx(math.sqrt(1.5))
     # noise adds tau^2/psi2
-    assert one_step("relu", "he1", 1.0, 1000, 1000, 2000, 2.0, 0.0).vhat_norm2 == pytest.approx(2.0)
+    assert one_step("relu", "he1", 1000, 1000, 2000, 2.0, 0.0, noise=1.0).vhat_norm2 == pytest.approx(2.0)
     assert derivative_variance("relu") == pytest.approx(0.25, abs=1e-10)
     assert derivative_variance("tanh") == pytest.approx(0.097524, abs=1e-6)
 
@@ -29,7 +31,7 @@ def test_exact_values_linear_teacher():
 def test_centered_equals_rectangular_bbp(d, N):
     """Centered residual: the Gram (additive-spike) form used by one_step equals theory 1.3, i.e.
     rectangular BBP with theta = s on the sqrt(c)-scaled bulk (c = reported inflation), N >= d and N < d."""
-    p = one_step("tanh", "he1", 0.0, d, N, 2 * d, 3.0, 0.0)
+    p = one_step("tanh", "he1", d, N, 2 * d, 3.0, 0.0)
     c = p.bulk_inflation
     s = p.s1_update / math.sqrt(c)
     if N >= d:
@@ -62,7 +64,7 @@ def test_full_residual_simulation(act, eta0, second_layer):
     overlap is off by > 4 standard errors (documented in docs/theory.md).
     """
     m = _measure(act, eta0, second_layer, "full")
-    p = one_step(act, "he1", 0.0, 600, 600, 1200, eta0, 0.0, second_layer, "full")
+    p = one_step(act, "he1", 600, 600, 1200, eta0, 0.0, second_layer=second_layer, residual="full")
     mean, se = m.mean(axis=0), m.std(axis=0, ddof=1) / math.sqrt(RUNS)
     for j, want in enumerate((p.s1_update, p.s1_weights, p.overlap_theta)):
         assert abs(mean[j] - want) <= 4 * se[j] + 3 / math.sqrt(600) * abs(want), (j, mean[j], want)
@@ -72,10 +74,15 @@ def test_full_residual_simulation(act, eta0, second_layer):
 
 
 def test_regimes_and_bad_input():
-    assert "maximal" in one_step("tanh", "tanh", 0.0, 100, 100, 200, 1.0, 0.5).regime
+    """alpha = 1/2 is outside the rank-one + BBP picture: refused, or computed with a warning."""
+    with pytest.raises(ValidityError, match="alpha < 1/2"):
+        one_step("tanh", "tanh", 100, 100, 200, 1.0, 0.5)
+    with allow_outside() as warnings:
+        assert one_step("tanh", "tanh", 100, 100, 200, 1.0, 0.5).s1_weights > 0
+    assert len(warnings) == 1 and "alpha < 1/2" in warnings[0]
     with pytest.raises(ConfigError, match="'second_layer' parameter must be one of"):
-        one_step("relu", "he1", 0.0, 10, 10, 10, 1.0, 0.0, second_layer="ones")
+        one_step("relu", "he1", 10, 10, 10, 1.0, 0.0, second_layer="ones")
     with pytest.raises(ConfigError, match="'alpha'"):
-        one_step("relu", "he1", 0.0, 10, 10, 10, 1.0, 0.7)
+        one_step("relu", "he1", 10, 10, 10, 1.0, 0.7)
     with pytest.raises(ConfigError, match="'link'"):
-        one_step("relu", "nope", 0.0, 10, 10, 10, 1.0, 0.0)
+        one_step("relu", "nope", 10, 10, 10, 1.0, 0.0)

@@ -12,10 +12,10 @@ from giantstep.theory.pennington_worah import ck_constants, ck_density, ck_stiel
 
 
 def test_constants():
-    eta, zeta = ck_constants("relu")
+    cc = ck_constants("relu"); eta, zeta = cc.eta, cc.zeta
     assert eta == pytest.approx(0.5 - 1 / (2 * math.pi), abs=1e-10)
     assert zeta == pytest.approx(0.25, abs=1e-12)
-    eta, zeta = ck_constants("tanh")
+    cc = ck_constants("tanh"); eta, zeta = cc.eta, cc.zeta
     assert eta == pytest.approx(0.394294, abs=1e-6) and zeta == pytest.approx(0.605706**2, abs=1e-5)
 
 
@@ -33,7 +33,7 @@ def test_zeta_zero_is_marchenko_pastur(phi, psi):
 
 def test_density_normalised_and_branch():
     """The density integrates to min(1, 1/psi)'s continuous mass; Im G < 0 in C+; G ~ 1/z at infinity."""
-    eta, zeta = ck_constants("relu")
+    cc = ck_constants("relu"); eta, zeta = cc.eta, cc.zeta
     phi, psi = 0.5, 0.8
     edge = ck_support_edge(phi, psi, eta, zeta)
     x = np.linspace(1e-4, edge * 1.01, 1500)
@@ -59,7 +59,7 @@ def test_relu_simulation():
     X = rng.standard_normal((n0, m))
     Y = get_activation("relu").f(W @ X) - 1 / math.sqrt(2 * math.pi)
     ev = np.linalg.eigvalsh(Y @ Y.T / m)
-    eta, zeta = ck_constants("relu")
+    cc = ck_constants("relu"); eta, zeta = cc.eta, cc.zeta
     z = np.array([0.3 + 0.2j, 1.0 + 0.2j, 1.6 + 0.2j])
     G = ck_stieltjes(z, n0 / m, n0 / n1, eta, zeta)
     G_emp = np.array([np.mean(1 / (zz - ev)) for zz in z])

@@ -10,8 +10,9 @@ from scipy.special import eval_hermitenorm
 from giantstep.activations import get_activation
 from giantstep.errors import ConfigError
 from giantstep.hermite import hermite_coefficients
+from giantstep.theory.first_step import first_step
 from giantstep.theory.poly_spikes import (
-    alpha_interval, degree_spikes, exact_degree_magnitude, per_neuron_move, spike_count,
+    alpha_interval, degree_spikes, exact_degree_magnitude, spike_count,
 )
 
 
@@ -27,11 +28,11 @@ def test_intervals_table():
 
 
 def test_degree_exponents_and_visibility():
-    ds = degree_spikes("tanh", 0.3, 0.5, 1000, 1000, 4)
+    ds = degree_spikes("tanh", 0.3, 0.5, 1000, 1000, max_degree=4)
     assert [d.exponent for d in ds] == pytest.approx([0.8, 0.6, 0.4, 0.2])
     # tanh has c2 = 0: degree 2 is invisible despite its exponent (caveat (i) of theory 2.2)
     assert [d.visible for d in ds] == [True, False, False, False]
-    ds = degree_spikes("relu", 1 / 3, 0.5, 1000, 1000, 4)
+    ds = degree_spikes("relu", 1 / 3, 0.5, 1000, 1000, max_degree=4)
     assert ds[2].critical and not ds[2].visible
 
 
@@ -77,7 +78,9 @@ def test_planted_step_per_degree(act):
 
 
 def test_per_neuron_move_and_bad_input():
-    assert per_neuron_move("relu", 1.5, 2.0, 0.25, 10000) == pytest.approx(2.0 * 10.0 * 0.5 * math.sqrt(1.5) / 100.0)
+    """s = eta0 N^alpha |mu1| ||vhat|| / sqrt(N): relu (mu1 = 1/2), he1 teacher at psi2 = 2 (||vhat||^2 = 3/2)."""
+    fs = first_step("relu", "he1", 1000, 10000, 2000, 2.0, 0.25)
+    assert fs.s == pytest.approx(2.0 * 10.0 * 0.5 * math.sqrt(1.5) / 100.0)
     with pytest.raises(ConfigError, match="'alpha'"):
         spike_count(0.5)
     with pytest.raises(ConfigError, match="'spikes'"):

@@ -41,7 +41,12 @@ def test_layout_and_units_beside_measurement():
 
 
 def test_paired_rows_edge_and_two_steps():
-    cfg = parse_config(_cfg(second_layer="symmetric", steps=[{"eta0": 1.0, "alpha": 0.4}, {"eta0": 1.0, "alpha": 0.3, "batch": "reuse"}]))
+    """The two-step formulas assume r = y at step 2 (residual 'label'): with the centred residual the
+    step-2 residual contains f1 - f0 ~ N^alpha1 and the block says so instead of a number."""
+    two = [{"eta0": 1.0, "alpha": 0.4}, {"eta0": 1.0, "alpha": 0.3, "batch": "reuse"}]
+    centred = steps_predictions(parse_config(_cfg(second_layer="symmetric", steps=two)))
+    assert centred["two_step"].startswith("not applicable: ") and "'label'" in centred["two_step"]
+    cfg = parse_config(_cfg(second_layer="symmetric", residual="label", steps=two))
     th = steps_predictions(cfg)
     assert th["weights"][0]["bulk_edge"] == pytest.approx(math.sqrt(2) + 1.0)
     assert th["two_step"]["new_directions"] == 3 and th["two_step"]["outliers_including_first"] == 4
@@ -50,12 +55,13 @@ def test_paired_rows_edge_and_two_steps():
 
 def test_out_of_regime_and_multi_index():
     th = steps_predictions(parse_config(_cfg(steps=[{"eta0": 0.1, "alpha": 0.0, "repeat": 5}])))
-    assert [w["t"] for w in th["weights"]] == [0] and "no one-step prediction" in th["regime"]
+    assert [w["t"] for w in th["weights"]] == [0] and th["one_step"].startswith("not applicable: ")
+    assert "repeats" in th["one_step"] and "one_step: not applicable" in th["regime"]
     th = steps_predictions(parse_config(_cfg(teacher={"link": "he1", "k": 2, "combine": "sum"})))
     ov = th["weights"][1]["overlaps"][0]
     assert len(ov) == 2 and ov[0] == pytest.approx(th["one_step"]["overlap_theta"] / math.sqrt(2))
     th = steps_predictions(parse_config(_cfg(teacher={"link": "he1", "k": 2, "combine": "product"})))
-    assert len(th["weights"]) == 1
+    assert len(th["weights"]) == 1 and "linear-part formula" in th["one_step"]
     th = steps_predictions(parse_config(_cfg(steps=[], readout={"ridge": 0.01, "n_train": 600, "n_test": 600})))
     assert th["readout"]["test_error"] > 0 and "Mei-Montanari" in th["readout"]["regime"]
 

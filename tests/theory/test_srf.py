@@ -1,24 +1,26 @@
 """Spiked random features: the one-step mapping, the fixed-point test error, its reduction to
 Mei-Montanari, simulation of the sRF model, and the solver's failure report."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from giantstep.activations import get_activation
-from giantstep.errors import ConfigError, DivergenceError
+from giantstep.errors import ConfigError, DivergenceError, ValidityError
 from giantstep.hermite import hermite_constants
 from giantstep.linalg import cholesky_solve
+from giantstep.theory.domain import allow_outside
 from giantstep.theory.mei_montanari import rf_ridge_risk
 from giantstep.theory.srf import srf_parameters, srf_test_error
 
 
 def test_parameters_reference_values():
     """tanh/tanh, eta0 = 3, psi2 = 2: (r, c, gamma) = (1.3647, 1.1731, 0.8065) (theory 3.3)."""
-    p = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    p = srf_parameters("tanh", "tanh", 3.0, 2.0)
     assert (p.r, p.c, p.gamma) == pytest.approx((1.3647, 1.1731, 0.8065), abs=1e-4)
-    assert srf_parameters("tanh", "tanh", 0.0, 0.0, 2.0).c == 1.0
+    assert srf_parameters("tanh", "tanh", 0.0, 2.0).c == 1.0
 
 
 @pytest.mark.parametrize("lam,alpha", [(1e-3, 0.5), (1e-2, 2.0), (0.1, 1.0), (1.0, 4.0)])
@@ -61,9 +63,9 @@ def test_sRF_model_simulation(r, c, gamma):
     Tolerance: theory vs sRF simulation agrees within ~3-5% at this size (O(1/sqrt(d)) ~ 5%
     finite-size effect, seed sd ~ 4% -> 2.5% for 3 seeds): 8% relative.
     """
-    par = srf_parameters("tanh", "tanh", 0.0, 3.0, 2.0)
+    par = srf_parameters("tanh", "tanh", 3.0, 2.0)
     if r is not None:
-        par = par._replace(r=r, c=c, gamma=gamma)
+        par = dataclasses.replace(par, r=r, c=c, gamma=gamma)
     pred = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1).test_error
     sig = get_activation("tanh").f
     d = p = 400
@@ -107,7 +109,7 @@ def test_one_step_mapping_by_simulation():
     v = vhat / np.linalg.norm(vhat)
     spike = dW @ v
     bulk = dW - np.outer(spike, v)
-    par = srf_parameters("tanh", "tanh", 0.0, eta0, n0 / d)
+    par = srf_parameters("tanh", "tanh", eta0, n0 / d)
     assert np.mean(spike) == pytest.approx(par.r, rel=0.05)
     measured_c1 = float(np.mean(np.sum(bulk**2, axis=1)))
     assert measured_c1 == pytest.approx(par.c - 1, rel=0.05)
@@ -124,5 +126,64 @@ def test_non_convergence_raises():
 def test_bad_input():
     with pytest.raises(ConfigError, match="'gamma'"):
         srf_test_error("tanh", "tanh", 1.0, 1.0, 1.5, 2.0, 0.1)
-    with pytest.raises(ConfigError, match="'ridge'"):
+    with pytest.raises(ConfigError, match="'lam'"):
         srf_test_error("tanh", "tanh", 1.0, 1.0, 0.5, 2.0, 0.0)
+
+
+def test_solver_report_is_honest():
+    """The damped iteration answers at the reference point; at r = 0 it stalls and the root finder
+    answers: the report says so (method, the damped iterations actually used, the root finder's
+    evaluations), instead of 'converged in 1000 iterations'."""
+    ref = srf_test_error("tanh", "tanh", 1.3647, 1.1731, 0.8065, 2.0, 0.1)
+    assert ref.method == "damped iteration" and ref.iterations < 1000 and ref.root_evaluations == 0
+    assert ref.solver_residual < 1e-10
+    flat = srf_test_error("tanh", "tanh", 0.0, 1.0, 0.8, 2.0, 0.1, max_iter=50)
+    assert flat.method == "damped iteration + hybr" and flat.iterations == 50 and flat.root_evaluations > 0
+    assert flat.solver_residual < 1e-8
+
+
+def test_quadrature_adapts_to_large_steps():
+    """eta0 = 100 (r = 45, c = 193): sigma(r kappa + sqrt(c) z) varies on a scale 1/sqrt(c) in z and
+    sqrt(c)/r in kappa. The adapted rule agrees with one twice as fine to 1e-6 (a fixed 101 x 81
+    Gauss-Hermite rule was 4% off: 0.1988); eta0 = 1e8 (c ~ 1e14) cannot be resolved and is refused
+    at once, even when computing outside the domain is allowed."""
+    import giantstep.theory.srf as srf_module
+
+    par = srf_parameters("tanh", "tanh", 100.0, 2.0)
+    err = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1).test_error
+    fine = srf_module.RESOLUTIONS
+    try:
+        srf_module.RESOLUTIONS = tuple(2 * x for x in fine)
+        finer = srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1).test_error
+    finally:
+        srf_module.RESOLUTIONS = fine
+    assert err == pytest.approx(finer, rel=1e-6)
+    assert abs(err - 0.1988) > 0.03 * err
+    huge = srf_parameters("tanh", "tanh", 1e8, 2.0)
+    with allow_outside(), pytest.raises(ValidityError, match="quadrature"):
+        srf_test_error("tanh", "tanh", huge.r, huge.c, huge.gamma, 2.0, 0.1)
+
+
+def test_sign_of_the_activation_changes_nothing():
+    """sigma -> -sigma: r stays >= 0 (the magnitude eta0 |mu1| ||vhat||) and the error is unchanged
+    (the fixed point maps to m, t, psi -> -m, -t, -psi)."""
+    plus, minus = srf_parameters("tanh", "tanh", 3.0, 2.0), srf_parameters("-1*tanh", "tanh", 3.0, 2.0)
+    assert minus.r == pytest.approx(plus.r) and minus.r > 0 and minus.c == pytest.approx(plus.c)
+    e_plus = srf_test_error("tanh", "tanh", plus.r, plus.c, plus.gamma, 2.0, 0.1).test_error
+    e_minus = srf_test_error("-1*tanh", "tanh", minus.r, minus.c, minus.gamma, 2.0, 0.1).test_error
+    assert e_minus == pytest.approx(e_plus, rel=1e-8)
+
+
+def test_domain_odd_activation_and_mean_mode_ridge():
+    """A non-odd sigma is outside the derivation (+-1 second layer = a_i = 1 only for odd sigma);
+    allow_outside computes the a_i = 1 model and warns. lam = 1e6 at d = 400 (n = 800) violates
+    lam << n E[mu0^2] (theory 0.150 vs 0.393 simulated)."""
+    with pytest.raises(ValidityError, match="odd"):
+        srf_test_error("relu", "tanh", 1.0, 1.2, 0.8, 2.0, 0.1)
+    with allow_outside() as warnings:
+        res = srf_test_error("relu", "tanh", 1.0, 1.2, 0.8, 2.0, 0.1)
+    assert 0 < res.test_error < 1 and len(warnings) == 1 and "odd" in warnings[0]
+    par = srf_parameters("tanh", "tanh", 3.0, 2.0)
+    with pytest.raises(ValidityError, match="mean mode"):
+        srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 1e6, d=400)
+    assert srf_test_error("tanh", "tanh", par.r, par.c, par.gamma, 2.0, 0.1, d=400).test_error > 0

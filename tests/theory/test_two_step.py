@@ -32,13 +32,13 @@ def test_which_terms_carry_theta():
     """Fresh batch: information exponent >= 2 learns nothing (gamma1 = 0). Reused batch: He3 is
     reached at k = 2 through E[y^3 z] != 0; even links (He2) never."""
     kw = dict(activation="relu", noise=0.0, d=500, width=500, n=1000, eta1=1.0, alpha1=0.4, eta2=1.0, alpha2=0.3)
-    fresh = two_step_terms(link="he3", batch="fresh", **kw)
-    reuse = two_step_terms(link="he3", batch="reuse", **kw)
-    even = two_step_terms(link="he2", batch="reuse", **kw)
+    fresh = two_step_terms(link="he3", batch="fresh", **kw).as_dict()
+    reuse = two_step_terms(link="he3", batch="reuse", **kw).as_dict()
+    even = two_step_terms(link="he2", batch="reuse", **kw).as_dict()
     assert not any(fresh["carries_theta"])
     assert reuse["carries_theta"][:4] == [False, False, True, False]
     assert not any(even["carries_theta"])
-    lin = two_step_terms(link="he1", batch="fresh", **kw)
+    lin = two_step_terms(link="he1", batch="fresh", **kw).as_dict()
     assert lin["carries_theta"][0] and lin["gamma1"] > 0.5
 
 
@@ -53,7 +53,7 @@ def test_theta_component_exact_values():
     w = w / w.sum()
     he3 = (x**3 - 3 * x) / math.sqrt(6)
     ey3z = float(np.sum(w * he3**3 * x))
-    comp = theta_components("he3", 0.0, 2, "reuse", 0.0, 2.0, 1.5)
+    comp = theta_components("he3", 2, "reuse", 0.0, 2.0, 1.5)
     assert comp[2] == pytest.approx(ey3z / (2.0 * 1.5) ** 2, rel=1e-8)
     assert comp[0] == pytest.approx(0.0, abs=1e-12)
 
@@ -62,7 +62,7 @@ def test_bad_input():
     with pytest.raises(ConfigError, match="'alpha1'"):
         two_step_structure(0.5, 0.2)
     with pytest.raises(ConfigError, match="'batch'"):
-        theta_components("he3", 0.0, 2, "same", 0.0, 2.0, 1.0)
+        theta_components("he3", 2, "same", 0.0, 2.0, 1.0)
 
 
 def _leading_order_he_part(j, eta1, alpha1, eta2, alpha2, N):
@@ -105,14 +105,14 @@ def test_left_hermite_part_leading_order_and_parity():
     N = 1024
     errors = []
     for eta1 in (0.05, 0.2):
-        exact = left_hermite_part("tanh", "tanh", 0.0, N, N, N, eta1, 0.4, 1.0, 0.3, degree=3)
+        exact = left_hermite_part("tanh", "tanh", N, N, N, eta1, 0.4, 1.0, 0.3, degree=3)
         errors.append(abs(exact / _leading_order_he_part(3, eta1, 0.4, 1.0, 0.3, N) - 1.0))
     assert errors[0] < 2e-3
     assert errors[1] / errors[0] == pytest.approx(16.0, rel=0.1)  # O(s1^2): s1 grows 4x
-    terms = two_step_terms("tanh", "tanh", 0.0, N, N, N, 0.05, 0.4, 1.0, 0.3, second_layer="gaussian")
+    terms = two_step_terms("tanh", "tanh", N, N, N, 0.05, 0.4, 1.0, 0.3, second_layer="gaussian").as_dict()
     assert terms["magnitudes"][2] * math.sqrt(6 / 15) == pytest.approx(_leading_order_he_part(3, 0.05, 0.4, 1.0, 0.3, N),
                                                                         rel=1e-6)  # 40 vs 80 nodes
-    assert left_hermite_part("tanh", "tanh", 0.0, N, N, N, 1.0, 0.4, 1.0, 0.3, degree=2) == pytest.approx(0.0, abs=1e-12)
+    assert left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=2) == pytest.approx(0.0, abs=1e-12)
     # at the C4 ladder the higher orders lower the He3 part by about a third
-    exact = left_hermite_part("tanh", "tanh", 0.0, N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
+    exact = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
     assert 0.55 < exact / _leading_order_he_part(3, 1.0, 0.4, 1.0, 0.3, N) < 0.75

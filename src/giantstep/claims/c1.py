@@ -90,10 +90,10 @@ def one_step_point(eta: float, psi2: float, width: int, d: int) -> dict[str, flo
     >>> p["outlier"], round(p["threshold"], 3)
     (1.0, 1.0)
     """
+    from ..theory.first_step import teacher_moments
     from ..theory.one_step import one_step_from_moments
 
-    mu1_star, ey2 = _link_moments()
-    pr = one_step_from_moments(ACTIVATION, mu1_star, ey2, d, width, round(psi2 * d), eta, 0.0,
+    pr = one_step_from_moments(ACTIVATION, teacher_moments(LINK), d, width, round(psi2 * d), eta, 0.0,
                                second_layer="rademacher", residual="centered")
     c = pr.bulk_inflation
     cb = min(width, d) / max(width, d)
@@ -108,17 +108,8 @@ def one_step_point(eta: float, psi2: float, width: int, d: int) -> dict[str, flo
         "edge": pr.bulk_edge,
         "overlap": pr.overlap_theta,
         "outlier": float(pr.outlier),
-        "inflation": c - 1.0,
+        "inflation": c,
     }
-
-
-@lru_cache(maxsize=1)
-def _link_moments() -> tuple[float, float]:
-    """(mu1*, E y^2) of the teacher link (no label noise)."""
-    from ..hermite import hermite_constants
-
-    g = hermite_constants(LINK)
-    return abs(g.mu1), g.second_moment
 
 
 @single_blas_thread

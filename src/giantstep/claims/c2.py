@@ -137,10 +137,10 @@ def point(act: str, alpha: float, N: int) -> dict:
     (theory 1.2 with r = y): s = s1(Delta W) / sqrt(N) = eta mu1 ||vhat|| / sqrt(N), and
     tau^2 = c + s^2.
     """
+    from ..theory.first_step import teacher_moments
     from ..theory.one_step import one_step_from_moments
 
-    g = hermite_constants(LINK)
-    pr = one_step_from_moments(act, abs(g.mu1), g.second_moment, N, N, round(PSI2 * N), ETA0, alpha,
+    pr = one_step_from_moments(act, teacher_moments(LINK), N, N, round(PSI2 * N), ETA0, alpha,
                                second_layer="rademacher", residual="centered")
     s = pr.s1_update / math.sqrt(N)
     tau2 = pr.bulk_inflation + s * s

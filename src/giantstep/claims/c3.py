@@ -30,11 +30,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 
 from .. import plots
 from ..activations import get_activation
 from ..hermite import hermite_constants
+from ..theory.quadrature import gauss_hermite
 from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, mean_stderr, summarise, t_factor, verdict_from
 from .registry import register
 
@@ -51,7 +51,7 @@ LAYERS = {"pm": ("rademacher", "rademacher"), "gauss": ("gaussian", "gaussian")}
 def _params():
     from ..theory.srf import srf_parameters
 
-    return srf_parameters(ACTIVATION, LINK, 0.0, ETA0, PSI2_STEP)
+    return srf_parameters(ACTIVATION, LINK, ETA0, PSI2_STEP)
 
 
 def sweeps(mode: str) -> dict[str, dict]:
@@ -103,8 +103,7 @@ def sweeps(mode: str) -> dict[str, dict]:
 def mean_feature_variance(r: float, c: float, nodes: int = 81) -> float:
     """Var_kappa mu0(kappa), mu0(kappa) = E_z sigma(r kappa + sqrt(c) z), by Gauss-Hermite."""
     act = get_activation(ACTIVATION)
-    x, w = hermegauss(nodes)
-    w = w / w.sum()
+    x, w = gauss_hermite(nodes)
     mu0 = np.array([float(np.sum(w * act.f(r * k + math.sqrt(c) * x))) for k in x])
     return float(np.sum(w * mu0**2) - np.sum(w * mu0) ** 2)
 
@@ -115,8 +114,10 @@ def predict(mode: str) -> dict:
     d = SIZES[mode]["d"]
     p = _params()
     curve = np.geomspace(0.3, 6.0, 30)
-    err = {str(a): srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, alpha=a, lam=LAMBDA).test_error for a in ALPHAS}
-    err_curve = [srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, alpha=float(a), lam=LAMBDA).test_error for a in curve]
+    err = {str(a): srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, n_over_d=a, lam=LAMBDA).test_error
+           for a in ALPHAS}
+    err_curve = [srf_test_error(ACTIVATION, LINK, r=p.r, c=p.c, gamma=p.gamma, n_over_d=float(a), lam=LAMBDA).test_error
+                 for a in curve]
     var_mu0 = mean_feature_variance(p.r, p.c)
     return {
         "r": p.r,

@@ -97,8 +97,8 @@ def predict(mode: str) -> dict:
                 "exponents": st.exponents,
             }
     a1, a2 = LADDER_ALPHAS
-    mags = {str(N): two_step_terms(ACTIVATION, LINK, 0.0, N, N, N, 1.0, a1, 1.0, a2, batch="fresh",
-                                   second_layer="gaussian")["magnitudes"] for N in s["ladder"]}
+    mags = {str(N): two_step_terms(ACTIVATION, LINK, N, N, N, 1.0, a1, 1.0, a2, batch="fresh",
+                                   second_layer="gaussian", residual="label").magnitudes for N in s["ladder"]}
     st = two_step_structure(a1, a2)
     m0 = np.array(mags[str(s["ladder"][0])])
     visible = [k for k in range(len(m0)) if m0[k] > 0 and st.exponents[k] > 0]
@@ -108,7 +108,8 @@ def predict(mode: str) -> dict:
         vals = [mags[str(N)][k] for N in s["ladder"]]
         finite = float(np.polyfit(np.log(s["ladder"]), np.log(vals), 1)[0])
         terms.append({"k": k, "exponent": st.exponents[k], "finite_N_slope": finite, "magnitudes": vals})
-    he3 = [left_hermite_part(ACTIVATION, LINK, 0.0, N, N, N, 1.0, a1, 1.0, a2, degree=3) for N in s["ladder"]]
+    he3 = [left_hermite_part(ACTIVATION, LINK, N, N, N, 1.0, a1, 1.0, a2, degree=3, residual="label")
+           for N in s["ladder"]]
     left = {"k": 2, "exponent": st.exponents[2], "magnitudes": he3,
             "finite_N_slope": float(np.polyfit(np.log(s["ladder"]), np.log(he3), 1)[0])}
     return {"counts": counts, "ladder_terms": terms, "ladder_exponents": st.exponents,

@@ -115,8 +115,8 @@ def learned(link: str, batch: str, alpha1: float, alpha2: float, d: int) -> dict
     """Theory 4.2 via two_step_terms: exponents, theta* components, and the learned/critical flag."""
     from ..theory.two_step import two_step_terms
 
-    t = two_step_terms(ACTIVATION, link, 0.0, d, d, int(PSI2 * d), ETA0, alpha1, ETA0, alpha2, batch=batch,
-                       second_layer=SECOND_LAYER)
+    t = two_step_terms(ACTIVATION, link, d, d, int(PSI2 * d), ETA0, alpha1, ETA0, alpha2, batch=batch,
+                       second_layer=SECOND_LAYER, residual="label").as_dict()
     carrying = [k for k, c in enumerate(t["carries_theta"]) if c]
     visible = [k for k in carrying if t["exponents"][k] > 1e-12]
     critical = [k for k in carrying if abs(t["exponents"][k]) <= 1e-12]

@@ -85,25 +85,25 @@ def _cell(mode: str, alpha: float, eta0: float, layer: str) -> dict:
 
 def _allowances(mode: str, alpha: float, eta0: float, layer: str, p: dict) -> dict:
     """Finite-size allowances named in the module docstring (computed from theory only)."""
-    from ..experiments.kernel import predicted_kurtosis
-    from ..hermite import gaussian_expectation, hermite_constants
     from ..activations import get_activation
+    from ..hermite import gaussian_expectation, hermite_constants
+    from ..theory.bbp import spiked_covariance
+    from ..theory.feature_law import SpikedLaw
+    from ..theory.first_step import derivative_variance
 
     s = SIZES[mode]
     d, N, n, m = s["d"], s["width"], s["n"], s["m"]
-    act = get_activation(ACTIVATION)
     hc = hermite_constants(ACTIVATION)
     g = hermite_constants(LINK)
-    var_ds = gaussian_expectation(lambda z: float(act.df(np.asarray(z))) ** 2, act.kinks) - hc.mu1**2
+    var_ds = derivative_variance(ACTIVATION)
     gam = p["pred_gamma"]
     ey2k2 = gam**2 * gaussian_expectation(lambda z: (float(get_activation(LINK).f(np.asarray(z))) * z) ** 2) + (1 - gam**2) * g.second_moment
     eta = eta0 * N**alpha
     dv = eta**2 * ey2k2 * var_ds / (N * n)  # extra variance along u of the step's remainder
     gm = d / N
-    ell = p["pred_beta"] / (1 + p["pred_inflation"])
-    ov2 = (1 - gm / ell**2) / (1 + gm / ell) if ell > math.sqrt(gm) else 0.0
-    k_shift = predicted_kurtosis(p["pred_s"], d, p["pred_inflation"] + dv * d, layer, ov2)
-    esig2 = hc.second_moment * (1 + p["pred_inflation"] + p["pred_s2"])
+    ov2 = spiked_covariance(gm, p["pred_beta"] / p["pred_inflation"]).right_overlap2  # pred_inflation: c
+    k_shift = SpikedLaw(d, p["pred_s"], inflation=p["pred_inflation"] + dv * d, second_layer=layer).excess_kurtosis(ov2)
+    esig2 = hc.second_moment * (p["pred_inflation"] + p["pred_s2"])
     return {"allow_kurtosis": abs(k_shift - p["pred_kurtosis"]), "allow_k0": esig2 * (1 / d + 1 / m), "rel": 1 / d + 1 / n}
 
 
@@ -112,24 +112,26 @@ def predict(mode: str) -> dict:
     small = {f"{e:g}": _cell(mode, 0.0, e, "gaussian") for e in s["small"]}
     large = {f"{layer}:{e:g}": _cell(mode, 0.5, e, layer) for e in s["large"] for layer in LAYERS}
     grid = np.linspace(0.0, max(s["small"]) * 1.1, 7)[1:]
-    from ..theory.kernel_modes import leading_order, mode_predictions, step_spike
+    from ..theory.feature_law import SpikedLaw
+    from ..theory.first_step import first_step
+    from ..theory.kernel_modes import leading_order, mode_predictions
 
     curve = []
     for e in grid:
-        sp = step_spike(ACTIVATION, LINK, 0.0, s["d"], s["width"], s["n"], float(e), 0.0)
-        mp = mode_predictions(ACTIVATION, s["d"], sp.s, sp.gamma, sp.inflation, "gaussian")
-        lo = leading_order(ACTIVATION, s["d"], sp.beta, sp.gamma)
+        sp = first_step(ACTIVATION, LINK, s["d"], s["width"], s["n"], float(e), 0.0, residual="centered")
+        mp = mode_predictions(ACTIVATION, SpikedLaw(s["d"], sp.s, inflation=sp.inflation), sp.gamma)
+        lo = leading_order(ACTIVATION, s["d"], sp.beta(s["d"]), sp.gamma)
         curve.append(
             {
                 "eta0": float(e),
-                "lin_u": mp["ratio"]["lin_u"],
-                "quad_u_deflated": mp["ratio"]["quad_u_deflated"],
-                "quad_u": mp["ratio"]["quad_u"],
-                "lin_e": mp["ratio"]["lin_e"],
-                "angle": mp["mixing_angle_after_deg"],
-                "lo_lin_u": lo["ratio_lin_u"],
-                "lo_quad_u_deflated": lo["ratio_quad_u_deflated"],
-                "lo_angle": lo["mixing_angle_deg"],
+                "lin_u": mp.ratio["lin_u"],
+                "quad_u_deflated": mp.ratio["quad_u_deflated"],
+                "quad_u": mp.ratio["quad_u"],
+                "lin_e": mp.ratio["lin_e"],
+                "angle": mp.mixing_angle_after_deg,
+                "lo_lin_u": lo.ratio_lin_u,
+                "lo_quad_u_deflated": lo.ratio_quad_u_deflated,
+                "lo_angle": lo.mixing_angle_deg,
             }
         )
     return {"small": small, "large": large, "curve": curve}

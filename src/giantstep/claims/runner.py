@@ -89,29 +89,11 @@ def shared_cluster(workers: int | None, scheduler: str | None) -> Iterator[tuple
     if scheduler is not None:
         yield scheduler, None
         return
-    import logging
+    from ..engine.execution import CELL_BLAS_THREADS, available_cores, local_cluster
 
-    from distributed import LocalCluster
-
-    from ..engine.execution import BLAS_ENV, available_cores
-
-    from ..engine.execution import CELL_BLAS_THREADS
-
-    cores = available_cores()
-    n = workers if workers is not None else cores
-    threads = CELL_BLAS_THREADS  # fixed per cell: results do not depend on the worker count
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-        env={k: str(threads) for k in BLAS_ENV},
-    )
-    try:
-        yield cluster.scheduler_address, threads
-    finally:
-        cluster.close()
+    n = workers if workers is not None else available_cores()
+    with local_cluster(n, CELL_BLAS_THREADS) as cluster:  # fixed BLAS threads: results do not depend on n
+        yield cluster.scheduler_address, CELL_BLAS_THREADS
 
 
 def run_claim_sweeps(

@@ -1,7 +1,8 @@
 """Command-line interface: thin wrappers that parse, validate, call the library, write output.
 
-Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) prints ONE line to stderr
-and exits with status 2, with nothing written. A run that fails once under way (numerical
+Errors: a :class:`~giantstep.errors.ConfigError` (or a usage error) and a
+:class:`~giantstep.errors.ValidityError` (a theory formula asked outside its domain) print ONE line
+to stderr and exit with status 2, with nothing written. A run that fails once under way (numerical
 blow-up, out of memory, a solver that gives up) prints ``run failed: <reason>`` and exits with
 status 1; no command prints a traceback. Output paths are checked before any work and files are
 written atomically (:mod:`giantstep.outputs`). Sub-command groups live next to the code they wrap
@@ -20,7 +21,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, ValidityError
 
 app = typer.Typer(
     name="giantstep",
@@ -191,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
             rc = app(args=argv, standalone_mode=False)
     except ConfigError as exc:
         fail_config(exc)
+    except ValidityError as exc:
+        hint = "" if exc.hard or not argv or argv[0] != "theory" else " (--allow-outside computes it anyway)"
+        typer.echo(f"error: {exc}{hint}", err=True)
+        raise SystemExit(2)
     except _usage_error_types() as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `giantstep` or a group alone: the help is the answer
             message = exc.format_message()

@@ -7,7 +7,7 @@ import math
 
 import typer
 
-from .theory import JSON_OPT, emit, guard
+from .theory import JSON_OPT, report
 
 
 def parse_z(text: str) -> complex | None:
@@ -49,6 +49,7 @@ def register(theory_app: typer.Typer) -> None:
         """Feature spectrum after one step: x, density, bulk_edges, outliers, stieltjes (at --z)."""
         from ..theory import quantities as q
 
-        emit(guard(lambda: q.srf_spectrum(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2,
-                                          readout_ratio=readout_ratio, psi1=psi1, z=parse_z(z), grid=grid,
-                                          width=width, second_layer=second_layer, init=init, raw=raw)), json_out)
+        point = parse_z(z)
+        report(lambda: q.srf_spectrum(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2,
+                                      readout_ratio=readout_ratio, psi1=psi1, z=point, grid=grid, width=width,
+                                      second_layer=second_layer, init=init, raw=raw), json_out)

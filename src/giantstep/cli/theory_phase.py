@@ -6,7 +6,7 @@ import math
 
 import typer
 
-from .theory import JSON_OPT, emit
+from .theory import ALLOW_OPT, JSON_OPT, report
 
 
 def register(theory_app: typer.Typer) -> None:
@@ -19,12 +19,13 @@ def register(theory_app: typer.Typer) -> None:
         k: int = typer.Option(1, "--k", help="Latent dimension (k >= 2 uses the multi-index formula)."),
         combine: str = typer.Option("sum", "--combine", help="Multi-index combine rule (k >= 2)."),
         method: str = typer.Option("auto", "--method", help="auto|branches|grid|quad|binned (k = 1)."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """delta_alg: weak-recovery threshold of polynomial-time algorithms (theory doc 5.2)."""
         from ..theory import quantities as q
 
-        emit(q.delta_alg(link=link, noise=noise, k=k, combine=combine, method=method), json_out)
+        report(lambda: q.delta_alg(link=link, noise=noise, k=k, combine=combine, method=method, allow=allow), json_out)
 
     @theory_app.command("spectral-threshold")
     def spectral_threshold_cmd(
@@ -37,10 +38,11 @@ def register(theory_app: typer.Typer) -> None:
         scale: float = typer.Option(1.0, "--scale", help="T multiplies by this (negative: bottom of D_T)."),
         k: int = typer.Option(1, "--k", help="Latent dimension (1..3)."),
         combine: str = typer.Option("sum", "--combine", help="Multi-index combine rule."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """Top eigenvalue, overlap and threshold of the spectral method D_T (theory doc 10.2)."""
         from ..theory import quantities as q
 
-        emit(q.spectral_threshold(link=link, noise=noise, delta=delta, upper=upper, lower=lower, shift=shift,
-                                  scale=scale, k=k, combine=combine), json_out)
+        report(lambda: q.spectral_threshold(link=link, noise=noise, delta=delta, upper=upper, lower=lower, shift=shift,
+                                            scale=scale, k=k, combine=combine, allow=allow), json_out)

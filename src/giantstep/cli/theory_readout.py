@@ -1,11 +1,19 @@
 """``giantstep theory`` commands for the readout: random-features ridge (Mei-Montanari), the GE ridge
-conditional on the weights, and the spiked random features."""
+conditional on the weights, and the spiked random features.
+
+Ridge normalisations are named in the flags (docs/notation.md): ``--ridge`` is always the
+simulator readout's, (1/n)||y - F a||^2 + ridge ||a||^2 with F = sigma(X W^T); ``--ridge-mm`` is
+Mei-Montanari's lambda (ridge = psi1 lambda); ``--lam`` is the sRF equations' lambda of
+sum_mu (y - a.phi/sqrt(p))^2 + lam ||a||^2 (ridge = lam / n_over_d).
+"""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-from .theory import JSON_OPT, emit, guard
+from .theory import ALLOW_OPT, JSON_OPT, report
 
 
 def register(theory_app: typer.Typer) -> None:
@@ -15,18 +23,20 @@ def register(theory_app: typer.Typer) -> None:
     def rf_cmd(
         activation: str = typer.Option("relu", "--activation"),
         psi1: float = typer.Option(..., "--psi1", help="N/d."),
-        psi2: float = typer.Option(..., "--psi2", help="n/d."),
-        ridge: float = typer.Option(..., "--ridge", help="lambda in Mei-Montanari's normalisation: (1/n) loss + (N lambda/d)||a||^2."),
+        psi2: float = typer.Option(..., "--psi2", help="n/d (readout samples)."),
+        ridge: Optional[float] = typer.Option(None, "--ridge", help="The readout's ridge: (1/n)||y - F a||^2 + ridge ||a||^2."),
+        ridge_mm: Optional[float] = typer.Option(None, "--ridge-mm", help="Mei-Montanari's lambda: (1/n) loss + (N lambda/d)||a||^2."),
         F1: float = typer.Option(1.0, "--F1", help="Linear-part amplitude of the target."),
         Fstar: float = typer.Option(0.0, "--Fstar", help="Nonlinear-part amplitude F* (E f_NL^2 = F*^2)."),
         noise: float = typer.Option(0.0, "--noise", help="Label-noise standard deviation tau."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
-        """Mei-Montanari random-features ridge risk, bias and variance."""
+        """Mei-Montanari random-features ridge risk, bias and variance (--ridge or --ridge-mm)."""
         from ..theory import quantities as q
 
-        emit(guard(lambda: q.rf_ridge(activation=activation, psi1=psi1, psi2=psi2, ridge=ridge, F1=F1, Fstar=Fstar,
-                                      noise=noise)), json_out)
+        report(lambda: q.rf_ridge(activation=activation, psi1=psi1, psi2=psi2, ridge=ridge, ridge_mm=ridge_mm, F1=F1,
+                                  Fstar=Fstar, noise=noise, allow=allow), json_out)
 
     @theory_app.command("ge-ridge")
     def ge_cmd(
@@ -44,14 +54,15 @@ def register(theory_app: typer.Typer) -> None:
         key: str = typer.Option("", "--key", help="Array of the weights' .npz (default: the last W_t, e.g. W2)."),
         n: int = typer.Option(..., "--n", help="Readout samples."),
         ridge: float = typer.Option(..., "--ridge", help="Readout ridge: (1/n)||y - F a||^2 + ridge ||a||^2."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """GE + deterministic-equivalent ridge risk conditional on the weights W."""
         from ..theory import quantities as q
 
-        emit(guard(lambda: q.ge_ridge(activation=activation, link=link, noise=noise, d=d, width=width, seed=seed,
-                                      init=init, weights=weights or None, theta=theta or None, key=key or None, n=n,
-                                      ridge=ridge)), json_out)
+        report(lambda: q.ge_ridge(activation=activation, link=link, noise=noise, d=d, width=width, seed=seed, init=init,
+                                  weights=weights or None, theta=theta or None, key=key or None, n=n, ridge=ridge,
+                                  allow=allow), json_out)
 
     @theory_app.command("srf")
     def srf_cmd(
@@ -60,15 +71,19 @@ def register(theory_app: typer.Typer) -> None:
         noise: float = typer.Option(0.0, "--noise"),
         eta0: float = typer.Option(..., "--eta0", help="eta = eta0 sqrt(N) (maximal step)."),
         psi2: float = typer.Option(..., "--psi2", help="First-batch ratio n0/d."),
-        readout_ratio: float = typer.Option(..., "--readout-ratio", help="Readout samples n/d."),
-        lam: float = typer.Option(..., "--lam", help="Ridge lambda of sum_mu (y - yhat)^2 + lambda ||a||^2, yhat = a.phi/sqrt(p)."),
-        r: float = typer.Option(-1.0, "--r", help="Override the spike r (default: from the one-step mapping)."),
-        c: float = typer.Option(-1.0, "--c", help="Override the bulk inflation c."),
-        gamma: float = typer.Option(-1.0, "--gamma", help="Override the alignment gamma."),
+        n_over_d: float = typer.Option(..., "--n-over-d", "--readout-ratio", help="Readout samples n/d (--readout-ratio: old name)."),
+        lam: Optional[float] = typer.Option(None, "--lam", help="The sRF lambda of sum_mu (y - a.phi/sqrt(p))^2 + lambda ||a||^2."),
+        ridge: Optional[float] = typer.Option(None, "--ridge", help="The readout's ridge (= lam / n_over_d); instead of --lam."),
+        d: Optional[int] = typer.Option(None, "--d", help="p = d, to check lam << n E[mu0^2] (n = n_over_d d)."),
+        r: Optional[float] = typer.Option(None, "--r", help="Override the spike r >= 0 (default: from the one-step mapping)."),
+        c: Optional[float] = typer.Option(None, "--c", help="Override the bulk inflation c > 0."),
+        gamma: Optional[float] = typer.Option(None, "--gamma", help="Override the alignment gamma in [0, 1]."),
+        allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """Spiked random features: (r, gamma, c) from one maximal step and the ridge test error."""
         from ..theory import quantities as q
 
-        emit(guard(lambda: q.srf(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2,
-                                 readout_ratio=readout_ratio, lam=lam, r=r, c=c, gamma=gamma)), json_out)
+        report(lambda: q.srf(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2, n_over_d=n_over_d,
+                             lam=lam, ridge=ridge, d=d, r=r, c=c, gamma=gamma, allow=allow), json_out)
+

@@ -210,7 +210,7 @@ def dask_client(
     workers: int | None, scheduler: str | None, n_tasks: int, blas_threads: int | None
 ) -> Iterator[tuple[Any, int, int | None]]:
     """Yield (client, number of workers, BLAS threads per worker) for a LocalCluster or a scheduler."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     threads = blas_threads if blas_threads is not None else CELL_BLAS_THREADS
     if scheduler is not None:
@@ -224,25 +224,34 @@ def dask_client(
         finally:
             client.close()
         return
-    cores = available_cores()
-    n = workers if workers is not None else max(1, min(cores, n_tasks))
-    env = {k: str(threads) for k in BLAS_ENV}
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP endpoint: a free local port
-        silence_logs=logging.ERROR,
-        env=env,
-    )
-    try:
+    n = workers if workers is not None else max(1, min(available_cores(), n_tasks))
+    with local_cluster(n, threads) as cluster:
         client = Client(cluster, set_as_default=False)
         try:
             _warm(client, threads)
             yield client, n, threads
         finally:
             client.close()
+
+
+@contextlib.contextmanager
+def local_cluster(n_workers: int, blas_threads: int) -> Iterator[Any]:
+    """A ``distributed.LocalCluster`` of ``n_workers`` processes, one task thread and ``blas_threads``
+    BLAS threads each, no dashboard (its HTTP endpoint on a free loopback port, so that concurrent
+    sweeps never compete for a fixed port), closed on exit."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+        env={k: str(blas_threads) for k in BLAS_ENV},
+    )
+    try:
+        yield cluster
     finally:
         cluster.close()
 

@@ -15,7 +15,8 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
     activation: relu         # name, sum ("he1+0.5*he2") or expression in x ("x*tanh(x)")
     init: gaussian           # W0 rows ~ N(0, I/d) ("gaussian") or uniform on the unit sphere ("sphere")
     second_layer: rademacher # a_i = +-1 ("rademacher"), N(0,1) ("gaussian"), or paired (w,a),(w,-a) ("symmetric")
-    residual: full           # r = y - f(X) ("full"), r = y - (f(X) - f0(X)) ("centered"), or r = y at every step ("label")
+    residual: label          # r = y at every step ("label", the default of simulator, CLI and theory:
+                             # theory.first_step.DEFAULT_RESIDUAL), r = y - (f(X) - f0(X)) ("centered"), r = y - f(X) ("full")
     teacher: {link: he1, k: 1, noise: 0.0, combine: sum}
     steps:                   # eta = eta0 * N**alpha
       - {eta0: 1.0, alpha: 0.25, batch: fresh}
@@ -37,6 +38,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..activations import function_name, get_activation
 from ..errors import ConfigError
+from ..theory.first_step import DEFAULT_RESIDUAL
 
 MAX_SIZE = 1 << 22
 
@@ -127,7 +129,7 @@ class StepsConfig(Strict):
     activation: ActivationName = "relu"
     init: Literal["gaussian", "sphere"] = "gaussian"
     second_layer: Literal["rademacher", "gaussian", "symmetric"] = "rademacher"
-    residual: Literal["full", "centered", "label"] = "full"
+    residual: Literal["full", "centered", "label"] = DEFAULT_RESIDUAL
     teacher: TeacherConfig = TeacherConfig()
     steps: list[StepConfig] = Field(default_factory=list, max_length=10000)
     readout: ReadoutConfig | None = None

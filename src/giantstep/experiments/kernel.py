@@ -32,7 +32,7 @@ Metrics (flat): ``lam_<mode>_before|after``, ``lamw_<mode>_before|after``, ``rat
 before, sample-based), ``ratio_w_<mode>``, ``mixing_angle_before|after`` (degrees),
 ``mixing_angle_w_after``, ``eig_before_<j>``, ``eig_after_<j>``, ``fit_s2``, ``fit_bulk``,
 ``fit_alignment``, ``fit_alignment_corrected``, ``fit_kurtosis``, ``fit_outlier``, ``vhat_overlap``,
-and with ``theory``: ``pred_s``, ``pred_s2``, ``pred_gamma``, ``pred_beta``, ``pred_inflation``,
+and with ``theory``: ``pred_s``, ``pred_s2``, ``pred_gamma``, ``pred_beta``, ``pred_inflation`` (the bulk inflation c),
 ``pred_lam_<mode>_before|after``, ``pred_ratio_<mode>``, ``pred_mixing_angle_after``,
 ``pred_kurtosis``, ``pred_k0_<j>`` (large-step 1-D operator), ``lo_ratio_*`` (leading order).
 Modes include ``quad_u_deflated`` (quad_u after deflating the constant mode).
@@ -51,8 +51,10 @@ from .. import __version__
 from ..errors import ConfigError, GiantstepError, check_finite
 from ..kernels import (
     LABEL_GROUPS,
+    MIXING_BLOCK,
     MODE_NAMES,
     ModeForms,
+    deflated_eigenvalue,
     features,
     fit_spiked_gaussian,
     kernel_spectrum,
@@ -119,37 +121,10 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _deflated(forms: ModeForms) -> float:
-    i, j = forms.names.index("const"), forms.names.index("quad_u")
-    B = forms.B
-    return float(B[j, j] - B[i, j] ** 2 / B[i, i]) if B[i, i] > 0 else float(B[j, j])
-
-
 def _eigs(forms: ModeForms) -> dict[str, float]:
     out = {n: forms.eigenvalue(n) for n in MODE_NAMES}
-    out["quad_u_deflated"] = _deflated(forms)
+    out["quad_u_deflated"] = deflated_eigenvalue(forms.block(MIXING_BLOCK))
     return out
-
-
-def predicted_kurtosis(s: float, d: int, inflation: float, second_layer: str, overlap2: float = 1.0) -> float:
-    r"""Excess kurtosis of <w, u_hat> under law (1) of :mod:`giantstep.theory.kernel_modes`, where u_hat
-    has squared overlap ``overlap2`` with u (the rest of <w, u_hat> is bulk, N(0, b(a)/d))."""
-    if second_layer == "rademacher":
-        a2, a4 = np.array([1.0]), np.array([1.0])
-        p = np.array([1.0])
-    else:
-        from numpy.polynomial.hermite_e import hermegauss
-
-        z, w = hermegauss(60)
-        p = w / w.sum()
-        a2, a4 = z**2, z**4
-    b = 1.0 + inflation * a2
-    c2 = overlap2
-    # t = sqrt(c2) (sqrt(b/d) g + s a) + sqrt(1 - c2) sqrt(b/d) g'  =  sqrt(b/d) G + sqrt(c2) s a
-    var_b = b / d
-    m2 = float(p @ (var_b + c2 * s * s * a2))
-    m4 = float(p @ (3 * var_b**2 + 6 * var_b * c2 * s * s * a2 + c2**2 * s**4 * a4))
-    return m4 / m2**2 - 3.0
 
 
 def run(cfg: KernelConfig) -> ExperimentResult:
@@ -257,31 +232,36 @@ def _overlap(v: np.ndarray, theta: np.ndarray) -> float:
 
 def predictions_for(cfg: KernelConfig) -> dict[str, float]:
     """Flat theory values for a config (pure theory: no sampling)."""
-    from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions, step_spike
+    from ..theory.bbp import spiked_covariance
+    from ..theory.feature_law import SpikedLaw
+    from ..theory.first_step import first_step
+    from ..theory.kernel_modes import k0_spectrum, leading_order, mode_predictions
 
-    sp = step_spike(cfg.activation, cfg.teacher.link, cfg.teacher.noise, cfg.d, cfg.width, cfg.n, cfg.step.eta0, cfg.step.alpha)
-    pred = mode_predictions(cfg.activation, cfg.d, sp.s, sp.gamma, sp.inflation, cfg.second_layer)
+    fs = first_step(cfg.activation, cfg.teacher.link, cfg.d, cfg.width, cfg.n, cfg.step.eta0, cfg.step.alpha,
+                    noise=cfg.teacher.noise, second_layer=cfg.second_layer, residual="centered")
+    sp_beta = fs.beta(cfg.d)
+    law = SpikedLaw(cfg.d, fs.s, inflation=fs.inflation, second_layer=cfg.second_layer)
+    pred = mode_predictions(cfg.activation, law, fs.gamma)
     out: dict[str, float] = {
-        "pred_s": sp.s,
-        "pred_s2": sp.s**2,
-        "pred_gamma": sp.gamma,
-        "pred_beta": sp.beta,
-        "pred_inflation": sp.inflation,
-        "pred_mixing_angle_before": pred["mixing_angle_before_deg"],
-        "pred_mixing_angle_after": pred["mixing_angle_after_deg"],
+        "pred_s": fs.s,
+        "pred_s2": fs.s**2,
+        "pred_gamma": fs.gamma,
+        "pred_beta": sp_beta,
+        "pred_inflation": fs.inflation,
+        "pred_mixing_angle_before": pred.mixing_angle_before_deg,
+        "pred_mixing_angle_after": pred.mixing_angle_after_deg,
     }
     for name in REPORTED_MODES:
-        out[f"pred_lam_{name}_before"] = pred["before"][name]
-        out[f"pred_lam_{name}_after"] = pred["after"][name]
-        out[f"pred_ratio_{name}"] = pred["ratio"][name]
+        out[f"pred_lam_{name}_before"] = pred.before[name]
+        out[f"pred_lam_{name}_after"] = pred.after[name]
+        out[f"pred_ratio_{name}"] = pred.ratio[name]
     gam = cfg.d / cfg.width
-    ell = sp.beta / (1.0 + sp.inflation)
-    ov2 = (1 - gam / ell**2) / (1 + gam / ell) if ell > math.sqrt(gam) else 0.0
-    out["pred_kurtosis"] = predicted_kurtosis(sp.s, cfg.d, sp.inflation, cfg.second_layer, ov2)
-    k0 = k0_spectrum(cfg.activation, sp.s, cfg.second_layer, sp.inflation, top=4)
+    ov2 = spiked_covariance(gam, law.beta).right_overlap2
+    out["pred_kurtosis"] = law.excess_kurtosis(ov2)
+    k0 = k0_spectrum(cfg.activation, law, top=4)
     for j in range(4):  # a +-1 second layer gives rank 2: the rest are exactly 0
         out[f"pred_k0_{j}"] = float(k0.eigenvalues[j]) if j < k0.eigenvalues.shape[0] else 0.0
-    for k, v in leading_order(cfg.activation, cfg.d, sp.beta, sp.gamma).items():
+    for k, v in leading_order(cfg.activation, cfg.d, sp_beta, fs.gamma).as_dict().items():
         out[f"lo_{k}"] = float(v)
     return out
 

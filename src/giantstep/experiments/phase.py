@@ -107,15 +107,19 @@ assert set(SECOND_LAYERS) == {"ones", "rademacher", "gaussian", "alternating"}
 def predictions(cfg: PhaseConfig) -> dict[str, float]:
     """Theory predictions that apply to ``cfg`` (NaN where none applies)."""
     from ..activations import get_activation
+    from ..errors import ValidityError
     from ..theory.delta_alg import delta_alg, multi_index_delta_alg, single_index_link
     from ..theory.spectral_threshold import Preprocessing, spectral_prediction, spectral_threshold, _get_law
 
     t = cfg.teacher
     out = {"delta_alg": math.nan, "delta_T": math.nan, "hess_min_pred": math.nan, "outlier_overlap_pred": math.nan}
-    if t.k == 1:
-        out["delta_alg"] = delta_alg(single_index_link(t.link, t.combine), t.noise).delta_alg
-    elif t.k <= 3:
-        out["delta_alg"] = multi_index_delta_alg(t.link, t.combine, t.k, t.noise).delta_alg
+    try:  # a noise too small for the noisy quadrature is outside delta_alg's domain: no prediction
+        if t.k == 1:
+            out["delta_alg"] = delta_alg(single_index_link(t.link, t.combine), t.noise).delta_alg
+        elif t.k <= 3:
+            out["delta_alg"] = multi_index_delta_alg(t.link, t.combine, t.k, t.noise).delta_alg
+    except ValidityError:
+        pass
     act = get_activation(cfg.activation)
     s1, s2 = float(act.df(np.array(0.0))), float(act.d2f(np.array(0.0)))
     a = _second_layer_values(cfg)

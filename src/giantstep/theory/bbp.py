@@ -13,8 +13,9 @@ Spiked Wigner (Feral & Peche 2007): H symmetric n x n, off-diagonal variance 1/n
 [-2, 2]), H + theta u u^T: for theta > 1, lambda1 -> theta + 1/theta, overlap^2 -> 1 - 1/theta^2.
 
 Spiked covariance (Baik, Ben Arous & Peche 2005; Paul 2007): population covariance I + l v v^T,
-gamma = d/n: for l > sqrt(gamma), lambda1(S) -> (1 + l)(1 + gamma/l),
-overlap^2 -> (1 - gamma/l^2) / (1 + gamma/l); otherwise the edge (1 + sqrt(gamma))^2.
+aspect = d/n: for l > sqrt(aspect), lambda1(S) -> (1 + l)(1 + aspect/l),
+overlap^2 -> (1 - aspect/l^2) / (1 + aspect/l); otherwise the edge (1 + sqrt(aspect))^2. The
+inverse map top -> l (:func:`spiked_covariance_strength`) fits a spike to a measured top eigenvalue.
 
 Additive spike on a Wishart-type matrix (Benaych-Georges & Nadakuditi 2011, arXiv 0910.2120):
 A + theta v v^T with A of law mu (right edge b): an outlier lambda > b exists iff
@@ -35,16 +36,18 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
-from ._validate import in_range, nonnegative, positive
 from .mp import mp_edges, mp_quadrature
+from .validation import NONNEGATIVE, POSITIVE, RATIO, Interval, validate_params
+from .result import Result
 
 
-class BBPResult(NamedTuple):
+@dataclass(frozen=True)
+class BBPResult(Result):
     """Top singular value / eigenvalue, bulk edge, squared overlaps, whether there is an outlier."""
 
     top: float
@@ -54,56 +57,65 @@ class BBPResult(NamedTuple):
     outlier: bool
 
 
-def rectangular(c: float, theta: float) -> BBPResult:
-    """Rectangular BBP: ``c`` = smaller/larger dimension in (0, 1], entries variance 1/larger.
+@validate_params({"aspect": Interval(float, 0, 1, closed="right"), "theta": NONNEGATIVE})
+def rectangular(aspect: float, theta: float) -> BBPResult:
+    """Rectangular BBP: ``aspect`` c = smaller/larger dimension in (0, 1], entries variance 1/larger.
 
-    ``left`` is the smaller dimension (n), ``right`` the larger (m).
+    ``left`` is the smaller dimension (n), ``right`` the larger (m). Written in u = 1/theta^2 so that
+    every theta representable as a float gives finite values.
     """
-    c = in_range("aspect", c, 0.0, 1.0, lo_open=True)
-    theta = nonnegative("theta", theta)
+    c = aspect
     edge = 1.0 + math.sqrt(c)
     if theta <= c**0.25:
         return BBPResult(edge, edge, 0.0, 0.0, False)
-    t2 = theta * theta
-    top = math.sqrt((1.0 + t2) * (c + t2)) / theta
-    left = 1.0 - c * (1.0 + t2) / (t2 * (t2 + c))
-    right = 1.0 - (c + t2) / (t2 * (t2 + 1.0))
+    u = (1.0 / theta) ** 2
+    top = theta * math.sqrt((1.0 + u) * (1.0 + c * u))
+    left = 1.0 - c * u * (1.0 + u) / (1.0 + c * u)
+    right = 1.0 - u * (1.0 + c * u) / (1.0 + u)
     return BBPResult(top, edge, left, right, True)
 
 
+@validate_params({"theta": NONNEGATIVE})
 def spiked_wigner(theta: float) -> BBPResult:
     """Spiked Wigner: top eigenvalue theta + 1/theta and overlap^2 1 - 1/theta^2 for theta > 1."""
-    theta = nonnegative("theta", theta)
     if theta <= 1.0:
         return BBPResult(2.0, 2.0, 0.0, 0.0, False)
-    ov = 1.0 - 1.0 / theta**2
+    ov = 1.0 - (1.0 / theta) ** 2
     return BBPResult(theta + 1.0 / theta, 2.0, ov, ov, True)
 
 
-def spiked_covariance(gamma: float, ell: float) -> BBPResult:
-    """Spiked covariance I + l v v^T, gamma = d/n: top eigenvalue of S and overlap^2."""
-    gamma = positive("aspect", gamma)
-    ell = nonnegative("theta", ell)
-    edge = (1.0 + math.sqrt(gamma)) ** 2
-    if ell <= math.sqrt(gamma):
+@validate_params({"aspect": RATIO, "ell": NONNEGATIVE})
+def spiked_covariance(aspect: float, ell: float) -> BBPResult:
+    """Spiked covariance I + l v v^T, aspect = d/n: top eigenvalue of S and overlap^2."""
+    edge = (1.0 + math.sqrt(aspect)) ** 2
+    if ell <= math.sqrt(aspect):
         return BBPResult(edge, edge, 0.0, 0.0, False)
-    top = (1.0 + ell) * (1.0 + gamma / ell)
-    ov = (1.0 - gamma / ell**2) / (1.0 + gamma / ell)
+    top = (1.0 + ell) * (1.0 + aspect / ell)
+    ov = (1.0 - aspect / ell / ell) / (1.0 + aspect / ell)
     return BBPResult(top, edge, ov, ov, True)
 
 
-def additive_spike_mp(gamma: float, scale: float, theta: float, nodes: int = 400) -> BBPResult:
-    """Top eigenvalue of A + theta v v^T with A = scale * S, S ~ MP(gamma) (atom included).
+@validate_params({"aspect": RATIO, "top": NONNEGATIVE})
+def spiked_covariance_strength(aspect: float, top: float) -> float:
+    """Inverse of :func:`spiked_covariance`: the strength l > sqrt(aspect) whose top eigenvalue is
+    ``top``, the root of l^2 + (1 + aspect - top) l + aspect = 0; 0 when ``top`` is not above the
+    edge (1 + sqrt(aspect))^2 (no outlier, no strength to recover)."""
+    m = top - 1.0 - aspect
+    if top <= (1.0 + math.sqrt(aspect)) ** 2 or m <= 0 or 4.0 * aspect / m / m >= 1.0:
+        return 0.0
+    return 0.5 * m * (1.0 + math.sqrt(1.0 - 4.0 * aspect / m / m))
+
+
+@validate_params({"aspect": RATIO, "scale": POSITIVE, "theta": NONNEGATIVE, "nodes": Interval(int, 16, 20000)})
+def additive_spike_mp(aspect: float, scale: float, theta: float, *, nodes: int = 400) -> BBPResult:
+    """Top eigenvalue of A + theta v v^T with A = scale * S, S ~ MP(aspect) (atom included).
 
     G(lambda) = int dmu/(lambda - x) is evaluated with :func:`~giantstep.theory.mp.mp_quadrature`;
     G is decreasing on (b, inf), so the root of G = 1/theta is bracketed and found by brentq.
     Overlaps are reported in both slots (the matrix is symmetric).
     """
-    gamma = positive("aspect", gamma)
-    scale = positive("scale", scale)
-    theta = nonnegative("theta", theta)
-    _, b = mp_edges(gamma, scale)
-    x, w = mp_quadrature(gamma, scale, nodes)
+    _, b = mp_edges(aspect, scale)
+    x, w = mp_quadrature(aspect, scale, nodes=nodes)
 
     def G(lam: float) -> float:
         return float(np.sum(w / (lam - x)))

@@ -62,6 +62,10 @@ from scipy import integrate, optimize, special
 from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..targets import COMBINES, multi_index_link
+from .domain import require
+from .quadrature import gauss_legendre_panels, tensor_grid
+from .result import Result
+from .validation import NOISE, Function, Interval, Optional, Options, validate_params
 
 _L = 12.0  # |z| > 12 carries Gaussian mass < 1e-32
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -183,27 +187,32 @@ def _noiseless_energy(act: Activation, h: Callable, pieces: list[_Piece]) -> flo
 # noisy: quadrature in (z, y)
 
 
-def _gl_nodes(edges: np.ndarray, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss-Legendre nodes/weights on the panels [edges[i], edges[i+1]]."""
-    x, w = np.polynomial.legendre.leggauss(order)
-    a, b = edges[:-1, None], edges[1:, None]
-    half = 0.5 * (b - a)
-    nodes = (a + b) / 2 + half * x[None, :]
-    return nodes.ravel(), (half * w[None, :]).ravel()
+def _require_resolvable(act: Activation, tau: float, panels: int, route: str) -> None:
+    """The noisy routes resolve y on panels of width tau/2 over the range of g: refuse a noise so
+    small that more than ``panels`` are needed (the number would not be right)."""
+    g = np.asarray(act.f(np.linspace(-8.0, 8.0, 20001)), dtype=float)
+    spread = float(np.max(g) - np.min(g))
+    require(spread <= panels * 0.5 * tau,
+            f"delta_alg quadrature: noise tau = {tau:.3g} needs y-panels of width tau/2 over a range {spread:.3g} of "
+            f"g, more than the {panels} of the '{route}' route; use noise 0 (the exact noiseless route), the "
+            f"'binned' route, or tau >= {2 * spread / panels:.2g}", hard=True)
 
 
 def _noisy_energy_grid(act: Activation, h: Callable, tau: float, max_nodes: int = 400_000) -> float:
     zmax = 8.0
+    _require_resolvable(act, tau, max_nodes // 8, "grid")
     zs = np.linspace(-zmax, zmax, 20001)
     slope = np.maximum(np.abs(np.asarray(act.df(zs), dtype=float)), 1e-3)
     # local panel width so that g changes by <= tau/2 per panel (and <= 0.05)
     width = np.minimum(0.05, 0.5 * tau / slope)
     cum = np.concatenate([[0.0], np.cumsum(np.diff(zs) / width[:-1])])
-    n_pan = int(min(max(np.ceil(cum[-1]), 400), max_nodes // 8))
+    require(cum[-1] <= max_nodes // 8, f"delta_alg quadrature: noise tau = {tau:.3g} needs {cum[-1]:.3g} z-panels "
+            f"(the 'grid' route uses at most {max_nodes // 8}); use noise 0 or the 'binned' route", hard=True)
+    n_pan = int(max(np.ceil(cum[-1]), 400))
     zedges = np.interp(np.linspace(0, cum[-1], n_pan + 1), cum, zs)
     kinks = [k for k in act.kinks if -zmax < k < zmax]
     zedges = np.unique(np.concatenate([zedges, kinks]))
-    z, wz = _gl_nodes(zedges)
+    z, wz = gauss_legendre_panels(zedges)
     wz = wz * _phi(z)
     g = np.asarray(act.f(z), dtype=float)
     hz = h(z)
@@ -213,7 +222,7 @@ def _noisy_energy_grid(act: Activation, h: Callable, tau: float, max_nodes: int 
     g, wz, hz = g[order], wz[order], hz[order]
     ylo, yhi = float(g[0]) - 9 * tau, float(g[-1]) + 9 * tau
     n_ypan = int(min(max(np.ceil((yhi - ylo) / (0.5 * tau)), 200), max_nodes // 8))
-    y, wy = _gl_nodes(np.linspace(ylo, yhi, n_ypan + 1))
+    y, wy = gauss_legendre_panels(np.linspace(ylo, yhi, n_ypan + 1))
     total = 0.0
     norm = 1.0 / (math.sqrt(2 * math.pi) * tau)
     block = 128
@@ -232,6 +241,7 @@ def _noisy_energy_grid(act: Activation, h: Callable, tau: float, max_nodes: int 
 
 
 def _noisy_energy_quad(act: Activation, h: Callable, tau: float) -> float:
+    _require_resolvable(act, tau, 400_000, "quad")
     g = lambda t: float(act.f(np.array(t)))  # noqa: E731
     kinks = sorted({0.0, *[k for k in act.kinks if -_L < k < _L]})
     edges = [-9.0, *kinks, 9.0]
@@ -279,7 +289,7 @@ def _binned_energy(y: np.ndarray, w: np.ndarray, H: np.ndarray, n_bins: int) -> 
 def _symmetric_nodes(zmax: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes on [-zmax, zmax], mirrored so that -z is exactly a node (exact ties
     of y for even links, so binning never separates z from -z)."""
-    zp, wp = _gl_nodes(np.linspace(0.0, zmax, max(n // 16, 1) + 1))
+    zp, wp = gauss_legendre_panels(np.linspace(0.0, zmax, max(n // 16, 1) + 1))
     return np.concatenate([-zp[::-1], zp]), np.concatenate([wp[::-1], wp])
 
 
@@ -307,8 +317,10 @@ def _single_binned(act: Activation, h: Callable, tau: float, n_bins: int) -> flo
 # public API
 
 
+@validate_params({"link": Function(), "noise": NOISE, "k": Interval(int, 1, 12), "method": Options(METHODS),
+                  "n_bins": Optional(Interval(int, 2, 10**6))})
 def conditional_energy(
-    link: "str | Activation | Callable", noise: float = 0.0, k: int = 2, method: str = "auto", n_bins: int | None = None
+    link: "str | Activation | Callable", noise: float = 0.0, k: int = 2, *, method: str = "auto", n_bins: int | None = None
 ) -> float:
     r"""E_y[(E[He_k(z) | y])^2] for y = g(z) + noise * eps (z, eps ~ N(0, 1) independent).
 
@@ -318,11 +330,8 @@ def conditional_energy(
     >>> round(conditional_energy("square", 0.0, 2), 8)   # E[(z^2-1)^2] = 2
     2.0
     """
-    act = get_activation(link, "link")
-    tau = _check_noise(noise)
-    if method not in METHODS:
-        raise ConfigError("method", f"one of {list(METHODS)}", method)
-    h = _he(int(k))
+    act, tau = link, noise
+    h = _he(k)
     if method == "auto":
         method = "branches" if tau == 0 else "grid"
     if method == "branches":
@@ -341,7 +350,7 @@ def conditional_energy(
 
 
 @dataclass(frozen=True)
-class DeltaAlg:
+class DeltaAlg(Result):
     """Result of :func:`delta_alg`.
 
     delta_alg : the threshold (0 with a trivial direction, inf when no weak recovery at delta = O(1)).
@@ -358,19 +367,9 @@ class DeltaAlg:
     noise: float
     method: str
 
-    def as_dict(self) -> dict:
-        return {
-            "delta_alg": self.delta_alg,
-            "energy1": self.energy1,
-            "energy2": self.energy2,
-            "generative_exponent": self.generative_exponent,
-            "link": self.link,
-            "noise": self.noise,
-            "method": self.method,
-        }
 
-
-def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: str = "auto") -> DeltaAlg:
+@validate_params({"link": Function(), "noise": NOISE, "method": Options(METHODS)})
+def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, *, method: str = "auto") -> DeltaAlg:
     r"""delta_alg of the single-index model y = g(z) + noise * eps (theory doc 5.2).
 
     delta_alg = 0 if E_y[(E[z|y])^2] > 0, else 1/E_y[(E[z^2-1|y])^2] (inf if that is 0).
@@ -382,10 +381,9 @@ def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: s
     >>> delta_alg("relu").delta_alg               # E[z | y] != 0: trivial direction
     0.0
     """
-    act = get_activation(link, "link")
-    tau = _check_noise(noise)
-    e1 = conditional_energy(act, tau, 1, method)
-    e2 = conditional_energy(act, tau, 2, method)
+    act, tau = link, noise
+    e1 = conditional_energy(act, tau, 1, method=method)
+    e2 = conditional_energy(act, tau, 2, method=method)
     if e1 > ZERO_TOL:
         val, gen = 0.0, 1
     elif e2 > 2 * ZERO_TOL:
@@ -396,11 +394,14 @@ def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, method: s
     return DeltaAlg(val, e1, e2, gen, act.name, tau, used)
 
 
+@validate_params({"link": Function(), "combine": Options(COMBINES), "k": Interval(int, 1, 3), "noise": NOISE,
+                  "n_grid": Optional(Interval(int, 8, 10**6)), "n_bins": Interval(int, 2, 10**6)})
 def multi_index_delta_alg(
     link: "str | Activation" = "square",
     combine: str = "norm",
     k: int = 2,
     noise: float = 0.0,
+    *,
     n_grid: int | None = None,
     n_bins: int = 3000,
 ) -> DeltaAlg:
@@ -415,23 +416,13 @@ def multi_index_delta_alg(
     >>> round(multi_index_delta_alg("square", "norm", 2).delta_alg, 2)  # y = ||z||^2: k/2
     1.0
     """
-    act = get_activation(link, "link")
-    tau = _check_noise(noise)
-    if combine not in COMBINES:
-        raise ConfigError("combine", f"one of {list(COMBINES)}", combine)
-    if not (1 <= int(k) <= 3):
-        raise ConfigError("k", "an integer in [1, 3] (tensor quadrature grid)", k)
-    k = int(k)
+    act, tau = link, noise
     n1 = n_grid or {1: 200_000, 2: 640, 3: 96}[k]
     if tau > 0:
         n1 = max(8, n1 // {1: 50, 2: 4, 3: 2}[k])
     z1, w1 = _symmetric_nodes(8.0, n1)
-    w1 = w1 * _phi(z1)
-    grids = np.meshgrid(*([z1] * k), indexing="ij")
-    Z = np.stack([g.ravel() for g in grids], axis=1)
-    W = np.ones(Z.shape[0])
-    for g in np.meshgrid(*([w1] * k), indexing="ij"):
-        W = W * g.ravel()
+    pts, W = tensor_grid(*[(z1, w1 * _phi(z1))] * k)
+    Z = np.stack(pts, axis=1)
     y = multi_index_link(act, combine, Z)
     iu = np.triu_indices(k)
     feats = [Z[:, a] for a in range(k)] + [Z[:, a] * Z[:, b] - (a == b) for a, b in zip(*iu)]
@@ -463,12 +454,13 @@ def multi_index_delta_alg(
     return DeltaAlg(val, e1, e2, gen, f"{act.name}/{combine}/k={k}", tau, "binned")
 
 
+@validate_params({"link": Function()})
 def single_index_link(link: "str | Activation", combine: str = "sum") -> Activation:
     """The scalar link z -> g_1(z) of a k = 1 teacher of :mod:`giantstep.targets` (exact derivatives).
 
     ``sum``: g; ``norm``: g(|z|) (kink at 0); ``committee``: sign. Others need k >= 2.
     """
-    act = get_activation(link, "link")
+    act = link
     if combine == "sum":
         return act
     if combine == "norm":
@@ -492,13 +484,3 @@ def _sym_projector(k: int) -> np.ndarray:
         for b in range(k):
             swap[a * k + b, b * k + a] = 1.0
     return 0.5 * (I + swap)
-
-
-def _check_noise(noise) -> float:
-    try:
-        tau = float(noise)
-    except (TypeError, ValueError):
-        raise ConfigError("noise", "a float in [0, inf)", noise) from None
-    if not math.isfinite(tau) or tau < 0:
-        raise ConfigError("noise", "a float in [0, inf)", noise)
-    return tau

@@ -72,7 +72,7 @@ from scipy import optimize
 from ..activations import Activation, get_activation
 from ..errors import ConfigError, DivergenceError
 from ..linalg import blas_threads
-from ._validate import choice, nonnegative, positive, positive_int
+from .validation import NONNEGATIVE, POSITIVE, SIZE, Options
 from .mp import mp_stieltjes
 from .srf import ConditionalCoefficients, conditional_coefficients, srf_parameters
 
@@ -180,17 +180,17 @@ def feature_model(
 ) -> FeatureModel:
     """Validated :class:`FeatureModel`; raises ConfigError outside the domain (module docstring)."""
     act = get_activation(activation)
-    r = nonnegative("r", r)
-    c = positive("c", c)
-    psi1 = positive("psi1", psi1)
-    readout_ratio = positive("readout_ratio", readout_ratio)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    init = choice("init", init, INITS)
+    r = NONNEGATIVE.check("r", r)
+    c = POSITIVE.check("c", c)
+    psi1 = POSITIVE.check("psi1", psi1)
+    readout_ratio = POSITIVE.check("readout_ratio", readout_ratio)
+    second_layer = Options(SECOND_LAYERS).check("second_layer", second_layer)
+    init = Options(INITS).check("init", init)
     if second_layer == "rademacher" and r > 0 and _parity(act) is None:
         raise ConfigError(
             "second_layer", f"'ones' for an activation that is neither odd nor even ({act.name})", second_layer
         )
-    coef = conditional_coefficients(act, r, c, positive_int("nk", nk), positive_int("nz", nz))
+    coef = conditional_coefficients(act, r, c, SIZE.check("nk", nk), SIZE.check("nz", nz))
     return FeatureModel(act, r, c, psi1, readout_ratio, bool(centred), second_layer, init, coef)
 
 
@@ -223,8 +223,8 @@ def _require_bounded(model: FeatureModel) -> None:
 def feature_model_from_step(
     activation, link, eta0: float, psi2: float, readout_ratio: float, noise: float = 0.0, psi1: float = 1.0, **kw
 ) -> FeatureModel:
-    """The model after one maximal step: (r, c) = srf_parameters(activation, link, noise, eta0, psi2)."""
-    par = srf_parameters(activation, link, noise, eta0, psi2)
+    """The model after one maximal step: (r, c) = srf_parameters(activation, link, eta0, psi2, noise=noise)."""
+    par = srf_parameters(activation, link, eta0, psi2, noise=noise)
     return feature_model(activation, par.r, par.c, psi1, readout_ratio, **kw)
 
 
@@ -390,7 +390,7 @@ def feature_stieltjes_sd(z, model: FeatureModel, n: int) -> np.ndarray:
     so dg = (1/n) sum_mu IF(kappa_mu) with IF(kappa) = (dg/dA) M (h(kappa) - A) and
     sd = sqrt(E_kappa |IF|^2 / n).
     """
-    n = positive_int("n", n)
+    n = SIZE.check("n", n)
     z = np.atleast_1d(np.asarray(z, dtype=complex)).ravel()
     sol = feature_stieltjes(z, model)
     a = model.moments_basis  # (2, K)
@@ -537,7 +537,7 @@ def feature_modes(model: FeatureModel, width: int | None = None) -> tuple[Finite
     co = model.coefficients
     raw = []
     if width is not None:
-        raw.append(("mean", co.mu0, float(positive_int("width", width))))
+        raw.append(("mean", co.mu0, float(SIZE.check("width", width))))
     raw.append(("spike", co.kappa * co.mu1, model.c * model.psi1))
     if model.init == "gaussian":
         raw.append(("row_norm", 0.5 * co.he2, 2.0 * model.psi1))
@@ -669,7 +669,7 @@ def feature_spectrum(model: FeatureModel, grid: int = 200, z: complex | None = N
     """The deterministic equivalent of the feature spectrum: density on ``grid`` points from the lower
     to the upper bulk edge (:func:`edge_grid`), the support, the outliers (the mean mode among them when ``width`` = p is
     given) and g(z) at an optional complex ``z`` with Im z > 0."""
-    grid = positive_int("grid", grid)
+    grid = SIZE.check("grid", grid)
     if grid < 2:
         raise ConfigError("grid", "an integer >= 2", grid)
     sup = feature_bulk_edges(model)

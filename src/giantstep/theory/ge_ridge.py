@@ -25,6 +25,9 @@ it fluctuates ~5% between draws of W at d = 800, and its average over W reproduc
 (theory 6). The *best-linear bound* (Ba et al. 2022) is Var(g) - mu1*^2 + tau^2 - tau^2 = E g^2 -
 mu0*^2 - mu1*^2, the nonlinear energy of the teacher (:func:`best_linear_error`).
 
+Domain (ValidityError outside): rows of W of norm ~ 1 (mean ||w||^2 within 0.25 of 1; the
+constants mu1, mu* are those of unit preactivation variance), ridge > 0 or N != n.
+
 Reference: Ba et al., NeurIPS 2022 (arXiv 2205.01445), section on small learning rates.
 
 Example
@@ -32,26 +35,30 @@ Example
 >>> rng = np.random.default_rng(0)
 >>> W = rng.standard_normal((50, 40)) / np.sqrt(40)
 >>> theta = np.eye(40)[0]
->>> r = ge_ridge_risk(W, theta, "tanh", "tanh", 0.0, n=80, ridge=1e-2)
+>>> r = ge_ridge_risk(W, theta, "tanh", "tanh", n=80, ridge=1e-2)
 >>> 0 < r.test_error < 1
 True
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
-from ..activations import get_activation
 from ..errors import ConfigError, DivergenceError
 from ..hermite import hermite_constants
 from ..linalg import top_singular
-from ._validate import nonnegative, positive_int
+from .domain import require
+from .validation import NOISE, NONNEGATIVE, SIZE, Function, validate_params
+from .result import Result
+
+ROW_NORM_TOL = 0.25
 
 
-class GERisk(NamedTuple):
+@dataclass(frozen=True)
+class GERisk(Result):
     """DE ridge risk conditional on W: test_error = bias + variance + irreducible."""
 
     test_error: float
@@ -63,13 +70,15 @@ class GERisk(NamedTuple):
     df2: float
 
 
+@validate_params({"link": Function()})
 def best_linear_error(link) -> float:
     """E g^2 - mu0*^2 - mu1*^2: the error of the best linear predictor of g(<theta*, x>)."""
-    h = hermite_constants(get_activation(link, field_name="link"))
+    h = hermite_constants(link)
     return max(h.second_moment - h.mu0**2 - h.mu1**2, 0.0)
 
 
-def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, noise: float, n: int, ridge: float) -> GERisk:
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "n": SIZE, "ridge": NONNEGATIVE})
+def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, n: int, ridge: float, *, noise: float = 0.0) -> GERisk:
     """DE ridge risk on features sigma(X W^T) for weights ``W`` (N x d) and unit ``theta`` (d,)."""
     W = np.asarray(W, dtype=float)
     theta = np.asarray(theta, dtype=float).reshape(-1)
@@ -79,11 +88,13 @@ def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, noise: flo
     if theta.shape != (d,) or not np.all(np.isfinite(theta)) or np.linalg.norm(theta) == 0:
         raise ConfigError("theta", f"a nonzero finite vector of length d = {d}", f"array of shape {theta.shape}")
     theta = theta / np.linalg.norm(theta)
-    n = positive_int("n", n)
-    ridge = nonnegative("ridge", ridge)
-    tau = nonnegative("noise", noise)
-    hs = hermite_constants(get_activation(activation))
-    hg = hermite_constants(get_activation(link, field_name="link"))
+    row2 = float(np.mean(np.sum(W * W, axis=1)))
+    require(abs(row2 - 1.0) <= ROW_NORM_TOL,
+            f"GE ridge: the Gaussian equivalent uses mu1, mu* at unit preactivation variance, so the rows of W "
+            f"must have norm ~ 1 (mean ||w||^2 within {ROW_NORM_TOL:g} of 1); got {row2:.4g}")
+    tau = noise
+    hs = hermite_constants(activation)
+    hg = hermite_constants(link)
     k = min(N, d)
     pairs = top_singular(W, k)
     s = pairs.s

@@ -5,12 +5,11 @@ eta = eta0 N^alpha, residual r = y (network at initialisation subtracted), singl
 y = g(<theta*, x>) + tau eps. To leading order each row moves as
 
     w1 = sqrt(1 + zeta^2 a^2) w0 + s a u,    u = vhat / ||vhat||,                  (1)
-    s = eta mu1 ||vhat|| / sqrt(N),   ||vhat||^2 -> mu1*^2 + E[y^2] / psi2,
-    gamma = <u, theta*> -> mu1* / ||vhat||,
-    zeta^2 = (eta^2 / N) E[y^2] Var(sigma'(G)) / psi2          (bulk inflation, section 3.2)
 
-(psi2 = n/d, mu1* = E[G g(G)]). zeta^2 = O(N^{2 alpha - 1}) vanishes for alpha < 1/2. With a
-Gaussian second layer and zeta = 0 the law (1) is N(0, Sigma), Sigma = I/d + s^2 u u^T.
+with the per-row move s, the alignment gamma = <u, theta*> and zeta^2 = c - 1 (c the bulk
+inflation) of :mod:`giantstep.theory.first_step`. zeta^2 = O(N^{2 alpha - 1}) vanishes for
+alpha < 1/2. With a Gaussian second layer and zeta = 0 the law (1) is N(0, Sigma),
+Sigma = I/d + s^2 u u^T.
 
 Exact mode eigenvalues of the law (kernels module, eq. (2)): lambda_f = E_w[P_f(w)^2] with P_f
 explicit in (r = ||w||, t = <theta*, w>, <e, w>). :func:`law_mode_forms` evaluates the
@@ -56,60 +55,26 @@ Example
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import eval_hermitenorm, ndtr, roots_hermitenorm
+from scipy.special import eval_hermitenorm, ndtr
 
-from ..activations import get_activation
+from ..activations import Activation
 from ..errors import ConfigError
-from ..hermite import gaussian_expectation, hermite_constants
-from ..kernels import MIXING_BLOCK, SECOND_LAYERS, projections_from_invariants
-from ._validate import choice, in_range, nonnegative, positive_int
+from ..hermite import hermite_constants
+from ..kernels import MIXING_BLOCK, block_mixing_angle, deflated_eigenvalue, projections_from_invariants
+from .feature_law import SECOND_LAYERS, SpikedLaw
+from .first_step import first_step
+from .quadrature import gauss_hermite, tensor_grid
+from .validation import NOISE, NONNEGATIVE, SIZE, STEP_EXPONENT, UNIT, Function, Interval, Optional, Options, validate_params
+from .result import Result
 
 AMPLIFIED = ("lin_u", "he2_u", "quad_u", "quad_u_deflated", "lin_e", "quad_e", "cross_e", "radial", "const")
 
 
-class StepSpike(NamedTuple):
-    """Predicted spike of one step: strength s, alignment gamma, bulk inflation zeta^2, beta = d s^2."""
-
-    s: float
-    gamma: float
-    inflation: float
-    beta: float
-    eta: float
-    vhat_norm2: float
-
-
-def step_spike(
-    activation: str, link: str, noise: float, d: int, width: int, n: int, eta0: float, alpha: float
-) -> StepSpike:
-    """Equation (1) of the module docstring from the sizes and the step (residual r = y)."""
-    act = get_activation(activation, "activation")
-    g = get_activation(link, "link")
-    d, width, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    noise = nonnegative("noise", noise)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
-    hc = hermite_constants(act)
-    hg = hermite_constants(g)
-    mu1s = hg.mu1
-    ey2 = hg.second_moment + noise**2
-    psi2 = n / d
-    vhat2 = mu1s**2 + ey2 / psi2
-    eta = float(eta0) * width**alpha
-    s = abs(eta * hc.mu1) * math.sqrt(vhat2) / math.sqrt(width)
-    var_dsigma = gaussian_expectation(lambda z: float(act.df(np.asarray(z))) ** 2, act.kinks) - hc.mu1**2
-    zeta2 = eta**2 * ey2 * max(var_dsigma, 0.0) / (width * psi2)
-    return StepSpike(s, abs(mu1s) / math.sqrt(vhat2), zeta2, d * s * s, eta, vhat2)
-
-
 # ----------------------------------------------------------------------------------------------
 # quadrature rules
-
-
-def _gauss(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    z, w = roots_hermitenorm(int(nodes))
-    return z, w / w.sum()
 
 
 def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,58 +90,95 @@ def _chi2_over_d(nu: int, d: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return 2.0 * y / d, V[0, :] ** 2
 
 
-def _second_layer_rule(second_layer: str, nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    if second_layer == "rademacher":
-        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
-    return _gauss(nodes)
+@dataclass(frozen=True)
+class LawModes(Result):
+    """<f, T f> per named mode (with ``quad_u_deflated``), the (const, radial, quad_u) block and its angle."""
+
+    eigenvalues: dict
+    mixing_block: np.ndarray
+    mixing_angle_deg: float
 
 
-def _grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    pts = np.meshgrid(*[r[0] for r in rules], indexing="ij")
-    wts = np.meshgrid(*[r[1] for r in rules], indexing="ij")
-    w = np.prod(np.stack(wts), axis=0).reshape(-1)
-    return [p.reshape(-1) for p in pts], w
+@dataclass(frozen=True)
+class ModePredictions(Result):
+    """Eigenvalues before (W0) and after (the law), their ratios (NaN for a mode absent before) and angles."""
+
+    before: dict
+    after: dict
+    ratio: dict
+    mixing_angle_before_deg: float
+    mixing_angle_after_deg: float
+
+
+@dataclass(frozen=True)
+class LeadingOrder(Result):
+    """The 1/d leading-order formulas (module docstring), beta_t = beta gamma^2, zeta = 0."""
+
+    iso_const: float
+    iso_lin: float
+    iso_radial: float
+    iso_quad: float
+    ratio_lin_u: float
+    ratio_quad_u_deflated: float
+    ratio_quad_u: float
+    ratio_lin_e: float
+    mixing_angle_deg: float
+
+
+@dataclass(frozen=True)
+class KernelModeReport(Result):
+    """Every prediction of this module for one step (``giantstep theory kernel-modes``); a ratio
+    whose mode has eigenvalue 0 before the step is the text 'undefined: ...'."""
+
+    activation: str
+    link: str
+    s: float
+    gamma: float
+    inflation: float
+    beta: float
+    before: dict
+    after: dict
+    ratio: dict
+    mixing_angle_before_deg: float
+    mixing_angle_after_deg: float
+    leading_order: LeadingOrder
+    k0_eigenvalues: list
 
 
 # ----------------------------------------------------------------------------------------------
 # exact mode eigenvalues of the law
 
 
+@validate_params({"activation": Function(), "gamma": UNIT, "nodes_a": Interval(int, 2, 200),
+                  "nodes_g": Interval(int, 2, 100), "nodes_chi": Interval(int, 2, 100)})
 def law_mode_forms(
     activation: str,
-    d: int,
-    s: float,
+    law: SpikedLaw,
     gamma: float = 1.0,
-    inflation: float = 0.0,
-    second_layer: str = "gaussian",
+    *,
     nodes_a: int = 24,
     nodes_g: int = 10,
     nodes_chi: int = 10,
-) -> dict[str, Any]:
+) -> LawModes:
     r"""Exact <f, T f> for every named f under the law (1), plus the mixing block and angle.
 
     Returns ``eigenvalues`` (name -> lambda_f, with ``quad_u_deflated`` = B_qq - B_q0^2 / B_00),
     ``mixing_block`` (3 x 3 on const, radial, quad_u) and ``mixing_angle_deg``.
     Coordinates: a (second layer), g1 = <theta*, w0>, g2 = <e', w0> with u = gamma theta* +
     sqrt(1 - gamma^2) e', h = <u, w0>, g3, g4 along generic e1, e2 orthogonal to theta*, u, and
-    R = ||rest of w0||^2 ~ chi^2 / d; b(a) = 1 + inflation a^2.
+    R = ||rest of w0||^2 ~ chi^2 / d; b(a) = law.row_variance(a).
     """
-    d = positive_int("d", d)
+    d, s = law.d, law.s
     if d < 5:
         raise ConfigError("d", "an integer >= 5", d)
-    s = nonnegative("s", s)
-    gamma = in_range("gamma", gamma, 0.0, 1.0)
-    inflation = nonnegative("inflation", inflation)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    get_activation(activation, "activation")
     sd = 1.0 / math.sqrt(d)
-    ga = _second_layer_rule(second_layer, nodes_a)
-    gg = (_gauss(nodes_g)[0] * sd, _gauss(nodes_g)[1])
+    ga = law.second_layer_rule(nodes_a)
+    gg = (gauss_hermite(nodes_g)[0] * sd, gauss_hermite(nodes_g)[1])
     perp = math.sqrt(max(1.0 - gamma * gamma, 0.0))
 
     # theta*-modes and the mixing block: (a, g1, g2, R), R ~ chi^2_{d-2}/d
-    (a, g1, g2, R), w = _grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
-    b = 1.0 + inflation * a * a
+    (a, g1, g2, R), w = tensor_grid(ga, gg, gg, _chi2_over_d(d - 2, d, nodes_chi))
+    b = law.row_variance(a)
     sb = np.sqrt(b)
     t = sb * g1 + s * a * gamma
     r = np.sqrt(b * (g1 * g1 + g2 * g2 + R) + 2 * s * a * sb * (gamma * g1 + perp * g2) + (s * a) ** 2)
@@ -184,67 +186,47 @@ def law_mode_forms(
     M = np.stack([P[n] for n in MIXING_BLOCK])
     block = (M * w) @ M.T
     eig = {n: float(w @ P[n] ** 2) for n in ("const", "radial", "lin_u", "he2_u", "quad_u")}
-    eig["quad_u_deflated"] = float(block[2, 2] - block[0, 2] ** 2 / block[0, 0]) if block[0, 0] > 0 else eig["quad_u"]
+    eig["quad_u_deflated"] = deflated_eigenvalue(block)
 
     # generic modes: (a, h, g3, g4, R), R ~ chi^2_{d-3}/d
-    (a, h, g3, g4, R), w = _grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
-    b = 1.0 + inflation * a * a
+    (a, h, g3, g4, R), w = tensor_grid(ga, gg, gg, gg, _chi2_over_d(d - 3, d, nodes_chi))
+    b = law.row_variance(a)
     sb = np.sqrt(b)
     r = np.sqrt(b * (h * h + g3 * g3 + g4 * g4 + R) + 2 * s * a * sb * h + (s * a) ** 2)
     P = projections_from_invariants(activation, d, r, 0.0 * r, sb * g3, sb * g4)
     for n in ("lin_e", "quad_e", "cross_e"):
         eig[n] = float(w @ P[n] ** 2)
 
-    wv, V = np.linalg.eigh(block)
-    v = V[:, int(np.argmax(wv))]
-    angle = float(np.degrees(np.arctan2(abs(v[2]), abs(v[1]))))
-    return {"eigenvalues": eig, "mixing_block": block, "mixing_angle_deg": angle}
+    return LawModes(eig, block, block_mixing_angle(block))
 
 
-def mode_predictions(
-    activation: str, d: int, s: float, gamma: float = 1.0, inflation: float = 0.0, second_layer: str = "gaussian"
-) -> dict[str, Any]:
-    """Before (isotropic law of W0) and after (law (1)) eigenvalues, ratios and mixing angles."""
-    before = law_mode_forms(activation, d, 0.0, 1.0, 0.0, second_layer)
-    after = law_mode_forms(activation, d, s, gamma, inflation, second_layer)
+@validate_params({"activation": Function(), "gamma": UNIT})
+def mode_predictions(activation: str, law: SpikedLaw, gamma: float = 1.0) -> ModePredictions:
+    """Before (isotropic law of W0) and after (``law``) eigenvalues, ratios and mixing angles."""
+    before = law_mode_forms(activation, SpikedLaw(law.d, 0.0, second_layer=law.second_layer), 1.0)
+    after = law_mode_forms(activation, law, gamma)
     ratios = {}
     for n in AMPLIFIED:
-        b0 = before["eigenvalues"][n]
-        ratios[n] = after["eigenvalues"][n] / b0 if b0 > 0 else float("nan")
-    return {
-        "before": before["eigenvalues"],
-        "after": after["eigenvalues"],
-        "ratio": ratios,
-        "mixing_angle_before_deg": before["mixing_angle_deg"],
-        "mixing_angle_after_deg": after["mixing_angle_deg"],
-    }
+        b0 = before.eigenvalues[n]
+        ratios[n] = after.eigenvalues[n] / b0 if b0 > 0 else float("nan")
+    return ModePredictions(before.eigenvalues, after.eigenvalues, ratios, before.mixing_angle_deg, after.mixing_angle_deg)
 
 
-def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> dict[str, float]:
+@validate_params({"activation": Function(), "d": SIZE, "beta": NONNEGATIVE, "gamma": UNIT})
+def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> LeadingOrder:
     r"""The 1/d leading-order formulas of the module docstring (beta_t = beta gamma^2, zeta = 0)."""
-    hc = hermite_constants(activation)
-    c = hc.coefficients
-    bt = float(beta) * float(gamma) ** 2
-    return {
-        "iso_const": c[0] ** 2,
-        "iso_lin": c[1] ** 2 / d,
-        "iso_radial": c[2] ** 2 / (2 * d),
-        "iso_quad": c[2] ** 2 / d**2,
-        "ratio_lin_u": 1 + bt,
-        "ratio_quad_u_deflated": (1 + bt) ** 2,
-        "ratio_quad_u": 1 + 2 * bt + 1.5 * bt**2,
-        "ratio_lin_e": 1.0,
-        "mixing_angle_deg": math.degrees(math.atan(bt / math.sqrt(d))),
-    }
+    c = hermite_constants(activation).coefficients
+    bt = beta * gamma**2
+    return LeadingOrder(c[0] ** 2, c[1] ** 2 / d, c[2] ** 2 / (2 * d), c[2] ** 2 / d**2, 1 + bt, (1 + bt) ** 2,
+                        1 + 2 * bt + 1.5 * bt**2, 1.0, math.degrees(math.atan(bt / math.sqrt(d))))
 
 
 # ----------------------------------------------------------------------------------------------
 # the large-step 1-D operator
 
 
-def _m0(activation: str, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+def _m0(act: Activation, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """m0(t) = E_g sigma(scale g + t) (closed form for relu and erf, 120-node Gauss-Hermite else)."""
-    act = get_activation(activation, "activation")
     t = np.asarray(t, dtype=float)
     sc = np.broadcast_to(np.asarray(scale, dtype=float), t.shape)
     if act.name == "relu":
@@ -254,39 +236,37 @@ def _m0(activation: str, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray
         from scipy.special import erf
 
         return erf(t / np.sqrt(1 + 2 * sc * sc))
-    z, w = _gauss(120)
+    z, w = gauss_hermite(120)
     return act.f(t[..., None] + sc[..., None] * z) @ w
 
 
-class K0Spectrum(NamedTuple):
+@dataclass(frozen=True)
+class K0Spectrum(Result):
     """Eigenvalues (descending) of k0 and the He_k(kappa)/sqrt(k!) content (k = 0..4) of each eigenfunction."""
 
     eigenvalues: np.ndarray
     hermite_content: np.ndarray  # (top, 5), squared coefficients (sum <= 1)
 
 
+@validate_params({"activation": Function(), "top": SIZE, "nodes": Interval(int, 8, 1000), "nodes_a": Interval(int, 2, 200)})
 def k0_spectrum(
     activation: str,
-    s: float,
-    second_layer: str = "gaussian",
-    inflation: float = 0.0,
+    law: SpikedLaw,
+    *,
     top: int = 6,
     nodes: int = 96,
     nodes_a: int = 48,
 ) -> K0Spectrum:
-    r"""Eigen-decomposition of k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')] on L^2(N(0,1)).
+    r"""Eigen-decomposition of k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')] on L^2(N(0,1)),
+    m0(t) = E_g sigma(sqrt(b(a)) g + t) with the law's s and b(a).
 
     Nystrom with ``nodes`` Gauss-Hermite points in kappa: A = M^T M with
     M_{a,i} = sqrt(p_a w_i) m0(s a kappa_i); eigenvalues of A are those of k0 (rank <= #a-nodes).
     """
-    s = nonnegative("s", s)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    inflation = nonnegative("inflation", inflation)
-    top = positive_int("top", top)
-    kap, wk = _gauss(nodes)
-    av, pa = _second_layer_rule(second_layer, nodes_a)
-    scale = np.sqrt(1.0 + inflation * av * av)[:, None]
-    M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, s * av[:, None] * kap[None, :], scale)
+    kap, wk = gauss_hermite(nodes)
+    av, pa = law.second_layer_rule(nodes_a)
+    scale = np.sqrt(law.row_variance(av))[:, None]
+    M = np.sqrt(pa)[:, None] * np.sqrt(wk)[None, :] * _m0(activation, law.s * av[:, None] * kap[None, :], scale)
     G = M @ M.T  # small (#a x #a): same non-zero spectrum as M^T M
     lam, U = np.linalg.eigh(G)
     order = np.argsort(lam)[::-1][:top]
@@ -304,44 +284,38 @@ def k0_spectrum(
 # CLI
 
 
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "d": Interval(int, 5, None),
+                  "width": SIZE, "n": SIZE, "eta0": NONNEGATIVE, "alpha": STEP_EXPONENT,
+                  "second_layer": Options(SECOND_LAYERS), "s": Optional(NONNEGATIVE), "gamma": Optional(UNIT)})
 def kernel_mode_report(
-    activation: str = "relu",
-    link: str = "he1",
-    noise: float = 0.0,
-    d: int = 64,
-    width: int = 256,
-    n: int = 128,
-    eta0: float = 4.0,
+    activation: str,
+    link: str,
+    d: int,
+    width: int,
+    n: int,
+    eta0: float,
     alpha: float = 0.0,
+    *,
+    noise: float = 0.0,
     second_layer: str = "gaussian",
     s: float | None = None,
     gamma: float | None = None,
-) -> dict[str, Any]:
-    """All predictions of this module for one step (``giantstep theory kernel-modes``)."""
-    spike = step_spike(activation, link, noise, d, width, n, eta0, alpha)
-    s_val = spike.s if s is None else nonnegative("s", s)
-    g_val = spike.gamma if gamma is None else in_range("gamma", gamma, 0.0, 1.0)
-    inflation = spike.inflation
-    pred = mode_predictions(activation, d, s_val, g_val, inflation, second_layer)
-    k0 = k0_spectrum(activation, s_val, second_layer, inflation, top=4)
-    return {
-        "activation": activation,
-        "link": link,
-        "d": d,
-        "width": width,
-        "n": n,
-        "eta0": eta0,
-        "alpha": alpha,
-        "second_layer": second_layer,
-        "s": s_val,
-        "gamma": g_val,
-        "inflation": inflation,
-        "beta": d * s_val**2,
-        **{f"before_{k}": v for k, v in pred["before"].items()},
-        **{f"after_{k}": v for k, v in pred["after"].items()},
-        **{f"ratio_{k}": v for k, v in pred["ratio"].items()},
-        "mixing_angle_before_deg": pred["mixing_angle_before_deg"],
-        "mixing_angle_after_deg": pred["mixing_angle_after_deg"],
-        "leading_order": leading_order(activation, d, d * s_val**2, g_val),
-        "k0_eigenvalues": k0.eigenvalues.tolist(),
-    }
+) -> KernelModeReport:
+    """All predictions of this module for one step (``giantstep theory kernel-modes``): the spike
+    (s, gamma, c) of :mod:`giantstep.theory.first_step` (residual r = y) unless overridden, the mode
+    eigenvalues of the law before and after, the leading order, and the top of k0.
+
+    Domain: that of first_step; the law (1) is leading order in the step (alpha in [0, 1/2]);
+    d >= 5 for the exact law integrals.
+    """
+    spike = first_step(activation, link, d, width, n, eta0, alpha, noise=noise, residual="label")
+    s_val = spike.s if s is None else s
+    g_val = spike.gamma if gamma is None else gamma
+    law = SpikedLaw(d, s_val, inflation=spike.inflation, second_layer=second_layer)
+    pred = mode_predictions(activation, law, g_val)
+    ratio = {k: (v if math.isfinite(v) else "undefined: the mode's eigenvalue is 0 before the step")
+             for k, v in pred.ratio.items()}
+    return KernelModeReport(activation.name, link.name, s_val, g_val, spike.inflation, d * s_val**2, pred.before,
+                            pred.after, ratio, pred.mixing_angle_before_deg, pred.mixing_angle_after_deg,
+                            leading_order(activation, d, d * s_val**2, g_val),
+                            k0_spectrum(activation, law, top=4).eigenvalues.tolist())

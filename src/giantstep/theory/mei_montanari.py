@@ -29,6 +29,10 @@ ridge (1 + psi2 lambda_bar) / (zeta^2 psi2) (:func:`kernel_limit_risk`).
 Solver: the fixed point is vectorised over all points of a curve (damped iteration, damping 1/2,
 then Newton polishing); points that do not converge raise DivergenceError.
 
+Domain (ValidityError outside): a nonlinear activation (mu* > 0: zeta = mu1/mu* and
+lambda_bar = lambda/mu*^2 divide by it), lambda > 0. The target's linear part F1 and nonlinear
+energy F*^2 are inputs (any centred teacher: the mean mu0* of a teacher is not part of the model).
+
 Reference: Mei & Montanari, "The generalization error of random features regression: precise
 asymptotics and double descent curve", CPAM 2022 (arXiv 1908.05355). Regime: N, n, d -> inf at
 fixed psi1, psi2, lambda > 0; seed-to-seed scatter is 5-15% near interpolation (psi1 ~ psi2,
@@ -36,28 +40,31 @@ lambda <= 1e-2).
 
 Example
 -------
->>> r = rf_ridge_risk("relu", psi1=2.0, psi2=3.0, lam=1e-3, F1=1.0, Fstar=0.0, noise=0.0)
+>>> r = rf_ridge_risk("relu", psi1=2.0, psi2=3.0, ridge_mm=1e-3, F1=1.0, Fstar=0.0, noise=0.0)
 >>> 0 < r.risk < 1
 True
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import get_activation
 from ..errors import DivergenceError
 from ..hermite import hermite_constants
-from ._validate import nonnegative, positive
+from .domain import require
 from .mp import mp_stieltjes
+from .validation import NOISE, NONNEGATIVE, RATIO, RATIO_ARRAY, RIDGE, RIDGE_ARRAY, Function, validate_params
+from .result import Result
+
 
 MAX_ITER = 20000
 TOL = 1e-13
 
 
-class RFRisk(NamedTuple):
+@dataclass(frozen=True)
+class RFRisk(Result):
     """Risk, bias F1^2 B, variance (tau^2 + F*^2) V, and the raw B, V (arrays or floats)."""
 
     risk: "float | np.ndarray"
@@ -67,14 +74,16 @@ class RFRisk(NamedTuple):
     V: "float | np.ndarray"
 
 
+@validate_params({"ridge": NONNEGATIVE, "psi1": RATIO})
 def lambda_from_readout_ridge(ridge: float, psi1: float) -> float:
     """lambda_MM = ridge / psi1 for the readout (1/n)||y - F a||^2 + ridge ||a||^2 (unit rows)."""
-    return nonnegative("ridge", ridge) / positive("psi1", psi1)
+    return ridge / psi1
 
 
-def readout_ridge_from_lambda(lam: float, psi1: float) -> float:
+@validate_params({"ridge_mm": NONNEGATIVE, "psi1": RATIO})
+def readout_ridge_from_lambda(ridge_mm: float, psi1: float) -> float:
     """ridge = psi1 * lambda_MM (inverse of :func:`lambda_from_readout_ridge`)."""
-    return nonnegative("ridge", lam) * positive("psi1", psi1)
+    return ridge_mm * psi1
 
 
 def _solve_ab(psi1: np.ndarray, psi2: np.ndarray, s: np.ndarray, z2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,28 +163,20 @@ def bias_variance_factors(psi1, psi2, lam_bar, zeta: float) -> tuple[np.ndarray,
     return (E1 / E0).reshape(psi1.shape), (E2 / E0).reshape(psi1.shape)
 
 
-def rf_ridge_risk(activation, psi1, psi2, lam, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> RFRisk:
+@validate_params({"activation": Function(), "psi1": RATIO_ARRAY, "psi2": RATIO_ARRAY, "ridge_mm": RIDGE_ARRAY,
+                  "F1": NONNEGATIVE, "Fstar": NONNEGATIVE, "noise": NOISE})
+def rf_ridge_risk(activation, psi1, psi2, ridge_mm, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> RFRisk:
     """Asymptotic RF ridge risk R = F1^2 B + (tau^2 + F*^2) V + F*^2 (theory 6.1).
 
-    ``psi1``, ``psi2``, ``lam`` may be arrays (broadcast); ``lam`` is in Mei-Montanari's
-    normalisation (penalty (N lam / d)||a||^2); ``noise`` is tau (standard deviation).
+    ``psi1``, ``psi2``, ``ridge_mm`` may be arrays (broadcast); ``ridge_mm`` is lambda in
+    Mei-Montanari's normalisation (penalty (N lambda / d)||a||^2); ``noise`` is tau (standard deviation).
     """
-    act = get_activation(activation)
-    hc = hermite_constants(act)
-    if hc.mustar <= 1e-12:
-        raise DivergenceError("mu* = 0 (linear activation): the Mei-Montanari formula needs a nonlinear sigma")
-    p1 = np.asarray(psi1, dtype=float)
-    p2 = np.asarray(psi2, dtype=float)
-    la = np.asarray(lam, dtype=float)
-    if not np.all(p1 > 0) or not np.all(np.isfinite(p1)):
-        _raise_field("psi1", psi1)
-    if not np.all(p2 > 0) or not np.all(np.isfinite(p2)):
-        _raise_field("psi2", psi2)
-    if not np.all(la > 0) or not np.all(np.isfinite(la)):
-        _raise_field("ridge", lam, "a float in (0, inf)")
-    F1 = nonnegative("F1", F1)
-    Fstar = nonnegative("Fstar", Fstar)
-    tau = nonnegative("noise", noise)
+    hc = hermite_constants(activation)
+    require(hc.mustar > 1e-9 * max(1.0, abs(hc.mu1)),
+            f"Mei-Montanari: the activation must be nonlinear (mu* > 0); '{activation.name}' has mu* = {hc.mustar:.3g}",
+            hard=True)
+    p1, p2, la = (np.asarray(v, dtype=float) for v in (psi1, psi2, ridge_mm))
+    tau = noise
     zeta = hc.mu1 / hc.mustar
     B, V = bias_variance_factors(p1, p2, la / hc.mustar**2, zeta)
     bias = F1**2 * B
@@ -186,12 +187,7 @@ def rf_ridge_risk(activation, psi1, psi2, lam, F1: float = 1.0, Fstar: float = 0
     return RFRisk(risk, bias, var, B, V)
 
 
-def _raise_field(name: str, value, allowed: str = "a float in (0, inf)") -> None:
-    from ..errors import ConfigError
-
-    raise ConfigError(name, allowed, value)
-
-
+@validate_params({"psi2": RATIO, "ridge": RIDGE, "F1": NONNEGATIVE, "noise_var": NONNEGATIVE})
 def linear_ridge_risk(psi2: float, ridge: float, F1: float, noise_var: float) -> tuple[float, float]:
     """(bias, variance) of linear ridge (1/n)||y - X b||^2 + ridge ||b||^2, x ~ N(0, I_d).
 
@@ -200,21 +196,23 @@ def linear_ridge_risk(psi2: float, ridge: float, F1: float, noise_var: float) ->
     (Dobriban & Wager 2018, arXiv 1507.03003; Hastie et al. 2019, arXiv 1903.08560):
     bias = F1^2 lam^2 m'(-lam), variance = noise_var gamma (m(-lam) - lam m'(-lam)).
     """
-    gamma = 1.0 / positive("psi2", psi2)
-    lam = positive("ridge", ridge)
+    gamma = 1.0 / psi2
+    lam = ridge
     m = float(mp_stieltjes(-lam, gamma).real)
     h = 1e-5 * lam
     dm = float((mp_stieltjes(-lam + h, gamma).real - mp_stieltjes(-lam - h, gamma).real) / (2 * h))
     return F1**2 * lam**2 * dm, noise_var * gamma * (m - lam * dm)
 
 
-def kernel_limit_risk(activation, psi2: float, lam: float, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> float:
+@validate_params({"activation": Function(), "psi2": RATIO, "ridge_mm": RIDGE, "F1": NONNEGATIVE,
+                  "Fstar": NONNEGATIVE, "noise": NOISE})
+def kernel_limit_risk(activation, psi2: float, ridge_mm: float, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> float:
     """psi1 -> inf limit of :func:`rf_ridge_risk`: kernel ridge = linear ridge with ridge
     (1 + psi2 lam_bar)/(zeta^2 psi2), the nonlinear target part acting as noise:
 
         R_KRR = bias + (tau^2 + F*^2) gamma (m - lam_e m') + F*^2,   lam_e = (1/zeta^2 + psi2 lam/mu1^2)/psi2.
     """
-    hc = hermite_constants(get_activation(activation))
-    lam_e = (hc.mustar**2 + psi2 * lam) / (hc.mu1**2 * psi2)
+    hc = hermite_constants(activation)
+    lam_e = (hc.mustar**2 + psi2 * ridge_mm) / (hc.mu1**2 * psi2)
     bias, var = linear_ridge_risk(psi2, lam_e, F1, noise**2 + Fstar**2)
     return bias + var + Fstar**2

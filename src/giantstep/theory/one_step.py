@@ -1,23 +1,9 @@
 r"""One large gradient step: the rank-one spike, its alignment, and the BBP outlier of W1.
 
-Convention P (theory 0.1): f(x) = (1/sqrt(N)) sum_i a_i sigma(<w_i, x>), W0 rows N(0, I/d) (or
-unit sphere), one step W1 = W0 - eta grad L on n = psi2 d samples, eta = eta0 N^alpha,
-y = g(<theta*, x>) + tau eps. Replacing sigma' by its mean mu1 (theory 1.2):
-
-    -grad_W L ~ (mu1/sqrt(N)) a vhat^T,   vhat = X^T r / n,
-    ||vhat||^2 -> mu1*^2 + ||b||^2 + E[r^2]/psi2,     gamma^2 = cos^2(vhat, theta*) = mu1*^2 / ||vhat||^2,
-    s1(Delta W) -> eta mu1 ||vhat|| ||a|| / sqrt(N)   (||a||/sqrt(N) -> 1 for all second layers),
-
-with mu1* = E[G g(G)], E[y^2] = E g^2 + tau^2 and, by residual:
-  * ``centered`` (r = y, f0 subtracted) or a ``symmetric`` second layer (f0 = 0): b = 0, E r^2 = E y^2;
-  * ``full`` with rademacher/gaussian a: r = y - f0, b = (mu1/sqrt(N)) W0^T a with ||b||^2 -> mu1^2,
-    E r^2 -> E y^2 + E sigma^2 (averaged over a; the mu0^2 ((sum a)^2/N - 1) part of ||f0||^2 is a
-    run-to-run fluctuation, so single runs scatter much more).
-
-Bulk inflation [DER]: the part of the gradient not captured by mu1 adds to each row an
-independent-looking vector of squared norm eta^2 E[r^2] Var(sigma'(G)) / (N psi2), so the bulk of
-W1 is ~ sqrt(c) x (a fresh W0) with c = 1 + eta0^2 N^{2 alpha - 1} E[r^2] Var(sigma') / psi2
-(c -> 1 for alpha < 1/2; c = the sRF inflation of theory 3.2 at alpha = 1/2).
+Convention P (theory 0.1), one step W1 = W0 - eta grad L, eta = eta0 N^alpha. The step-1
+quantities -- ||vhat||^2, gamma, the per-row move s, the bulk inflation c, by residual and second
+layer -- come from :mod:`giantstep.theory.first_step` (their one home); this module adds the
+spike of the update, s1(Delta W) = s sqrt(N) (||a||/sqrt(N) -> 1), and the BBP outlier of W1.
 
 BBP for W1 (theory 1.3, in Gram form). Write W0 = a_hat g^T + W_perp with a_hat = a/||a||,
 g = W0^T a_hat (||g||^2 -> 1, independent of W_perp, W_perp^T a_hat = 0). Then
@@ -36,15 +22,19 @@ and |<v1(W1), theta*>|^2 = overlap^2(additive) x <q/||q||, theta*>^2. By case:
     c (N/d) MP(2d/N) (singular values of W0 sqrt(2) larger).
 
 ``overlap_theta`` is |<v1(W1), theta*>| (not squared, like the measured record); ``overlap_theta2``
-its square. Regime: proportional limit, alpha < 1/2 for the rank-one approximation; at alpha = 1/2
-the bulk is no longer a rescaled W0 and the values are approximate.
+its square. Sign: sigma -> -sigma flips the update, not its singular values (s1_update >= 0).
+
+Domain (ValidityError outside): that of :func:`giantstep.theory.first_step.first_step`, and
+alpha < 1/2 -- at alpha = 1/2 the update's own bulk is as large as its spike and the bulk of W1 is
+not a rescaled W0 (the maximal step is described by :mod:`giantstep.theory.srf`). Every residual
+and second layer of the simulator is covered. Regime: proportional limit.
 
 Reference: Ba, Erdogdu, Suzuki, Wang, Wu, Yang, NeurIPS 2022 (arXiv 2205.01445); Benaych-Georges &
 Nadakuditi 2012 (arXiv 1103.2221).
 
 Example
 -------
->>> p = one_step("relu", "he1", 0.0, d=1000, width=1000, n=2000, eta0=1.0, alpha=0.0,
+>>> p = one_step("relu", "he1", d=1000, width=1000, n=2000, eta0=1.0, alpha=0.0,
 ...              second_layer="rademacher", residual="centered")
 >>> round(p.gamma2, 4)
 0.6667
@@ -53,20 +43,27 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
-import numpy as np
-
-from ..activations import get_activation
-from ..hermite import gaussian_expectation, hermite_constants
-from ._validate import choice, in_range, nonnegative, positive_int
 from .bbp import additive_spike_mp
+from .domain import require
+from .first_step import (
+    DEFAULT_RESIDUAL,
+    DEFAULT_SECOND_LAYER,
+    MODEL,
+    STEP,
+    FirstStep,
+    TeacherMoments,
+    first_step_from_moments,
+    step_size,
+    teacher_moments,
+)
+from .result import Result
+from .validation import NOISE, Function, validate_params
 
-SECOND_LAYERS = ("rademacher", "gaussian", "symmetric")
-RESIDUALS = ("full", "centered")
 
-
-class OneStepPrediction(NamedTuple):
+@dataclass(frozen=True)
+class OneStepPrediction(Result):
     """Predicted spike, alignment and W1 outlier after one step (see module docstring)."""
 
     vhat_norm2: float
@@ -82,111 +79,79 @@ class OneStepPrediction(NamedTuple):
     eta: float
     regime: str
 
-    def as_dict(self) -> dict:
-        return dict(self._asdict())
+
+def _gram_spike(fs: FirstStep, d: int, width: int) -> tuple[float, float, float, float]:
+    """(aspect, scale, ||q||^2, <q, theta*>^2) of W1^T W1 = A + q q^T, A = scale * MP(aspect)."""
+    s2, c = fs.s * fs.s * width, fs.inflation
+    if fs.second_layer == "symmetric":
+        return 2.0 * d / width, c * width / d, s2, s2 * fs.gamma**2
+    if fs.b2 > 0:
+        shrink = fs.row_step * math.sqrt(width) * fs.mu1**2  # (I - t a a^T/||a||^2) W0: f0's part of the gradient
+        w2 = fs.vhat_norm2 - fs.b2
+        s_w2 = s2 * w2 / fs.vhat_norm2
+        q_theta2 = s_w2 * fs.mu1_star**2 / w2 if w2 > 0 else 0.0
+        return d / width, c * width / d, (1.0 - shrink) ** 2 + (c - 1.0) + s_w2, q_theta2
+    return d / width, c * width / d, c + s2, s2 * fs.gamma**2
 
 
-def derivative_variance(activation) -> float:
-    """Var(sigma'(G)) = E sigma'(G)^2 - mu1^2 (quadrature split at the kinks)."""
-    act = get_activation(activation)
-    m2 = gaussian_expectation(lambda z: float(act.df(np.asarray(z, dtype=float))) ** 2, act.kinks)
-    return max(m2 - hermite_constants(act).mu1 ** 2, 0.0)
-
-
+@validate_params({"activation": Function(), **STEP, **MODEL})
 def one_step_from_moments(
     activation,
-    mu1_star: float,
-    ey2: float,
+    moments: TeacherMoments,
     d: int,
     width: int,
     n: int,
     eta0: float,
-    alpha: float,
-    second_layer: str = "rademacher",
-    residual: str = "centered",
+    alpha: float = 0.0,
+    *,
+    second_layer: str = DEFAULT_SECOND_LAYER,
+    residual: str = DEFAULT_RESIDUAL,
 ) -> OneStepPrediction:
-    """As :func:`one_step`, from the teacher's mu1* = |E[y x]| and E[y^2] directly."""
-    act = get_activation(activation)
-    d = positive_int("d", d)
-    N = positive_int("width", width)
-    n = positive_int("n", n)
-    eta0 = nonnegative("eta0", eta0)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
-    second_layer = choice("second_layer", second_layer, SECOND_LAYERS)
-    residual = choice("residual", residual, RESIDUALS)
-    hs = hermite_constants(act)
-    psi2 = n / d
-    eta = eta0 * N**alpha
+    """As :func:`one_step`, from the teacher's moments (:func:`~giantstep.theory.first_step.teacher_moments`)."""
+    N = width
+    fs = first_step_from_moments(activation, moments, n / d, eta0 * N ** (alpha - 0.5),
+                                 second_layer=second_layer, residual=residual)
     notes = []
-    if residual == "full" and second_layer != "symmetric":
-        b2 = hs.mu1**2
-        er2 = ey2 + hs.second_moment
+    if fs.b2 > 0:
         notes.append("full residual: f0 kept, values averaged over a; single runs scatter more")
-    else:
-        b2 = 0.0
-        er2 = ey2
-    vn2 = mu1_star**2 + b2 + er2 / psi2
-    gamma2 = mu1_star**2 / vn2 if vn2 > 0 else 0.0
-    s = eta * hs.mu1 * math.sqrt(vn2)
-    c_infl = 1.0 + eta**2 * er2 * derivative_variance(act) / (N * psi2)
-    # W1^T W1 = A + q q^T with A the (inflated) bulk Gram and q in R^d (module docstring)
-    if second_layer == "symmetric":
-        gamma_aspect, scale = 2.0 * d / N, c_infl * N / d
-        q2 = s * s
-        q_theta2 = s * s * gamma2
+    if fs.second_layer == "symmetric":
         notes.append("symmetric pairs: W0^T a = 0, additive spike s^2 on the paired bulk Gram")
-    else:
-        gamma_aspect, scale = d / N, c_infl * N / d
-        if b2 > 0:
-            t_shrink = eta * hs.mu1**2  # (I - t a a^T/||a||^2) W0: f0's part of the gradient
-            w2 = vn2 - b2
-            s_w2 = (eta * hs.mu1) ** 2 * w2
-            q2 = (1.0 - t_shrink) ** 2 + (c_infl - 1.0) + s_w2
-            q_theta2 = s_w2 * mu1_star**2 / w2 if w2 > 0 else 0.0
-        else:
-            q2 = c_infl + s * s
-            q_theta2 = s * s * gamma2
-    res = additive_spike_mp(gamma_aspect, scale, q2)
-    top, edge = math.sqrt(res.top), math.sqrt(res.edge)
+    aspect, scale, q2, q_theta2 = _gram_spike(fs, d, N)
+    res = additive_spike_mp(aspect, scale, q2)
     ov2 = res.right_overlap2 * (q_theta2 / q2 if q2 > 0 else 0.0)
-    theta_b = q2
-    if alpha >= 0.5:
-        notes.append("alpha = 1/2: maximal step, the bulk is not a rescaled W0; approximate (see srf)")
-    ot2 = ov2
-    regime = "; ".join(notes) if notes else "rank-one spike + BBP (alpha < 1/2)"
+    require(alpha < 0.5, "one step: the rank-one spike + BBP picture needs alpha < 1/2 (at alpha = 1/2 the update's "
+                         "own bulk is as large as its spike and W1's bulk is not a rescaled W0; see srf)")
     return OneStepPrediction(
-        vhat_norm2=vn2,
-        gamma2=gamma2,
-        s1_update=s,
-        s1_weights=top,
+        vhat_norm2=fs.vhat_norm2,
+        gamma2=fs.gamma**2,
+        s1_update=fs.s1_update(N),
+        s1_weights=math.sqrt(res.top),
         outlier=bool(res.outlier),
-        overlap_theta=math.sqrt(ot2),
-        overlap_theta2=ot2,
-        bulk_edge=edge,
-        bulk_inflation=c_infl,
-        gram_spike=theta_b,
-        eta=eta,
-        regime=regime,
+        overlap_theta=math.sqrt(ov2),
+        overlap_theta2=ov2,
+        bulk_edge=math.sqrt(res.edge),
+        bulk_inflation=fs.inflation,
+        gram_spike=q2,
+        eta=step_size(eta0, alpha, N),
+        regime="; ".join(notes) if notes else "rank-one spike + BBP (alpha < 1/2)",
     )
 
 
+@validate_params({"activation": Function(), "link": Function(), **STEP, "noise": NOISE, **MODEL})
 def one_step(
     activation,
     link,
-    noise: float,
     d: int,
     width: int,
     n: int,
     eta0: float,
-    alpha: float,
-    second_layer: str = "rademacher",
-    residual: str = "centered",
+    alpha: float = 0.0,
+    *,
+    noise: float = 0.0,
+    second_layer: str = DEFAULT_SECOND_LAYER,
+    residual: str = DEFAULT_RESIDUAL,
 ) -> OneStepPrediction:
     """Predicted ||vhat||^2, gamma^2, s1(Delta W), s1(W1), outlier and |<v1(W1), theta*>|
     for a single-index teacher y = g(<theta*, x>) + noise * eps (see module docstring)."""
-    g = get_activation(link, field_name="link")
-    tau = nonnegative("noise", noise)
-    hg = hermite_constants(g)
-    return one_step_from_moments(
-        activation, abs(hg.mu1), hg.second_moment + tau**2, d, width, n, eta0, alpha, second_layer, residual
-    )
+    return one_step_from_moments(activation, teacher_moments(link, noise), d, width, n, eta0, alpha,
+                                 second_layer=second_layer, residual=residual)

@@ -27,6 +27,8 @@ The same bulk follows from the Gaussian-equivalent features mu1 X W^T + mu* Z.
 
 Reference: Pennington & Worah, "Nonlinear random matrix theory for deep learning", NeurIPS 2017.
 Regime: proportional limit; f centered; no outlier from mu0 (it adds one spike ~ mu0 sqrt(n N)).
+Domain: phi, psi, eta > 0 (a constant activation has no spectrum: ValidityError in
+:func:`ck_constants`), zeta >= 0.
 
 Example
 -------
@@ -38,28 +40,37 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import get_activation
 from ..hermite import hermite_constants
-from ._validate import nonnegative, positive
+from .domain import require
+from .validation import NONNEGATIVE, POSITIVE, RATIO, Function, Interval, validate_params
+from .result import Result
+
+LAW = {"phi": RATIO, "psi": RATIO, "eta": POSITIVE, "zeta": NONNEGATIVE}
 
 PATH_STEPS = 60
 
 
-class CKConstants(NamedTuple):
+@dataclass(frozen=True)
+class CKConstants(Result):
     """eta = Var sigma(G), zeta = mu1^2 for the centered activation (unit preactivation variance)."""
 
     eta: float
     zeta: float
 
 
+@validate_params({"activation": Function()})
 def ck_constants(activation: str = "relu") -> CKConstants:
     """(eta, zeta) = (E sigma^2 - mu0^2, mu1^2) for sigma_w sigma_x = 1 after centering."""
-    hc = hermite_constants(get_activation(activation))
-    return CKConstants(hc.second_moment - hc.mu0**2, hc.mu1**2)
+    hc = hermite_constants(activation)
+    eta = hc.second_moment - hc.mu0**2
+    require(eta > 1e-12 * max(1.0, hc.second_moment),
+            f"conjugate kernel: the centred activation must not vanish (E sigma^2 - mu0^2 > 0); '{activation.name}' "
+            f"has {eta:.3g}", hard=True)
+    return CKConstants(eta, hc.mu1**2)
 
 
 def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
@@ -69,9 +80,9 @@ def _quartic_coefficients(t: np.ndarray, phi: float, psi: float, eta: float, zet
     (P - 1) - zeta (P - 1) A - eta A + zeta (eta - zeta) A^2 = 0.
     """
     t = np.asarray(t, dtype=complex)[:, None]
-    b = np.polynomial.polynomial.polymul([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2
-    pm1_b = np.polynomial.polynomial.polymul([-1.0, 1.0], b)  # degree 3
-    b_sq = np.polynomial.polynomial.polymul(b, b)  # degree 4
+    b = np.convolve([1.0 - phi, phi], [1.0 - psi, psi])  # b0, b1, b2 (convolve keeps zero coefficients)
+    pm1_b = np.convolve([-1.0, 1.0], b)  # degree 3
+    b_sq = np.convolve(b, b)  # degree 4
     low = np.zeros((t.shape[0], 5), dtype=complex)  # lowest degree first
     low[:, 0] += -1.0
     low[:, 1] += 1.0
@@ -98,15 +109,12 @@ def _all_roots(coefs: np.ndarray) -> np.ndarray:
     return np.linalg.eigvals(comp)
 
 
+@validate_params(LAW)
 def ck_stieltjes(z: np.ndarray, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
     """G(z) = int rho(t)/(z - t) dt for complex z with Im z > 0 (array in, array out).
 
     Root chosen by continuity along z + i L s, L = 10 (1 + |z| + eta (1+phi)(1+1/psi)).
     """
-    phi = positive("phi", phi)
-    psi = positive("psi", psi)
-    eta = positive("eta", eta)
-    zeta = nonnegative("zeta", zeta)
     z = np.atleast_1d(np.asarray(z, dtype=complex))
     L = 10.0 * (1.0 + np.abs(z) + eta * (1.0 + phi) * (1.0 + 1.0 / psi))
     ladder = np.concatenate([np.geomspace(1.0, 1e-9, PATH_STEPS), [0.0]])
@@ -120,14 +128,16 @@ def ck_stieltjes(z: np.ndarray, phi: float, psi: float, eta: float, zeta: float)
     return (psi / z) * current + (1.0 - psi) / z
 
 
-def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, eps: float = 1e-7) -> np.ndarray:
+@validate_params({**LAW, "eps": POSITIVE})
+def ck_density(x: np.ndarray, phi: float, psi: float, eta: float, zeta: float, *, eps: float = 1e-7) -> np.ndarray:
     """rho(x) = -Im G(x + i eps)/pi on a real grid (the atom at 0 for psi > 1 is not included)."""
     x = np.asarray(x, dtype=float)
     g = ck_stieltjes(x + 1j * eps, phi, psi, eta, zeta)
     return np.maximum(-g.imag / math.pi, 0.0)
 
 
-def ck_support_edge(phi: float, psi: float, eta: float, zeta: float, grid: int = 600) -> float:
+@validate_params({**LAW, "grid": Interval(int, 10, 100000)})
+def ck_support_edge(phi: float, psi: float, eta: float, zeta: float, *, grid: int = 600) -> float:
     """Right edge of the limiting support: last grid point with density > 1e-6, refined on finer grids."""
     upper = 2.0 * eta * (1.0 + math.sqrt(phi)) ** 2 * (1.0 + math.sqrt(1.0 / psi)) ** 2 + 4.0 * eta
     x = np.linspace(1e-6, upper, grid)

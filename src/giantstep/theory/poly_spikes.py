@@ -1,8 +1,8 @@
 r"""Polynomial feature spikes after one growing step eta = eta0 N^alpha (theory 2; Moniri, Lee,
 Hassani, Dobriban, ICML 2024, arXiv 2310.07891).
 
-After the step, w_i^(1) = w_i + s a_i u + (bulk), s = eta mu1 ||vhat|| / sqrt(N) (per-neuron move),
-u = vhat/||vhat||. For fresh x, with kappa = <u, x>, Taylor + Stein give
+After the step, w_i^(1) = w_i + s a_i u + (bulk), with the per-neuron move s = |eta mu1| ||vhat|| / sqrt(N)
+and u = vhat/||vhat|| of :mod:`giantstep.theory.first_step`. For fresh x, with kappa = <u, x>, Taylor + Stein give
 
     F = sigma(X W1^T) ~ F0 + sum_{k>=1} (c_k s^k / k!) He_k(kappa) (a^{(k)})^T,   c_k = E sigma^(k)(G),
 
@@ -31,15 +31,17 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 
-from ..activations import from_callable, get_activation
+from ..activations import from_callable
 from ..hermite import hermite_coefficients, hermite_constants
-from ._validate import in_range, nonnegative, positive_int
+from .validation import GROWING_STEP_EXPONENT, NONNEGATIVE, SIZE, STEP_EXPONENT, Function, Interval, validate_params
+from .result import Result
 
 
-class DegreeSpike(NamedTuple):
+@dataclass(frozen=True)
+class DegreeSpike(Result):
     """One polynomial degree: exponent of its operator norm in N, magnitudes and visibility."""
 
     k: int
@@ -51,15 +53,16 @@ class DegreeSpike(NamedTuple):
     critical: bool  # exponent == 1/2
 
 
-def alpha_interval(l: int) -> tuple[float, float]:
+@validate_params({"spikes": SIZE})
+def alpha_interval(spikes: int) -> tuple[float, float]:
     """((l-1)/(2l), l/(2l+2)): the step exponents giving exactly l spikes (right end critical)."""
-    l = positive_int("spikes", l)
+    l = spikes
     return (l - 1) / (2 * l), l / (2 * l + 2)
 
 
+@validate_params({"alpha": GROWING_STEP_EXPONENT})
 def spike_count(alpha: float) -> int:
     """Largest l with l < 1/(1 - 2 alpha): the number of polynomial spikes (all c_k != 0)."""
-    alpha = in_range("alpha", alpha, 0.0, 0.5, hi_open=True)
     bound = 1.0 / (1.0 - 2.0 * alpha)
     l = math.ceil(bound) - 1
     if abs(bound - round(bound)) < 1e-12:
@@ -67,15 +70,10 @@ def spike_count(alpha: float) -> int:
     return max(l, 0)
 
 
-def per_neuron_move(activation, vhat_norm2: float, eta0: float, alpha: float, width: int) -> float:
-    """s = eta0 N^alpha mu1 ||vhat|| / sqrt(N)."""
-    mu1 = hermite_constants(get_activation(activation)).mu1
-    return eta0 * width**alpha * mu1 * math.sqrt(nonnegative("vhat_norm2", vhat_norm2)) / math.sqrt(width)
-
-
+@validate_params({"activation": Function(), "k": Interval(int, 0, 12), "s": NONNEGATIVE})
 def exact_degree_magnitude(activation, k: int, s: float) -> float:
     """rho^k c_k of sigma(sqrt(1 + s^2) z), rho = s/sqrt(1+s^2) (a_i = +-1, unit rows)."""
-    act = get_activation(activation)
+    act = activation
     scale = math.sqrt(1.0 + s * s)
     scaled = from_callable(
         lambda z: act.f(scale * z),
@@ -88,11 +86,11 @@ def exact_degree_magnitude(activation, k: int, s: float) -> float:
     return (s / scale) ** k * ck
 
 
-def degree_spikes(activation, alpha: float, s: float, n: int, width: int, max_degree: int = 6) -> list[DegreeSpike]:
+@validate_params({"activation": Function(), "alpha": STEP_EXPONENT, "s": NONNEGATIVE, "n": SIZE, "width": SIZE,
+                  "max_degree": Interval(int, 1, 12)})
+def degree_spikes(activation, alpha: float, s: float, n: int, width: int, *, max_degree: int = 6) -> list[DegreeSpike]:
     """Per-degree exponents, magnitudes c_k s^k (leading and exact) and visibility, k = 1..max_degree."""
-    act = get_activation(activation)
-    alpha = in_range("alpha", alpha, 0.0, 0.5)
-    s = nonnegative("s", s)
+    act = activation
     c = hermite_coefficients(act, max_degree)
     m2 = hermite_constants(act).second_moment
     out = []

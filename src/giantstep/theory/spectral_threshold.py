@@ -50,6 +50,9 @@ from scipy import optimize
 from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..targets import COMBINES, multi_index_link
+from .quadrature import gaussian_panels, tensor_grid
+from .result import Result
+from .validation import NOISE, POSITIVE, RATIO, Function, Instance, Interval, Options, validate_params
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
-class SpectralPrediction:
+class SpectralPrediction(Result):
     """Asymptotic top of the spectrum of D_T (see the module docstring)."""
 
     delta: float
@@ -85,9 +88,6 @@ class SpectralPrediction:
     lambda_bar: float
     sup_T: float
 
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
 
 @dataclass(frozen=True)
 class _Law:
@@ -98,14 +98,6 @@ class _Law:
     Z2: np.ndarray  # (P, k) z_a^2, only the diagonal is needed for isotropic/separable cases
     Zab: np.ndarray  # (P, k*k) products z_a z_b, or empty for k = 1
     sup: float
-
-
-def _gl(a: float, b: float, panels: int, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.legendre.leggauss(order)
-    e = np.linspace(a, b, panels + 1)
-    lo, hi = e[:-1, None], e[1:, None]
-    h = 0.5 * (hi - lo)
-    return ((lo + hi) / 2 + h * x).ravel(), (h * w).ravel()
 
 
 def _kink_points(act: Activation, T: Preprocessing, zmax: float) -> list[float]:
@@ -127,26 +119,16 @@ def _law(act: Activation, T: Preprocessing, noise: float, k: int, combine: str) 
     if k == 1 and combine == "sum" and noise == 0:
         # panels aligned with the kinks of T(g(z)): Gauss-Legendre is then accurate to ~1e-12
         edges = np.unique(np.concatenate([np.linspace(-zmax, zmax, 3001), _kink_points(act, T, zmax)]))
-        x, wq = np.polynomial.legendre.leggauss(8)
-        lo, hi = edges[:-1, None], edges[1:, None]
-        z1 = ((lo + hi) / 2 + 0.5 * (hi - lo) * x).ravel()
-        w1 = (0.5 * (hi - lo) * wq).ravel()
-        nz = 0
     else:
         nz = {1: 3_000, 2: 48, 3: 16}[k]  # 8-node panels per axis (k = 2: cos^2 converged to ~1e-7)
         if noise > 0:
             nz = {1: 400, 2: 24, 3: 8}[k]
-        z1, w1 = _gl(-zmax, zmax, nz)
-    w1 = w1 * np.exp(-0.5 * z1 * z1) / math.sqrt(2 * math.pi)
-    grids = np.meshgrid(*([z1] * k), indexing="ij")
-    Z = np.stack([g.ravel() for g in grids], axis=1)
-    W = np.ones(Z.shape[0])
-    for g in np.meshgrid(*([w1] * k), indexing="ij"):
-        W = W * g.ravel()
+        edges = np.linspace(-zmax, zmax, nz + 1)
+    pts, W = tensor_grid(*[gaussian_panels(edges)] * k)
+    Z = np.stack(pts, axis=1)
     y = multi_index_link(act, combine, Z) if k > 1 or combine != "sum" else np.asarray(act.f(Z[:, 0]), dtype=float)
     if noise > 0:
-        e, we = _gl(-zmax, zmax, 30)
-        we = we * np.exp(-0.5 * e * e) / math.sqrt(2 * math.pi)
+        e, we = gaussian_panels(np.linspace(-zmax, zmax, 31))
         y = (y[:, None] + noise * e[None, :]).ravel()
         W = (W[:, None] * we[None, :]).ravel()
         Z = np.repeat(Z, e.size, axis=0)
@@ -236,6 +218,11 @@ def _lambda_bar(dpsi, sup: float) -> float:
     return sup  # psi increasing on (sup, inf): minimum at the boundary
 
 
+LAW = {"link": Function(resolve=False), "T": Instance(Preprocessing, "a Preprocessing transform"), "noise": NOISE,
+       "k": Interval(int, 1, 3), "combine": Options(COMBINES)}
+
+
+@validate_params({**LAW, "delta": RATIO})
 def spectral_prediction(
     link: "str | Activation" = "square",
     T: Preprocessing = Preprocessing(),
@@ -249,8 +236,6 @@ def spectral_prediction(
     Regime: n, d -> inf with n/d = delta, Gaussian x with identity covariance, T bounded above.
     Formula and references: module docstring (Lu & Li 2017, Mondelli & Montanari 2018).
     """
-    delta = _check_positive("delta", delta)
-    _check_common(noise, k, combine)
     _require_bounded(link, T, noise, k, combine)
     law = _get_law(link, T, noise, k, combine)
     psi, dpsi, phi, dphi = _funcs(law, delta)
@@ -272,12 +257,14 @@ def spectral_prediction(
     return SpectralPrediction(delta, edge, edge, 0.0, False, math.nan, lam_bar, tau)
 
 
+@validate_params({**LAW, "delta_max": POSITIVE, "method": Options(("direct", "bisect"))})
 def spectral_threshold(
     link: "str | Activation" = "square",
     T: Preprocessing = Preprocessing(),
     noise: float = 0.0,
     k: int = 1,
     combine: str = "sum",
+    *,
     delta_max: float = 1e4,
     method: str = "direct",
 ) -> float:
@@ -296,9 +283,6 @@ def spectral_threshold(
     >>> round(spectral_threshold("square", Preprocessing(upper=3.0, shift=1.0)), 4)
     0.6612
     """
-    _check_common(noise, k, combine)
-    if method not in ("direct", "bisect"):
-        raise ConfigError("method", "one of ['direct', 'bisect']", method)
     _require_bounded(link, T, noise, k, combine)
     law = _get_law(link, T, noise, k, combine)
     tau = law.sup
@@ -358,6 +342,7 @@ def simulate_spectral(
     noise: float = 0.0,
     k: int = 1,
     combine: str = "sum",
+    *,
     chunk: int = 4096,
 ) -> tuple[float, float]:
     """One draw of D_T at size d: (top eigenvalue, overlap^2 of the top eigenvector with span(Theta*)).
@@ -388,26 +373,3 @@ def _require_bounded(link, T: Preprocessing, noise, k, combine) -> None:
     if not _bounded_above(get_activation(link, "link"), T, float(noise), int(k), combine):
         raise ConfigError("preprocessing", "a transform T bounded above on the support of y (clip it with 'upper')",
                           T.describe())
-
-
-def _check_positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(name, "a float in (0, inf)", value) from None
-    if not (math.isfinite(v) and v > 0):
-        raise ConfigError(name, "a float in (0, inf)", value)
-    return v
-
-
-def _check_common(noise, k, combine) -> None:
-    try:
-        tau = float(noise)
-    except (TypeError, ValueError):
-        raise ConfigError("noise", "a float in [0, inf)", noise) from None
-    if not (math.isfinite(tau) and tau >= 0):
-        raise ConfigError("noise", "a float in [0, inf)", noise)
-    if not (isinstance(k, (int, np.integer)) and 1 <= int(k) <= 3):
-        raise ConfigError("k", "an integer in [1, 3]", k)
-    if combine not in COMBINES:
-        raise ConfigError("combine", f"one of {list(COMBINES)}", combine)

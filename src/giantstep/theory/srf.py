@@ -1,18 +1,19 @@
 r"""Spiked random features (sRF): parameters from one maximal step and the ridge test error.
 
 Model (Cui et al. 2024, arXiv 2402.04980; Dandi et al. 2024, arXiv 2410.18938; theory 3):
-after one step with eta = eta0 sqrt(N) (alpha = 1/2, convention P, f0 removed, a_i = 1 or an odd
-sigma with a_i = +-1), the first layer is W1 ~ sqrt(c) W0' + r 1 v^T with
+after one step with eta = eta0 sqrt(N) (alpha = 1/2, convention P, f0 removed), the first layer is
+W1 ~ sqrt(c) W0' + r a v^T with the step-1 quantities of :mod:`giantstep.theory.first_step` at the
+row step h = eta0 (:func:`srf_parameters`):
 
-    r     = eta0 mu1 sqrt(mu1*^2 + E[y^2]/psi2)                      (spike per row)
+    r     = eta0 |mu1| sqrt(mu1*^2 + E[y^2]/psi2)                    (spike per row, >= 0)
     gamma = mu1* / sqrt(mu1*^2 + E[y^2]/psi2)                         (<v, theta*>)
     c     = 1 + eta0^2 E[y^2] Var(sigma'(G)) / psi2                    (bulk inflation)
 
-where psi2 = n0/d for the first batch (the public notebook has an extra mu1^2 in c; the
-simulation rejects it, see docs/theory.md). Features phi_i(x) = sigma(sqrt(c)<w_i, x> + r kappa),
-kappa = <v, x>, unit rows w_i, p = N = d; teacher y = sigma*(<theta*, x>) (+ tau eps) with
-theta* = gamma v + rho xi; readout yhat = sum_i a_i phi_i / sqrt(p) with
-a = argmin sum_mu (y_mu - yhat(x_mu))^2 + lam ||a||^2 on n = alpha d fresh samples.
+where psi2 = n0/d for the first batch (the public notebook's first upload had an extra mu1^2 in
+c; see docs/theory.md). Features phi_i(x) = sigma(sqrt(c)<w_i, x> + r kappa), kappa = <v, x>,
+unit rows w_i, p = N = d; teacher y = g(<theta*, x>) (+ tau eps) with theta* = gamma v + rho xi;
+readout yhat = sum_i a_i phi_i / sqrt(p) with a = argmin sum_mu (y_mu - yhat(x_mu))^2 + lam ||a||^2
+on n = n_over_d * d fresh samples (the simulator's ridge is lam / n_over_d).
 
 Test error (against the noiseless target) from the fixed point of theory 3.3 in the order
 parameters (q1, q2, V1, V2, t, psi, m), with conditional coefficients
@@ -29,42 +30,73 @@ sqrt(D_k/c) <r_k, xi> with r_k Haar, so E[H_k | D] = D_k. The law of D is c * MP
 averages are computed by Gauss-Legendre quadrature (:func:`giantstep.theory.mp.mp_quadrature`).
 No random matrix is sampled.
 
-Label noise tau enters the training energy (hh -> hh + tau^2 in the conjugate updates) and not
-the test error. Solver: damped iteration (damping 1/2, start (0.1, 0.2, 3, 3, 0.5, 0.5, 1.5) as
-in the public code), stopped when the relative change is below ``tol``; raises
-:class:`~giantstep.errors.DivergenceError` if it does not converge within ``max_iter``.
+**Quadrature, with an accuracy check.** The (kappa, z) integrals use composite Gauss-Legendre
+panels times the Gaussian density on [-9, 9]: in kappa of width <= min(1, sqrt(c)/r) (the scale on
+which the coefficients vary), in z of width <= min(1, 1/sqrt(c)) and split, for each
+kappa node, at the kinks of sigma(r kappa + sqrt(c) z) and g(gamma kappa + rho z). The moments of
+the coefficients that enter the equations are computed at three resolutions (panel widths in
+ratio 2/3); unless they agree to 1e-7 the input is refused (ValidityError: at eta0 = 1e8, c ~ 1e14
+and no rule resolves sigma(sqrt(c) z)). The solve uses the finest of the three.
 
-Regime: proportional limit, p = d (psi1 = 1), lam > 0. Reduces to Mei-Montanari with
-psi1 = 1, psi2 = alpha, lambda_MM = lam/alpha when r = 0, c = 1 (tested).
+**Domain** (ValidityError outside; ``allow_outside`` computes anyway, except the quadrature):
+  * sigma odd (sigma(-z) = -sigma(z)): the network's +-1 second layer acts as a_i = 1, the model
+    of the equations, only then (by a_i sigma(u) = sigma(a_i u)); for a non-odd sigma the
+    equations describe a second layer a_i = 1, which the simulator does not run;
+  * p = d (psi1 = 1, built in), lam > 0;
+  * the mean mode m is unpenalised in the equations, which holds when lam << n E[mu0(kappa)^2]:
+    checked as lam <= 0.01 n E[mu0^2] (the mean mode shrunk by < 1%) when ``d`` is given
+    (n = n_over_d d); without ``d`` the limit n -> inf is assumed.
+Label noise tau enters the training energy (hh -> hh + tau^2 in the conjugate updates) and not
+the test error. sigma -> -sigma leaves the error unchanged (a_i -> -a_i, m, t, psi -> -m, -t, -psi).
+
+Solver: damped iteration (damping 1/2, halved when the change stops decreasing; start
+(0.1, 0.2, 3, 3, 0.5, 0.5, 1.5) as in the public code), stopped when the relative change is below
+``tol``; if it is not reached within ``max_iter``, Powell's hybrid method on update(x) - x from the
+last iterate. The result reports the method that answered, the damped iterations actually used,
+the root finder's evaluations and the final relative change (``solver_residual``); when neither converges,
+:class:`~giantstep.errors.DivergenceError` is raised.
+
+Regime: proportional limit. Reduces to Mei-Montanari with psi1 = 1, psi2 = n_over_d,
+lambda_MM = lam / n_over_d when r = 0, c = 1 (tested).
 
 Example
 -------
->>> res = srf_test_error("tanh", "tanh", r=1.3647, c=1.1731, gamma=0.8065, alpha=2.0, lam=0.1)
->>> res.converged
-True
+>>> res = srf_test_error("tanh", "tanh", r=1.3647, c=1.1731, gamma=0.8065, n_over_d=2.0, lam=0.1)
+>>> res.converged, res.method
+(True, 'damped iteration')
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize
 
-from ..activations import get_activation
-from ..errors import ConfigError, DivergenceError
-from ..hermite import gaussian_expectation, hermite_constants
-from ._validate import in_range, nonnegative, positive
+from ..activations import Activation
+from ..errors import DivergenceError
+from .domain import is_odd, require
+from .first_step import first_step_from_moments, teacher_moments
 from .mp import mp_quadrature
+from .quadrature import gauss_hermite, gauss_legendre, gaussian_panels, refine_until_stable
+from .result import Result
+from .validation import NOISE, NONNEGATIVE, POSITIVE, RATIO, RIDGE, SIZE, UNIT, Boolean, Function, Interval, Optional, validate_params
 
 MU0_FLOOR = 1e-20  # E mu0(kappa)^2 below this (relative) means no mean feature: m = 0
 START = (0.1, 0.2, 3.0, 3.0, 0.5, 0.5, 1.5)
+HALF_RANGE = 9.0  # Gaussian mass beyond 9 sd is < 3e-19
+RESOLUTIONS = (1.0, 1.5, 2.25, 3.375, 5.0625)  # panel densities of the accuracy check
+MAX_GRID = 20_000_000  # (kappa, z) nodes of the finest rule tried
+CHUNK = 400_000  # (kappa, z) nodes evaluated at once
+QUADRATURE_RTOL = 1e-7
+MEAN_MODE_FRACTION = 0.01
 
 
-class SRFParameters(NamedTuple):
-    """(r, gamma, c) of the spiked random-features model and the inputs they came from."""
+@dataclass(frozen=True)
+class SRFParameters(Result):
+    """(r, gamma, c) of the spiked random-features model and ||vhat||^2 they came from."""
 
     r: float
     gamma: float
@@ -72,38 +104,78 @@ class SRFParameters(NamedTuple):
     vhat_norm2: float
 
 
-class SRFResult(NamedTuple):
-    """Test error and the solver report."""
+@dataclass(frozen=True)
+class SRFResult(Result):
+    """Test error and an honest solver report (module docstring)."""
 
     test_error: float
     converged: bool
+    method: str
     iterations: int
-    residual: float
+    root_evaluations: int
+    solver_residual: float
+    final_damping: float
+    kappa_nodes: int
+    z_nodes: int
     order_parameters: dict
 
 
-def srf_parameters(activation, link, noise: float, eta0: float, psi2: float) -> SRFParameters:
-    """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed.
+@dataclass(frozen=True)
+class _Coefficients:
+    """Conditional coefficients on the kappa nodes (weights wk) and the teacher's moments."""
 
-    ||vhat||^2 = mu1*^2 + E[y^2]/psi2, r = eta0 mu1 ||vhat||, gamma = mu1*/||vhat||,
+    kap: np.ndarray
+    wk: np.ndarray
+    mu0: np.ndarray
+    mu1: np.ndarray
+    mu2sq: np.ndarray
+    h: np.ndarray
+    h1: np.ndarray
+    hh: np.ndarray
+    z_nodes: int
+
+    def moments(self) -> np.ndarray:
+        """The kappa-averages the fixed point is built from (compared across resolutions)."""
+        w, k, m0, m1, m2 = self.wk, self.kap, self.mu0, self.mu1, self.mu2sq
+        return np.array([w @ m0**2, w @ m1**2, w @ m2, w @ m1**4, w @ m2**2, w @ (m1**2 * m2), w @ (m0 * self.h),
+                         w @ (k * m1 * self.h), w @ (m1 * self.h1), w @ self.hh, w @ (m0 * m1 * k), w @ (m1 * k) ** 2])
+
+
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, "eta0": NONNEGATIVE,
+                  "psi2": RATIO})
+def srf_parameters(activation, link, eta0: float, psi2: float, *, noise: float = 0.0) -> SRFParameters:
+    """(r, gamma, c) from a one-step network at alpha = 1/2 (eta = eta0 sqrt(N)), f0 removed: the
+    step-1 quantities (s, gamma, c) of :mod:`giantstep.theory.first_step` at the row step h = eta0
+    (domain: that of first_step).
+
+    ||vhat||^2 = mu1*^2 + E[y^2]/psi2, r = eta0 |mu1| ||vhat||, gamma = mu1*/||vhat||,
     c = 1 + eta0^2 E[y^2] Var(sigma')/psi2 (theory 3.2, corrected bulk inflation).
     """
-    act = get_activation(activation)
-    g = get_activation(link, field_name="link")
-    tau = nonnegative("noise", noise)
-    eta0 = nonnegative("eta0", eta0)
-    psi2 = positive("psi2", psi2)
-    hs, hg = hermite_constants(act), hermite_constants(g)
-    ey2 = hg.second_moment + tau**2
-    vn2 = hg.mu1**2 + ey2 / psi2
-    var_dsigma = gaussian_expectation(lambda z: float(act.df(np.asarray(z, dtype=float))) ** 2, act.kinks) - hs.mu1**2
-    r = eta0 * hs.mu1 * math.sqrt(vn2)
-    gamma = abs(hg.mu1) / math.sqrt(vn2) if vn2 > 0 else 0.0
-    c = 1.0 + eta0**2 * ey2 * max(var_dsigma, 0.0) / psi2
-    return SRFParameters(r, gamma, c, vn2)
+    fs = first_step_from_moments(activation, teacher_moments(link, noise), psi2, eta0, residual="label")
+    return SRFParameters(fs.s, fs.gamma, fs.inflation, fs.vhat_norm2)
 
 
-class ConditionalCoefficients(NamedTuple):
+def _kink_edges(kinks: tuple[float, ...], offset: np.ndarray, slope: float) -> np.ndarray:
+    """(rows, len(kinks)) z-positions where offset + slope z crosses a kink, clipped to the range."""
+    if not kinks or slope == 0:
+        return np.empty((offset.shape[0], 0))
+    k = np.asarray(kinks, dtype=float)
+    return np.clip((k[None, :] - offset[:, None]) / slope, -HALF_RANGE, HALF_RANGE)
+
+
+def _z_rule(base: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row Gauss-Legendre x Gaussian rule on the base panels split at each row's extra edges
+    (every row has the same number of panels, so the rows form one array)."""
+    edges = np.sort(np.concatenate([np.broadcast_to(base, (extra.shape[0], base.size)), extra], axis=1), axis=1)
+    x, w = gauss_legendre(8)
+    lo, half = edges[:, :-1, None], 0.5 * np.diff(edges, axis=1)[:, :, None]
+    z = (lo + half * (1.0 + x)).reshape(edges.shape[0], -1)
+    wz = (half * w).reshape(edges.shape[0], -1) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return z, wz
+
+
+@dataclass(frozen=True)
+class ConditionalCoefficients(Result):
     """Coefficients of sigma(r kappa + sqrt(c) z) given kappa, on Gauss-Hermite nodes in kappa.
 
     mu0 = E_z sigma(.), mu1 = E_z[z sigma(.)]/sqrt(c), mu2sq = E_z sigma(.)^2 - mu0^2 - c mu1^2,
@@ -118,38 +190,24 @@ class ConditionalCoefficients(NamedTuple):
     he2: np.ndarray
 
 
-KINK_NODES = 64  # Gauss-Legendre nodes per smooth piece of a kinked activation
-Z_RANGE = 12.0  # z in [-12, 12] for kinked activations (Gaussian mass outside: 4e-33)
+CONDITIONAL_PANEL_DENSITY = 4.0  # z panels per unit of the activation's scale (kinked activations)
 
 
-def _split_gaussian_rule(breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights (each of shape (K, (B + 1) KINK_NODES)) integrating f(z) phi(z) dz on
-    [-Z_RANGE, Z_RANGE] for each row of ``breaks`` (K, B), the kinks of f: Gauss-Legendre on each
-    piece between the sorted, clipped breaks (a piece of length 0 gets weight 0)."""
-    inner = np.sort(np.clip(breaks, -Z_RANGE, Z_RANGE), axis=1)
-    edges = np.concatenate([np.full((len(breaks), 1), -Z_RANGE), inner, np.full((len(breaks), 1), Z_RANGE)], axis=1)
-    t, w = np.polynomial.legendre.leggauss(KINK_NODES)
-    lo, hi = edges[:, :-1, None], edges[:, 1:, None]
-    z = (0.5 * (lo + hi) + 0.5 * (hi - lo) * t).reshape(len(breaks), -1)
-    wz = (0.5 * (hi - lo) * w).reshape(len(breaks), -1) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return z, wz
-
-
+@validate_params({"activation": Function(), "r": NONNEGATIVE, "c": POSITIVE, "nk": SIZE, "nz": SIZE})
 def conditional_coefficients(activation, r: float, c: float, nk: int = 101, nz: int = 81) -> ConditionalCoefficients:
-    """The conditional coefficients of theory 3.3 on nk Gauss-Hermite nodes in kappa; the z-average by
-    Gauss-Hermite (nz nodes) for a smooth sigma, and split at the kinks (z = (k - r kappa)/sqrt(c))
-    by :func:`_split_gaussian_rule` for a kinked one (ReLU, |.|, sign: Gauss-Hermite across a kink
-    errs by ~1e-4, which is 1% of mu2^2 for ReLU)."""
-    act = get_activation(activation)
-    kap, wk = hermegauss(nk)
-    wk = wk / wk.sum()
+    """The conditional coefficients of theory 3.3 on nk Gauss-Hermite nodes in kappa. The z-average
+    is Gauss-Hermite (nz nodes) for a smooth sigma and, for a kinked one (ReLU, |.|), the panel rule
+    of the test error split at each node's kinks z = (k - r kappa)/sqrt(c): Gauss-Hermite across a
+    kink errs by ~1e-4, which is 1% of mu2^2 for ReLU."""
+    kap, wk = gauss_hermite(nk)
     sc = math.sqrt(c)
-    if act.kinks:
-        z, wz = _split_gaussian_rule((np.array(act.kinks)[None, :] - r * kap[:, None]) / sc)
+    if activation.kinks:
+        z, wz = _z_rule(_panels(min(1.0, 1.0 / sc), CONDITIONAL_PANEL_DENSITY),
+                        _kink_edges(activation.kinks, r * kap, sc))
     else:
-        z1, w1 = hermegauss(nz)
-        z, wz = np.broadcast_to(z1, (nk, nz)), np.broadcast_to(w1 / w1.sum(), (nk, nz))
-    S = act.f(r * kap[:, None] + sc * z)
+        z1, w1 = gauss_hermite(nz)
+        z, wz = np.broadcast_to(z1, (nk, nz)), np.broadcast_to(w1, (nk, nz))
+    S = activation.f(r * kap[:, None] + sc * z)
     mu0 = np.sum(S * wz, axis=1)
     mu1 = np.sum(S * z * wz, axis=1) / sc
     mu2sq = np.maximum(np.sum(S * S * wz, axis=1) - mu0**2 - c * mu1**2, 0.0)
@@ -157,91 +215,110 @@ def conditional_coefficients(activation, r: float, c: float, nk: int = 101, nz: 
     return ConditionalCoefficients(kap, wk, mu0, mu1, mu2sq, he2)
 
 
-def _coefficients(act, target, r, c, gamma, nk, nz):
-    """Gauss-Hermite nodes in kappa, the conditional coefficients and the teacher moments on them."""
-    kap, wk, mu0, mu1, mu2sq, _ = conditional_coefficients(act, r, c, nk, nz)
-    z, wz = hermegauss(nz)
-    wz = wz / wz.sum()
-    rho = math.sqrt(max(1.0 - gamma * gamma, 0.0))
-    T = target.f(gamma * kap[:, None] + rho * z[None, :])
-    h = T @ wz
-    h1 = (T * z[None, :]) @ wz
-    hh = (T * T) @ wz
-    return kap, wk, mu0, mu1, mu2sq, h, h1, hh
+def _panel_count(width: float, density: float) -> float:
+    return max(math.ceil(2 * HALF_RANGE * density / width), 2)
 
 
-def srf_test_error(
-    activation,
-    target,
-    r: float,
-    c: float,
-    gamma: float,
-    alpha: float,
-    lam: float,
-    noise: float = 0.0,
-    damping: float = 0.5,
-    tol: float = 1e-10,
-    max_iter: int = 1000,
-    nk: int = 101,
-    nz: int = 81,
-    nodes: int = 200,
-    fallback: bool = True,
-) -> SRFResult:
-    """Asymptotic ridge test error of the sRF model (theory 3.3), p = d; see module docstring."""
-    act = get_activation(activation)
-    tgt = get_activation(target, field_name="link")
-    r = nonnegative("r", r)
-    c = positive("c", c)
-    gamma = in_range("gamma", gamma, 0.0, 1.0)
-    alpha = positive("alpha", alpha)
-    lam = positive("ridge", lam)
-    tau = nonnegative("noise", noise)
-    if not 0.0 < damping <= 1.0:
-        raise ConfigError("damping", "a float in (0, 1]", damping)
-    kap, wk, mu0, mu1, mu2sq, h, h1, hh = _coefficients(act, tgt, r, c, gamma, nk, nz)
-    hh_train = hh + tau**2
-    D, wx = mp_quadrature(1.0, c, nodes)  # D ~ c MP(p/d = 1): nodes and weights
+def _panels(width: float, density: float, kinks=()) -> np.ndarray:
+    base = np.linspace(-HALF_RANGE, HALF_RANGE, int(_panel_count(width, density)) + 1)
+    return np.unique(np.concatenate([base, np.clip(np.asarray(kinks, dtype=float), -HALF_RANGE, HALF_RANGE)]))
+
+
+def _z_averages(act: Activation, link: Activation, kap: np.ndarray, r: float, c: float, gamma: float,
+                base: np.ndarray) -> np.ndarray:
+    """(6, len(kap)): E_z of sigma, z sigma, sigma^2 at sqrt(c) z + r kappa and of g, z g, g^2 at
+    rho z + gamma kappa, on the per-kappa z rule split at the kinks."""
+    sc, rho = math.sqrt(c), math.sqrt(max(1.0 - gamma * gamma, 0.0))
+    extra = np.concatenate([_kink_edges(act.kinks, r * kap, sc), _kink_edges(link.kinks, gamma * kap, rho)], axis=1)
+    z, wz = _z_rule(base, extra)
+    S = act.f(r * kap[:, None] + sc * z)
+    T = link.f(gamma * kap[:, None] + rho * z)
+    return np.stack([np.sum(wz * S, axis=1), np.sum(wz * S * z, axis=1), np.sum(wz * S * S, axis=1),
+                     np.sum(wz * T, axis=1), np.sum(wz * T * z, axis=1), np.sum(wz * T * T, axis=1)])
+
+
+def _coefficients(act: Activation, link: Activation, r: float, c: float, gamma: float, density: float) -> _Coefficients:
+    """Coefficients on the kappa rule at panel ``density`` (module docstring, 'Quadrature'),
+    evaluated in chunks of kappa nodes (memory O(CHUNK))."""
+    sc = math.sqrt(c)
+    width_k, width_z = min(1.0, sc / max(r, 1e-300)), min(1.0, 1.0 / sc)
+    kinks = len(act.kinks) + len(link.kinks)
+    require(64.0 * (_panel_count(width_k, density) + kinks) * (_panel_count(width_z, density) + kinks) <= MAX_GRID,
+            f"srf quadrature: sigma(r kappa + sqrt(c) z) at r = {r:.3g}, c = {c:.3g} needs more than "
+            f"{MAX_GRID} nodes (the step is too large to resolve)", hard=True)
+    kappa_kinks = [k / gamma for k in link.kinks] if gamma > 0 else []
+    kap, wk = gaussian_panels(_panels(width_k, density, kappa_kinks))
+    base = _panels(width_z, density)
+    z_count = 8 * (base.size - 1 + kinks)
+    rows = max(1, CHUNK // z_count)
+    A = np.concatenate([_z_averages(act, link, kap[i:i + rows], r, c, gamma, base) for i in range(0, kap.size, rows)],
+                       axis=1)
+    mu1 = A[1] / sc
+    mu2sq = np.maximum(A[2] - A[0] ** 2 - c * mu1**2, 0.0)
+    return _Coefficients(kap, wk, A[0], mu1, mu2sq, A[3], A[4], A[5], z_count)
+
+
+def _resolved_coefficients(act, link, r, c, gamma) -> _Coefficients:
+    """The coefficients at the finest of three resolutions whose moments agree (or ValidityError)."""
+    found: dict[float, _Coefficients] = {}
+
+    def evaluate(density: float) -> np.ndarray:
+        found[density] = _coefficients(act, link, r, c, gamma, density)
+        return found[density].moments()
+
+    what = f"the sRF coefficients of sigma(r kappa + sqrt(c) z) at r = {r:.3g}, c = {c:.3g}"
+    _, density = refine_until_stable(evaluate, RESOLUTIONS, QUADRATURE_RTOL, what)
+    return found[density]
+
+
+def _update_map(co: _Coefficients, D: np.ndarray, wx: np.ndarray, n_over_d: float, lam: float, c: float,
+                hh_train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The fixed-point map of theory 3.3 on (q1, q2, V1, V2, t, psi, m)."""
+    kap, wk, mu0, mu1, mu2sq, h, h1 = co.kap, co.wk, co.mu0, co.mu1, co.mu2sq, co.h, co.h1
     E0mu = float(np.sum(wk * mu0**2))
-    scale = float(np.sum(wk * (mu0**2 + c * mu1**2 + mu2sq)))  # E sigma^2 of the features
+    mean_mode = E0mu > MU0_FLOOR * float(np.sum(wk * (mu0**2 + c * mu1**2 + mu2sq)))
+    a = n_over_d
 
     def update(state: np.ndarray) -> np.ndarray:
         q1, q2, V1, V2, t, ps, m = state
-        V = mu1**2 * V1 + mu2sq * V2
+        one_v = 1.0 + mu1**2 * V1 + mu2sq * V2
         C = mu0 * m + mu1 * kap * t
         eps = hh_train - 2 * C * h - 2 * mu1 * ps * h1 + C**2 + mu1**2 * q1 + mu2sq * q2
-        one_v = 1.0 + V
-        q1h = alpha * np.sum(wk * mu1**2 * eps / one_v**2)
-        q2h = alpha * np.sum(wk * mu2sq * eps / one_v**2)
-        V1h = alpha * np.sum(wk * mu1**2 / one_v)
-        V2h = alpha * np.sum(wk * mu2sq / one_v)
-        th = alpha * np.sum(wk * kap * mu1 * (h - C) / one_v)
-        psh = alpha * np.sum(wk * mu1 * h1 / one_v)
+        q1h, q2h = a * np.sum(wk * mu1**2 * eps / one_v**2), a * np.sum(wk * mu2sq * eps / one_v**2)
+        V1h, V2h = a * np.sum(wk * mu1**2 / one_v), a * np.sum(wk * mu2sq / one_v)
+        th, psh = a * np.sum(wk * kap * mu1 * (h - C) / one_v), a * np.sum(wk * mu1 * h1 / one_v)
         S = lam + V1h * D + V2h
         M = q1h * D + q2h + th**2 * c + psh**2 * D  # E[M | D]: F -> c, H -> D
-        avg_inv = np.sum(wx / S)
-        avg_d = np.sum(wx * D / S)
+        avg_inv, avg_d = np.sum(wx / S), np.sum(wx * D / S)
         t_new = th * c * avg_inv
-        den = float(np.sum(wk * mu0**2 / one_v))
-        if E0mu > MU0_FLOOR * scale:
-            m_new = float(np.sum(wk * mu0 * (h - mu1 * kap * t_new) / one_v) / den)
-        else:
-            m_new = 0.0
-        return np.array(
-            [np.sum(wx * D * M / S**2), np.sum(wx * M / S**2), avg_d, avg_inv, t_new, psh * avg_d, m_new]
-        )
+        m_new = 0.0
+        if mean_mode:
+            m_new = float(np.sum(wk * mu0 * (h - mu1 * kap * t_new) / one_v) / np.sum(wk * mu0**2 / one_v))
+        return np.array([np.sum(wx * D * M / S**2), np.sum(wx * M / S**2), avg_d, avg_inv, t_new, psh * avg_d, m_new])
 
+    return update
+
+
+def _relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    """max |new - old| / |old|, with |old| floored at 1e-6 of the state's scale: an order parameter
+    that is exactly 0 by symmetry (t for an even teacher part) converges in absolute terms instead
+    of chasing its rounding noise."""
+    floor = 1e-6 * max(1.0, float(np.max(np.abs(old))))
+    return float(np.max(np.abs(new - old) / np.maximum(np.abs(old), floor)))
+
+
+def _damped_iteration(update, damping: float, tol: float, max_iter: int) -> tuple[np.ndarray, int, float, float]:
+    """(state, iterations used, last relative change, final damping); shrinks the damping when the
+    change stops decreasing (oscillation)."""
     state = np.array(START, dtype=float)
-    rate = damping
-    change, best, stall, it = math.inf, math.inf, 0, 0
+    rate, change, best, stall = damping, math.inf, math.inf, 0
     for it in range(1, max_iter + 1):
         new = update(state)
         if not np.all(np.isfinite(new)):
             raise DivergenceError("sRF fixed point produced non-finite order parameters")
-        change = float(np.max(np.abs(new - state) / np.maximum(np.abs(state), 1e-8)))
+        change = _relative_change(new, state)
         if change < tol:
-            state = new
-            break
-        # adaptive damping: shrink the step when the change stops decreasing (oscillation)
+            return new, it, change, rate
         if change < best:
             best, stall = change, 0
         else:
@@ -249,22 +326,63 @@ def srf_test_error(
             if stall >= 5 and rate > 1e-3:
                 rate, stall = rate * 0.5, 0
         state = rate * new + (1.0 - rate) * state
-    method = "damped iteration"
-    if change >= tol and fallback:
-        # fallback: Powell hybrid root finding on update(x) - x from the best damped iterate
-        sol = optimize.root(lambda x: update(x) - x, state, method="hybr", options={"xtol": 1e-13, "maxfev": 20000})
-        if sol.success and np.all(np.isfinite(sol.x)):
-            res = float(np.max(np.abs(update(sol.x) - sol.x) / np.maximum(np.abs(sol.x), 1e-8)))
-            if res < 1e-8 and sol.x[2] > 0 and sol.x[3] > 0:
-                state, change, method = sol.x, res, "damped iteration + hybr"
-    if change >= 1e-8 or (method == "damped iteration" and change >= tol):
-        raise DivergenceError(
-            f"sRF fixed point did not converge in {max_iter} iterations (last relative change {change:.2e})"
-        )
+    return state, max_iter, change, rate
+
+
+def _root_polish(update, state: np.ndarray) -> tuple[np.ndarray, float, int] | None:
+    """Powell hybrid root of update(x) - x from ``state``: (root, residual, evaluations) or None."""
+    sol = optimize.root(lambda x: update(x) - x, state, method="hybr", options={"xtol": 1e-13, "maxfev": 20000})
+    if not (sol.success and np.all(np.isfinite(sol.x)) and sol.x[2] > 0 and sol.x[3] > 0):
+        return None
+    res = _relative_change(update(sol.x), sol.x)
+    return (sol.x, res, int(sol.nfev)) if res < 1e-8 else None
+
+
+@validate_params({"activation": Function(), "link": Function(), "r": NONNEGATIVE, "c": POSITIVE, "gamma": UNIT,
+                  "n_over_d": RATIO, "lam": RIDGE, "noise": NOISE, "d": Optional(SIZE),
+                  "damping": Interval(float, 0, 1, closed="right"), "tol": Interval(float, 1e-15, 1e-3),
+                  "max_iter": Interval(int, 1, 10**6), "nodes": Interval(int, 16, 20000), "fallback": Boolean()})
+def srf_test_error(
+    activation,
+    link,
+    r: float,
+    c: float,
+    gamma: float,
+    n_over_d: float,
+    lam: float,
+    *,
+    noise: float = 0.0,
+    d: int | None = None,
+    damping: float = 0.5,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+    nodes: int = 200,
+    fallback: bool = True,
+) -> SRFResult:
+    """Asymptotic ridge test error of the sRF model (theory 3.3), p = d; see the module docstring
+    for the model, the domain and the solver report."""
+    require(is_odd(activation), f"srf: the activation must be odd (sigma(-z) = -sigma(z)) for the network's +-1 "
+                                f"second layer to act as a_i = 1; got '{activation.name}'")
+    co = _resolved_coefficients(activation, link, r, c, gamma)
+    e0mu = float(co.wk @ co.mu0**2)
+    if d is not None:
+        n = n_over_d * d
+        require(lam <= MEAN_MODE_FRACTION * n * e0mu or e0mu <= MU0_FLOOR,
+                f"srf: the mean mode is unpenalised only for lam << n E[mu0(kappa)^2]; got lam = {lam:g} > "
+                f"{MEAN_MODE_FRACTION:g} x {n:g} x {e0mu:.3g}")
+    D, wx = mp_quadrature(1.0, c, nodes=nodes)  # D ~ c MP(p/d = 1): nodes and weights
+    update = _update_map(co, D, wx, n_over_d, lam, c, co.hh + noise**2)
+    state, iterations, change, rate = _damped_iteration(update, damping, tol, max_iter)
+    method, evaluations = "damped iteration", 0
+    if change >= tol:
+        polished = _root_polish(update, state) if fallback else None
+        if polished is None:
+            raise DivergenceError(f"sRF fixed point did not converge: {iterations} damped iterations (last relative "
+                                  f"change {change:.2e}) and the hybrid root finder {'failed' if fallback else 'was not used'}")
+        state, change, evaluations = polished
+        method = "damped iteration + hybr"
     q1, q2, V1, V2, t, ps, m = (float(v) for v in state)
-    C = mu0 * m + mu1 * kap * t
-    err = float(np.sum(wk * (hh - 2 * C * h - 2 * mu1 * ps * h1 + C**2 + mu1**2 * q1 + mu2sq * q2)))
+    C = co.mu0 * m + co.mu1 * co.kap * t
+    err = float(co.wk @ (co.hh - 2 * C * co.h - 2 * co.mu1 * ps * co.h1 + C**2 + co.mu1**2 * q1 + co.mu2sq * q2))
     params = {"q1": q1, "q2": q2, "V1": V1, "V2": V2, "t": t, "psi": ps, "m": m}
-    params["final_damping"] = rate
-    params["method"] = method
-    return SRFResult(err, True, it, change, params)
+    return SRFResult(err, True, method, iterations, evaluations, change, rate, co.kap.size, co.z_nodes, params)

@@ -54,20 +54,26 @@ Example
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss, hermeval
+from numpy.polynomial.hermite_e import hermeval
 
-from ..activations import get_activation
-from ..hermite import hermite_coefficients, hermite_constants
-from ._validate import choice, in_range, nonnegative, positive_int
+from ..hermite import hermite_coefficients
+from .domain import require
+from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
+from .quadrature import gauss_hermite, tensor_grid
+from .result import Result
+from .validation import GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, SIZE, UNIT, Function, Interval, Options, validate_params
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
+STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
+         "eta2": NONNEGATIVE, "alpha2": GROWING_STEP_EXPONENT}
 
 
-class TwoStepStructure(NamedTuple):
+@dataclass(frozen=True)
+class TwoStepStructure(Result):
     """Exponents per term k = 0..K, counts, and the critical terms."""
 
     exponents: list
@@ -76,10 +82,25 @@ class TwoStepStructure(NamedTuple):
     critical: list
 
 
-def two_step_structure(alpha1: float, alpha2: float, max_terms: int | None = None) -> TwoStepStructure:
+@dataclass(frozen=True)
+class TwoStepTerms(Result):
+    """The structure, per-term magnitudes and theta* components, and the first step's s1, gamma1."""
+
+    exponents: list
+    new_directions: int
+    outliers_including_first: int
+    critical: list
+    magnitudes: list
+    theta_component: list
+    carries_theta: list
+    s1: float
+    gamma1: float
+    batch: str
+
+
+@validate_params({"alpha1": GROWING_STEP_EXPONENT, "alpha2": GROWING_STEP_EXPONENT})
+def two_step_structure(alpha1: float, alpha2: float, *, max_terms: int | None = None) -> TwoStepStructure:
     """Exponents alpha2 - k(1/2 - alpha1) for k = 0..K (K = count + 1, at least 4) and the counts."""
-    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
-    alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
     gap = 0.5 - alpha1
     ratio = alpha2 / gap
     count = int(math.floor(ratio + EPS))
@@ -94,51 +115,44 @@ def _double_factorial_odd(j: int) -> float:
     return float(np.prod(np.arange(1, 2 * j, 2))) if j > 0 else 1.0
 
 
-def theta_components(link, noise: float, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, nodes: int = 40) -> np.ndarray:
-    """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
-    g = get_activation(link, field_name="link")
-    tau = nonnegative("noise", noise)
-    batch = choice("batch", batch, BATCHES)
-    x, w = hermegauss(nodes)
-    w = w / w.sum()
-    Z, ZE, E = np.meshgrid(x, x, x, indexing="ij")
-    Wt = w[:, None, None] * w[None, :, None] * w[None, None, :]
-    y = g.f(Z) + tau * E
-    kappa = gamma1 * Z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ZE
+def _right_vector_grid(link, tau: float, batch: str, gamma1: float, psi2: float, vhat_norm: float, nodes: int):
+    """Tensor Gauss-Hermite grid over (z, zeta, eps) with weights, y = g(z) + tau eps and kappa
+    = gamma1 z + sqrt(1 - gamma1^2) zeta (+ the reuse self term y / (psi2 ||vhat_1||))."""
+    rule = gauss_hermite(nodes)
+    (z, zeta, eps), w = tensor_grid(rule, rule, rule)
+    y = link.f(z) + tau * eps
+    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
     if batch == "reuse":
         kappa = kappa + y / (psi2 * vhat_norm)
-    return np.array([float(np.sum(Wt * y * kappa**k * Z)) for k in range(K + 1)])
+    return w, z, zeta, y, kappa
 
 
-class FirstStep(NamedTuple):
-    """The first step as the second sees it: psi2 = n/d, E y^2, ||vhat_1||^2, gamma1 and s1."""
-
-    psi2: float
-    ey2: float
-    vn2: float
-    gamma1: float
-    s1: float
-
-
-def first_step(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float) -> FirstStep:
-    """||vhat_1||^2 = mu1*^2 + E y^2 / psi2, gamma1 = |mu1*| / ||vhat_1||,
-    s1 = eta_1 N^alpha1 mu1 ||vhat_1|| / sqrt(N) (module docstring; inputs validated)."""
-    d, N, n = positive_int("d", d), positive_int("width", width), positive_int("n", n)
-    eta1 = nonnegative("eta0", eta1)
-    alpha1 = in_range("alpha1", alpha1, 0.0, 0.5, hi_open=True)
-    tau = nonnegative("noise", noise)
-    hs = hermite_constants(get_activation(activation))
-    hg = hermite_constants(get_activation(link, field_name="link"))
-    psi2 = n / d
-    ey2 = hg.second_moment + tau**2
-    vn2 = hg.mu1**2 + ey2 / psi2
-    return FirstStep(psi2, ey2, vn2, abs(hg.mu1) / math.sqrt(vn2), eta1 * N**alpha1 * hs.mu1 * math.sqrt(vn2) / math.sqrt(N))
+@validate_params({"link": Function(), "noise": NOISE, "K": Interval(int, 0, 64), "batch": Options(BATCHES),
+                  "gamma1": UNIT, "psi2": Interval(float, 0, None, closed="neither"),
+                  "vhat_norm": Interval(float, 0, None, closed="neither"), "nodes": Interval(int, 4, 200)})
+def theta_components(link, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, *, noise: float = 0.0,
+                     nodes: int = 40) -> np.ndarray:
+    """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
+    w, z, _, y, kappa = _right_vector_grid(link, noise, batch, gamma1, psi2, vhat_norm, nodes)
+    return np.array([float(np.sum(w * y * kappa**k * z)) for k in range(K + 1)])
 
 
+def _first(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float,
+           second_layer: str, residual: str) -> FirstStep:
+    """Step 1 as the second step sees it: psi2, E y^2, ||vhat_1||^2, gamma1, s1 = s. Domain: the
+    residual r = y at step 2 (``label``); centered and full feed the first step's change f1 - f0,
+    of order N^alpha1, back into the second gradient, which these formulas do not contain."""
+    require(residual == "label", f"two steps: the second-step formulas assume the residual r = y at step 2 "
+                                 f"(residual 'label'); got '{residual}', whose step-2 residual contains f1 - f0")
+    return first_step(activation, link, d, width, n, eta1, alpha1, noise=noise, second_layer=second_layer,
+                      residual="label")
+
+
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
+                  "batch": Options(BATCHES), "second_layer": Options(SECOND_LAYERS), "residual": Options(RESIDUALS)})
 def two_step_terms(
     activation,
     link,
-    noise: float,
     d: int,
     width: int,
     n: int,
@@ -146,58 +160,44 @@ def two_step_terms(
     alpha1: float,
     eta2: float,
     alpha2: float,
+    *,
+    noise: float = 0.0,
     batch: str = "fresh",
-    second_layer: str = "rademacher",
-) -> dict:
-    """Per-term exponents, finite-N magnitudes and theta* components of the second step.
+    second_layer: str = DEFAULT_SECOND_LAYER,
+    residual: str = DEFAULT_RESIDUAL,
+) -> TwoStepTerms:
+    """Per-term exponents, finite-N magnitudes (operator-norm estimates) and theta* components
+    (E[y kappa^k z], and whether it is non-zero) of the second step (module docstring).
 
-    Returns a dict with ``exponents``, ``new_directions``, ``outliers_including_first``,
-    ``critical``, ``magnitudes`` (operator-norm estimates), ``theta_component`` (E[y kappa^k z]),
-    ``carries_theta`` (bools), ``s1`` and ``gamma1``.
+    Domain (ValidityError outside): alpha1, alpha2 in [0, 1/2); residual ``label`` (r = y at
+    both steps); the first step's domain (:func:`giantstep.theory.first_step.first_step`).
+    Magnitudes are leading order in s1 (:func:`left_hermite_part` is exact in s1).
     """
-    act = get_activation(activation)
-    psi2, ey2, vn2, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
-    N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
-    second_layer = choice("second_layer", second_layer, ("rademacher", "gaussian", "symmetric"))
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, second_layer, residual)
+    psi2, ey2, gamma1, s1 = fs.psi2, fs.ey2, fs.gamma, fs.s
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
-    c = hermite_coefficients(act, K + 1)
-    theta_c = theta_components(link, tau, K, batch, gamma1, psi2, math.sqrt(vn2))
-    x, w = hermegauss(40)
-    w = w / w.sum()
-    Z, ZE, E = np.meshgrid(x, x, x, indexing="ij")
-    Wt = w[:, None, None] * w[None, :, None] * w[None, None, :]
-    yv = get_activation(link, field_name="link").f(Z) + tau * E
-    kap = gamma1 * Z + math.sqrt(max(1 - gamma1**2, 0.0)) * ZE
-    if batch == "reuse":
-        kap = kap + yv / (psi2 * math.sqrt(vn2))
-    eta2_full = eta2 * N**alpha2
+    c = hermite_coefficients(activation, K + 1)
+    w, z, zeta, y, kappa = _right_vector_grid(link, noise, batch, gamma1, psi2, math.sqrt(fs.vhat_norm2), 40)
+    theta_c = np.array([float(np.sum(w * y * kappa**k * z)) for k in range(K + 1)])
+    eta2_full = eta2 * width**alpha2
     mags, carries = [], []
     scale_y = math.sqrt(max(ey2, 1e-300))
     for k in range(K + 1):
         a_moment = _double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0
-        xi_c = float(np.sum(Wt * yv * kap**k * ZE))  # E[y kappa^k zeta]: the right vector's xi component
-        right2 = float(np.sum(Wt * yv**2 * kap ** (2 * k))) / psi2 + theta_c[k] ** 2 + xi_c**2
+        xi_c = float(np.sum(w * y * kappa**k * zeta))  # E[y kappa^k zeta]: the right vector's xi component
+        right2 = float(np.sum(w * y**2 * kappa ** (2 * k))) / psi2 + theta_c[k] ** 2 + xi_c**2
         mags.append(eta2_full * abs(c[k + 1]) * s1**k / math.factorial(k) * math.sqrt(a_moment) * math.sqrt(right2))
         carries.append(bool(abs(theta_c[k]) > 1e-6 * scale_y))
-    return {
-        "exponents": st.exponents,
-        "new_directions": st.new_directions,
-        "outliers_including_first": st.outliers_including_first,
-        "critical": st.critical,
-        "magnitudes": mags,
-        "theta_component": theta_c.tolist(),
-        "carries_theta": carries,
-        "s1": s1,
-        "gamma1": gamma1,
-        "batch": batch,
-    }
+    return TwoStepTerms(st.exponents, st.new_directions, st.outliers_including_first, st.critical, mags,
+                        theta_c.tolist(), carries, s1, gamma1, batch)
 
 
+@validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
+                  "degree": Interval(int, 1, 12), "residual": Options(RESIDUALS), "nodes": Interval(int, 8, 200)})
 def left_hermite_part(
     activation,
     link,
-    noise: float,
     d: int,
     width: int,
     n: int,
@@ -205,35 +205,34 @@ def left_hermite_part(
     alpha1: float,
     eta2: float,
     alpha2: float,
+    *,
     degree: int = 3,
+    noise: float = 0.0,
+    residual: str = DEFAULT_RESIDUAL,
     nodes: int = 48,
 ) -> float:
     """||h_j^T dW2||: the step-2 update along the left direction h_j = He_j(a)/||He_j(a)||, exact in s1.
 
-    Gaussian second layer, fresh second batch, O(1) residual r = y (see the module docstring for
-    the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
+    Gaussian second layer, fresh second batch, residual r = y (``label``; see the module docstring
+    for the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
     given (d, N, n) of the projection without the update's bulk (the noise that
-    :func:`giantstep.spectra.left_hermite_parts` subtracts).
+    :func:`giantstep.spectra.left_hermite_parts` subtracts). Domain: that of :func:`two_step_terms`.
 
-    >>> round(left_hermite_part("tanh", "tanh", 0.0, 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
+    >>> round(left_hermite_part("tanh", "tanh", 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
     0.3
     """
-    j = positive_int("degree", degree)
-    psi2, _, _, gamma1, s1 = first_step(activation, link, noise, d, width, n, eta1, alpha1)
-    N, tau, eta2 = int(width), float(noise), nonnegative("eta2", eta2)
-    alpha2 = in_range("alpha2", alpha2, 0.0, 0.5, hi_open=True)
-    act, g_link = get_activation(activation), get_activation(link, field_name="link")
-    x, w = hermegauss(nodes)
-    w = w / w.sum()
+    j = degree
+    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian", residual)
+    psi2, gamma1, s1 = fs.psi2, fs.gamma, fs.s
+    x, w = gauss_hermite(nodes)
     # F_j(kappa) = E_{a,g}[He_j(a) a sigma'(g + s1 a kappa)] on the kappa grid of the (z, zeta) quadrature
     he_j = hermeval(x, [0.0] * j + [1.0])
-    Z, ZE = np.meshgrid(x, x, indexing="ij")
-    Wz = w[:, None] * w[None, :]
-    kappa = gamma1 * Z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ZE
-    lead = (w * he_j * x)[:, None, None, None]  # over a
-    shift = s1 * x[:, None, None, None] * kappa[None, :, :, None] + x[None, None, None, :]  # a, z, zeta, g
-    F = np.sum(lead * w[None, None, None, :] * act.df(shift), axis=(0, 3))
-    y = g_link.f(Z)
-    ey2F2 = float(np.sum(Wz * (y**2 + tau**2) * F**2))
-    bz, bzeta = float(np.sum(Wz * y * F * Z)), float(np.sum(Wz * y * F * ZE))
-    return eta2 * N**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(ey2F2 / psi2 + bz**2 + bzeta**2)
+    (z, zeta), wz = tensor_grid((x, w), (x, w))
+    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
+    lead = (w * he_j * x)[:, None, None]  # over a
+    shift = s1 * x[:, None, None] * kappa[None, :, None] + x[None, None, :]  # a, (z, zeta), g
+    F = np.sum(lead * w[None, None, :] * activation.df(shift), axis=(0, 2))
+    y = link.f(z)
+    ey2F2 = float(np.sum(wz * (y**2 + noise**2) * F**2))
+    bz, bzeta = float(np.sum(wz * y * F * z)), float(np.sum(wz * y * F * zeta))
+    return eta2 * width**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(ey2F2 / psi2 + bz**2 + bzeta**2)
