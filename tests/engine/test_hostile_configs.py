@@ -58,14 +58,28 @@ def test_reuse_step_must_name_an_earlier_step(tmp_path, step, reuse, field):
 
 
 def test_a_theory_outside_its_domain_is_not_applicable_and_the_run_stands(tmp_path):
+    # a maximal step (alpha = 1/2) with relu: the one-step picture needs alpha < 1/2 and the sRF
+    # readout an odd activation, so both predictions are refused with their reasons; the run stands
+    cfg = dict(SMALL, activation="relu", steps=[{"eta0": 1.0, "alpha": 0.5}],
+               readout={"ridge": 0.1, "n_train": 32, "n_test": 32})
+    code, out, err = _run(tmp_path, cfg, "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["theory"]["one_step"].startswith("not applicable: ") and "alpha < 1/2" in record["theory"]["one_step"]
+    assert record["theory"]["readout"].startswith("not applicable: ") and "odd" in record["theory"]["readout"]
+    assert len(record["weights"]) == 2 and "test_error" in record["readout"]
+    code, out, _ = _run(tmp_path, cfg)
+    assert code == 0 and "theory one_step: not applicable: " in out and "theory readout: not applicable: " in out
+
+
+def test_a_zero_teacher_gets_exact_zero_predictions(tmp_path):
+    # y = 0: every term of the second step is exactly zero (no division by the zero teacher energy)
     code, out, err = _run(tmp_path, dict(SMALL, teacher={"link": "0*he1"}, steps=[{"eta0": 1.0}, {"eta0": 1.0}]),
                           "--json")
     assert code == 0, err
-    record = json.loads(out)
-    assert set(record["theory"]) == {"not_applicable"} and "ZeroDivisionError" in record["theory"]["not_applicable"]
-    assert len(record["weights"]) == 3
-    code, out, _ = _run(tmp_path, dict(SMALL, teacher={"link": "0*he1"}, steps=[{"eta0": 1.0}, {"eta0": 1.0}]))
-    assert "theory: not applicable: ZeroDivisionError" in out
+    theory = json.loads(out)["theory"]
+    assert theory["two_step"]["magnitudes"] == [0.0] * len(theory["two_step"]["magnitudes"])
+    assert not any(theory["two_step"]["carries_theta"])
 
 
 def test_phase_theory_outside_its_domain_is_not_applicable(tmp_path):
@@ -93,7 +107,7 @@ def test_degenerate_functions_are_refused_at_validation(tmp_path, kind_config, f
 
 @pytest.mark.parametrize("config", [
     dict(SMALL, teacher={"noise": 1e200}, steps=[{"eta0": 1.0}], theory=False),
-    dict(SMALL, steps=[{"eta0": 1e150}]),
+    dict(SMALL, steps=[{"eta0": 1e200}]),  # the theory refuses the step; the spectrum of W1 overflows
     dict(SMALL, steps=[{"eta0": 1e300}], readout={"n_train": 16, "n_test": 16}, theory=False),
     {"kind": "kernel", "d": 10, "width": 11, "n": 1, "activation": "he1+0.5*he2", "step": {"eta0": 1e300},
      "top": 6, "theory": False},

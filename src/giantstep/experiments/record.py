@@ -52,7 +52,11 @@ def write_run_output(result: ExperimentResult, out: "str | Path") -> None:
 
 def _f(value: Any, digits: int = 4) -> str:
     """A number for the summary ('n/a' for a missing or non-numeric value)."""
-    return f"{value:.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "n/a"
+    if value != 0 and not 10.0 ** -digits <= abs(value) < 1e6:  # huge or tiny: scientific notation
+        return f"{value:.{digits}e}"
+    return f"{value:.{digits}f}"
 
 
 def summary_lines(record: dict[str, Any]) -> list[str]:
@@ -75,7 +79,14 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(f"theory: not applicable: {theory['not_applicable']}")
     if "readout" in record:
         r = record["readout"]
-        lines.append(f"readout: train = {_f(r['train_error'], 5)}  test = {_f(r['test_error'], 5)}")
+        line = f"readout: train = {_f(r['train_error'], 5)}  test = {_f(r['test_error'], 5)}"
+        pred = theory.get("readout")
+        if isinstance(pred, dict) and "test_error" in pred:
+            line += f"   (theory: test = {_f(pred['test_error'], 5)})"
+        lines.append(line)
+    refused = [(k, v) for k, v in theory.items() if isinstance(v, str) and v.startswith("not applicable")]
+    for key, reason in refused:  # a prediction whose formula does not apply here, with the reason
+        lines.append(f"theory {key}: {reason}")
     if "timings" in record:
         lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in record["timings"].items()))
     return lines
