@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -185,34 +186,122 @@ def _linear_combination(terms: list[tuple[float, Activation]], name: str) -> Act
 
 
 def get_activation(spec: "str | Activation | Callable", field_name: str = "activation") -> Activation:
-    """Resolve a name, a sum expression, an :class:`Activation` or a callable.
+    """Resolve a name, a sum of names, an expression in x, an :class:`Activation` or a callable.
 
-    Raises :class:`ConfigError` naming ``field_name`` for an unknown name or a malformed sum.
+    A callable is wrapped once (:func:`callable_activation`), so its Hermite constants are computed
+    once. An expression (:mod:`giantstep.expressions`) that is a linear combination of registry
+    functions resolves to that sum of names (``0.5*(he1+he2)`` is ``0.5*he1+0.5*he2``). Raises
+    :class:`ConfigError` naming ``field_name`` for an unknown name or a refused expression.
     """
     if isinstance(spec, Activation):
         return spec
     if callable(spec):
-        return from_callable(spec)
+        return callable_activation(spec)
     if not isinstance(spec, str):
         raise ConfigError(field_name, _ALLOWED, spec)
     text = spec.strip().lower()
     if text in _BUILTIN:
         return _BUILTIN[text]
+    if text in _NAMED:
+        return _NAMED[text]
+    terms = _sum_terms(text)
+    if terms is not None:
+        return _linear_combination(terms, name=text.replace(" ", ""))
+    return _from_expression(spec, field_name)
+
+
+def _sum_terms(text: str) -> list[tuple[float, Activation]] | None:
+    """The (coefficient, function) terms of a sum of registered names, or None for other text."""
     pos, terms = 0, []
     while pos < len(text):
         m = _TERM.match(text, pos)
-        if m is None or m.end() == pos or (terms and m.group(1) is None):
-            raise ConfigError(field_name, _ALLOWED, spec)
+        if m is None or m.end() == pos or (terms and m.group(1) is None) or m.group(3) not in _BUILTIN:
+            return None
         sign = -1.0 if m.group(1) == "-" else 1.0
         coef = float(m.group(2)) if m.group(2) else 1.0
-        name = m.group(3)
-        if name not in _BUILTIN:
-            raise ConfigError(field_name, _ALLOWED, spec)
-        terms.append((sign * coef, _BUILTIN[name]))
+        terms.append((sign * coef, _BUILTIN[m.group(3)]))
         pos = m.end()
-    if not terms:
-        raise ConfigError(field_name, _ALLOWED, spec)
-    return _linear_combination(terms, name=text.replace(" ", ""))
+    return terms or None
+
+
+def _from_expression(text: str, field_name: str) -> Activation:
+    """An expression in x: a sum of names if it is one, else its compiled tree (one per spelling)."""
+    from . import expressions as ex
+
+    tree = ex.parse(text, field_name)
+    terms = [(c, n) for c, n in ex.linear_terms(tree) or [] if c != 0.0]
+    if terms:
+        sum_text = "".join(f"{'-' if c < 0 else '+' if i else ''}{'' if abs(c) == 1 else ex.number_text(abs(c)) + '*'}{n}"
+                           for i, (c, n) in enumerate(terms))
+        return get_activation(sum_text, field_name)
+    compiled = ex.compile_tree(tree, field_name, text)
+    return _expression_activation(compiled.name)
+
+
+@lru_cache(maxsize=256)
+def _expression_activation(name: str) -> Activation:
+    from . import expressions as ex
+
+    c = ex.compile_tree(ex.parse(name))
+    return Activation(name=c.name, f=ex.function_of(c.tree), df=ex.function_of(c.d1), d2f=ex.function_of(c.d2),
+                      kinks=c.kinks)
+
+
+def registry() -> dict[str, Activation]:
+    """The registered functions by name (a copy)."""
+    return dict(_BUILTIN)
+
+
+# Functions given from Python: one Activation per object, named "python:NAME" (unique in the process).
+_CALLABLES: dict[int, tuple[object, Activation]] = {}
+_NAMED: dict[str, Activation] = {}
+CALLABLE_PREFIX = "python:"
+
+
+def _register(obj: object, base: str, make: Callable[[str], Activation]) -> Activation:
+    """The Activation registered for ``obj`` (by identity), made by ``make(name)`` on first use."""
+    held = _CALLABLES.get(id(obj))
+    if held is not None and held[0] is obj:
+        return held[1]
+    stem = CALLABLE_PREFIX + (base[len(CALLABLE_PREFIX):] if base.startswith(CALLABLE_PREFIX) else base)
+    name, i = stem, 1
+    while name.lower() in _NAMED:
+        i += 1
+        name = f"{stem}#{i}"
+    act = make(name)
+    _CALLABLES[id(obj)] = (obj, act)
+    _NAMED[name.lower()] = act
+    return act
+
+
+def callable_activation(fn: Callable) -> Activation:
+    """The :class:`Activation` of a Python callable, made once per callable (by identity), so that its
+    Hermite constants are computed once; named ``python:NAME`` (``NAME`` its ``__name__``, made unique
+    with ``#2``, ``#3``, ... in this process); derivatives by central differences (:func:`from_callable`)."""
+    return _register(fn, getattr(fn, "__name__", "custom"), lambda name: from_callable(fn, name=name))
+
+
+def function_name(spec: "str | Activation | Callable", field_name: str = "activation") -> str:
+    """The text that names ``spec`` in a run config: a string as given; a registry function or a
+    compiled expression by its name; any other :class:`Activation` or callable by its ``python:NAME``,
+    which this process resolves (:func:`get_activation`) to that very function. A config holding a
+    ``python:`` name cannot be rebuilt in another process."""
+    if isinstance(spec, str):
+        return spec
+    if not isinstance(spec, Activation):
+        return get_activation(spec, field_name).name
+    if _BUILTIN.get(spec.name) is spec or _NAMED.get(spec.name.lower()) is spec:
+        return spec.name
+    if _is_compiled(spec):
+        return spec.name
+    return _register(spec, spec.name, lambda name: replace(spec, name=name)).name
+
+
+def _is_compiled(act: Activation) -> bool:
+    try:
+        return get_activation(act.name) is act
+    except ConfigError:
+        return False
 
 
 def from_callable(

@@ -194,3 +194,102 @@ def feature_tail_axes(ax_density, ax_tail, curves, tail: dict) -> None:
     twin = ax_tail.twinx()
     twin.plot(eta0, tail["mean_mode_slope"], "s--", color=color(1), label="mean mode / p")
     twin.set_ylabel("mean-mode eigenvalue / p", color=color(1))
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def run_singular_values(record: dict, arrays: dict, t: int) -> tuple[np.ndarray, str]:
+    """Every singular value of W_t of a steps run, and how they were obtained: the stored
+    ``w{t}.singular_values`` (config ``spectra.full``), else the SVD of the saved ``W{t}``
+    (``save.weights``; LAPACK gesdd, values only). Neither in ``arrays``: ConfigError 'record'."""
+    from .errors import ConfigError
+
+    if f"w{t}.singular_values" in arrays:
+        return np.asarray(arrays[f"w{t}.singular_values"], float), "stored spectrum (spectra.full)"
+    if f"W{t}" in arrays:
+        W = np.asarray(arrays[f"W{t}"], float)
+        return np.linalg.svd(W, compute_uv=False), "SVD of the saved W (save.weights)"
+    raise ConfigError("record", f"a run that kept every singular value of W{t}: run it with spectra.full: true "
+                                "or --save-weights", f"a run with the arrays {sorted(arrays)[:6]}")
+
+
+def initial_bulk_density(config: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """Density of the singular values of W0 (Marchenko-Pastur, rows of norm ~ 1: entries of variance
+    1/d), normalised like a ``density=True`` histogram of all min(N, d) singular values. Paired rows
+    (``second_layer: symmetric``) are sqrt(2) times the N/2 x d law, the other values are 0. A finite
+    number of gradient steps adds a low-rank update, which moves outliers but not this bulk (to
+    leading order; a maximal step, alpha = 1/2, also inflates the bulk: compare the predicted edge)."""
+    N, d = int(config["width"]), int(config["d"])
+    if config.get("second_layer") == "symmetric":
+        share = min(N // 2, d) / min(N, d)
+        return lambda s: share * mp_singular_density(s, N // 2, d, 2.0 / d)
+    return lambda s: mp_singular_density(s, N, d, 1.0 / d)
+
+
+def _entry(entries: list, t: int) -> dict:
+    return next((e for e in entries if isinstance(e, dict) and e.get("t") == t), {})
+
+
+def overlap_bars(ax, measured: Sequence[Sequence[float]], predicted: Sequence[float] = (), top: int = 5):
+    """|<v_j(W_t), theta*_i>| of the top singular vectors j = 1..top as bars grouped by j, one colour
+    per teacher direction i; ``predicted`` (per i, for v_1) as red diamonds."""
+    ov = np.asarray(measured, float)[:top]
+    k = ov.shape[1] if ov.ndim == 2 else 1
+    ov = ov.reshape(len(ov), k)
+    width = 0.8 / k
+    for i in range(k):
+        ax.bar(np.arange(1, len(ov) + 1) + (i - (k - 1) / 2) * width, ov[:, i], width=width, color=color(i),
+               label=f"measured, theta*_{i + 1}" if k > 1 else "measured")
+    for i, p in enumerate(predicted):
+        if p is not None and np.isfinite(p):
+            ax.plot([1 + (i - (k - 1) / 2) * width], [p], "D", color=color(1), ms=6,
+                    label="predicted (v_1)" if i == 0 else None)
+    ax.set_xticks(np.arange(1, len(ov) + 1))
+    ax.set_xlabel("singular vector j")
+    ax.set_ylabel("|<v_j, theta*>|")
+    ax.set_ylim(0.0, 1.05)
+    ax.legend(loc="upper right")
+    return ax
+
+
+def run_figure(record: dict, arrays: dict, t: int | None = None):
+    """The figure of one steps run at W_t (default: the last): the histogram of every singular value
+    of W_t with the Marchenko-Pastur density of W0, the predicted bulk edge and outliers (the
+    record's ``theory``) and the measured outliers; beside it the theta* overlaps of the top right
+    singular vectors. Returns ``(fig, how)``, ``how`` saying where the singular values came from."""
+    from .errors import ConfigError
+
+    if record.get("kind") != "steps":
+        raise ConfigError("record", "the record of a steps run", record.get("kind"))
+    entries = record.get("weights") or []
+    last = max(e["t"] for e in entries)
+    t = last if t is None else t
+    if not 0 <= t <= last:
+        raise ConfigError("t", f"a step index in [0, {last}]", t)
+    values, how = run_singular_values(record, arrays, t)
+    meas = _entry(entries, t)
+    theory = _entry((record.get("theory") or {}).get("weights") or [], t)
+    predicted = theory.get("singular_values", [])[: int(theory.get("outliers", 0))]
+    fig, (ax_s, ax_o) = figure(ncols=2, width=8.4, height=3.2)
+    spectrum_histogram(ax_s, values, density=initial_bulk_density(record["config"]), edge=theory.get("bulk_edge"),
+                       predicted_outliers=predicted,
+                       measured_outliers=meas.get("singular_values", [])[: int(meas.get("outliers", 0))],
+                       xlabel=f"singular value of W{t}", density_label="Marchenko-Pastur (W0)")
+    ax_s.set_title(f"spectrum of W{t} ({how})")
+    top_pred = (theory.get("overlaps") or [[]])[0]
+    overlap_bars(ax_o, meas.get("overlaps", [[0.0]]), top_pred)
+    ax_o.set_title(f"teacher overlaps of W{t}")
+    return fig, how
+
+
+def save_figure(fig, path: "str | Path") -> Path:
+    """Save ``fig`` to ``path`` (format from the suffix: .png, .pdf or .svg) atomically; close it."""
+    from .outputs import atomic_path
+
+    path = Path(path)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format=path.suffix.lstrip(".").lower())
+    plt.close(fig)
+    return path

@@ -48,16 +48,20 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for result.json and arrays.npz."),
     force: bool = typer.Option(False, "--force", help="Replace an earlier result.json/arrays.npz in --out."),
+    save_weights: bool = typer.Option(False, "--save-weights", help="Save W_0..W_T, a and Theta* in arrays.npz "
+                                                                     "(steps runs; sets save.weights)."),
+    save_updates: bool = typer.Option(False, "--save-updates", help="Save the updates W_t - W_{t-1} too "
+                                                                     "(sets save.updates)."),
 ) -> None:
     """Run one experiment described by CONFIG."""
     from ..engine.execution import failure_reason
     from ..experiments.configfile import load_config_file
     from ..experiments.kinds import parse_config, run_config
     from ..experiments.memory import check_memory
-    from ..experiments.record import check_run_output, write_run_output
+    from ..experiments.record import check_run_output, request_saved_state, write_run_output
     from ..jsonable import to_jsonable
 
-    cfg = parse_config(load_config_file(config))
+    cfg = parse_config(request_saved_state(load_config_file(config), save_weights, save_updates))
     check_memory(cfg)
     if out is not None:
         check_run_output(out, force)
@@ -91,6 +95,7 @@ _SUBCOMMAND_MODULES = {
     "giantstep.cli.claims": ("reproduce", "plot"),
     "giantstep.cli.theory": ("theory",),
     "giantstep.cli.engine": ("sweep", "results"),
+    "giantstep.cli.plot_run": ("plot-run",),
 }
 
 

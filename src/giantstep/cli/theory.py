@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import sys
-from typing import Any, Callable
+from typing import Callable
 
 import typer
 
@@ -43,29 +42,12 @@ ALLOW_OPT = typer.Option(False, "--allow-outside",
                          help="Compute even outside the formula's domain; the violated conditions are listed under 'warnings'.")
 
 
-def infinity_as_text(value: float) -> float | str:
-    """A result that is legitimately infinite (a threshold never reached) as the text "inf"."""
-    return "inf" if value == math.inf else value
-
-
-def _checked(obj: Any, path: str = "") -> Any:
-    """``obj`` unchanged if every number is finite; a NaN, an infinity or a missing value (None) is a
-    failed computation (DivergenceError naming the quantity)."""
-    if isinstance(obj, dict):
-        return {k: _checked(v, f"{path}.{k}" if path else str(k)) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_checked(v, f"{path}[{i}]") for i, v in enumerate(obj)]
-    if obj is None:
-        raise DivergenceError(f"the computation gave no value for '{path}'")
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise DivergenceError(f"the computation gave {obj} for '{path}' (overflow or an undefined value)")
-    return obj
-
-
 def emit(result: dict, as_json: bool) -> None:
     """Print ``result`` as one JSON object (``--json``) or as ``key: value`` lines (module docstring
     for infinities and NaN)."""
-    data = _checked(to_jsonable(result, keep_nonfinite=True))
+    from ..theory.quantities import refuse_nonfinite
+
+    data = refuse_nonfinite(to_jsonable(result, keep_nonfinite=True))
     if as_json:
         sys.stdout.write(json.dumps(data, allow_nan=False) + "\n")
         return
@@ -76,22 +58,17 @@ def emit(result: dict, as_json: bool) -> None:
             typer.echo(f"{key}: {value}")
 
 
-def report(compute: Callable[[], dict], assumptions: dict, as_json: bool, allow: bool = False) -> None:
-    """Run ``compute`` (outside-domain conditions allowed when ``allow``), add ``assumptions`` (and,
-    with ``allow``, the ``warnings``) and print; a solver failure ends with exit 1."""
+def report(compute: Callable[[], dict], as_json: bool) -> None:
+    """Print what ``compute`` returns (a quantity of :mod:`giantstep.theory.quantities`, which adds
+    the assumptions and, with ``--allow-outside``, the warnings); a solver failure ends with exit 1."""
     import warnings as pywarnings
 
     import numpy as np
 
-    from ..theory.domain import allow_outside
-
-    with allow_outside(allow) as warnings, np.errstate(all="ignore"), pywarnings.catch_warnings():
+    with np.errstate(all="ignore"), pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore", RuntimeWarning)
         result = guard(compute)
-    out = {**result, "assumptions": assumptions}
-    if allow:
-        out["warnings"] = list(warnings)
-    guard(lambda: emit(out, as_json))
+    guard(lambda: emit(result, as_json))
 
 
 def build_theory_app() -> typer.Typer:

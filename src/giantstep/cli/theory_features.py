@@ -7,7 +7,7 @@ import math
 
 import typer
 
-from .theory import JSON_OPT, emit, guard
+from .theory import JSON_OPT, report
 
 
 def parse_z(text: str) -> complex | None:
@@ -47,17 +47,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Feature spectrum after one step: x, density, bulk_edges, outliers, stieltjes (at --z)."""
-        from ..errors import ConfigError
-        from ..theory.feature_spectrum import feature_model_from_step, feature_spectrum
+        from ..theory import quantities as q
 
         point = parse_z(z)
-        if grid < 2 or grid > 20000:
-            raise ConfigError("grid", "an integer in [2, 20000]", grid)
-        if width < 0:
-            raise ConfigError("width", "an integer >= 1, or 0 for the limit p -> inf", width)
-        model = feature_model_from_step(
-            activation, link, eta0, psi2, readout_ratio, noise, psi1,
-            centred=not raw, second_layer=second_layer, init=init,
-        )
-        res = guard(lambda: feature_spectrum(model, grid=grid, z=point, width=width or None))
-        emit(res.as_dict(), json_out)
+        report(lambda: q.srf_spectrum(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2,
+                                      readout_ratio=readout_ratio, psi1=psi1, z=point, grid=grid, width=width,
+                                      second_layer=second_layer, init=init, raw=raw), json_out)

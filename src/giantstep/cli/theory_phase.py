@@ -6,8 +6,7 @@ import math
 
 import typer
 
-from ..errors import ConfigError
-from .theory import ALLOW_OPT, JSON_OPT, infinity_as_text, report
+from .theory import ALLOW_OPT, JSON_OPT, report
 
 
 def register(theory_app: typer.Typer) -> None:
@@ -24,19 +23,9 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """delta_alg: weak-recovery threshold of polynomial-time algorithms (theory doc 5.2)."""
-        from ..theory.delta_alg import delta_alg, multi_index_delta_alg
+        from ..theory import quantities as q
 
-        def compute() -> dict:
-            res = delta_alg(link, noise, method=method) if k == 1 else multi_index_delta_alg(link, combine, k, noise)
-            out = res.as_dict()
-            out["delta_alg"] = infinity_as_text(out["delta_alg"])
-            if out["generative_exponent"] is None:
-                out["generative_exponent"] = "3 or more"
-            return out
-
-        report(compute, {"model": "y = g(z) + noise eps, z = Theta*^T x, x ~ N(0, I_d), n = delta d",
-                         "combine": combine if k > 1 else "single index", "limit": "n, d -> inf at fixed delta"},
-               json_out, allow)
+        report(lambda: q.delta_alg(link=link, noise=noise, k=k, combine=combine, method=method, allow=allow), json_out)
 
     @theory_app.command("spectral-threshold")
     def spectral_threshold_cmd(
@@ -53,30 +42,7 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Top eigenvalue, overlap and threshold of the spectral method D_T (theory doc 10.2)."""
-        from ..theory.validation import Interval
-        from ..theory.spectral_threshold import (
-            Preprocessing,
-            spectral_prediction,
-            spectral_threshold,
-        )
+        from ..theory import quantities as q
 
-        level = Interval(float, -1e10, 1e10)
-        shift, scale = level.check("shift", shift), level.check("scale", scale)
-        if scale == 0:
-            raise ConfigError("scale", "a non-zero float in [-1e10, 1e10]", scale)
-        upper = upper if upper == math.inf else level.check("upper", upper)
-        lower = lower if lower == -math.inf else level.check("lower", lower)
-        if lower >= upper:
-            raise ConfigError("lower", f"a number < upper = {upper}", lower)
-        T = Preprocessing(scale=scale, shift=shift, lower=lower, upper=upper)
-
-        def compute() -> dict:
-            out = spectral_prediction(link, T, delta, noise, k, combine).as_dict()
-            if not out["outlier"]:
-                out["lambda_star"] = "none: no informative outlier"
-            out["delta_T"] = infinity_as_text(spectral_threshold(link, T, noise, k, combine))
-            out["preprocessing"] = T.describe()
-            return out
-
-        report(compute, {"matrix": "D_T = (1/n) sum_mu T(y_mu) x_mu x_mu^T, n = delta d",
-                         "model": "y = g(z) + noise eps", "limit": "n, d -> inf at fixed delta"}, json_out, allow)
+        report(lambda: q.spectral_threshold(link=link, noise=noise, delta=delta, upper=upper, lower=lower, shift=shift,
+                                            scale=scale, k=k, combine=combine, allow=allow), json_out)

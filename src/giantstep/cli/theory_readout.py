@@ -9,24 +9,11 @@ sum_mu (y - a.phi/sqrt(p))^2 + lam ||a||^2 (ridge = lam / n_over_d).
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import typer
 
-from ..errors import ConfigError
 from .theory import ALLOW_OPT, JSON_OPT, report
-
-READOUT_RIDGE = "the readout's (1/n)||y - F a||^2 + ridge ||a||^2, F = sigma(X W^T), unit rows"
-
-
-def one_of(first: tuple[str, Optional[float]], second: tuple[str, Optional[float]]) -> tuple[str, float]:
-    """The one of two alternative options that was given (ConfigError unless exactly one was)."""
-    given = [(name, value) for name, value in (first, second) if value is not None]
-    if len(given) != 1:
-        raise ConfigError(first[0], f"given, or '{second[0]}' instead (exactly one of the two)",
-                          "both" if given else "neither")
-    return given[0]
 
 
 def register(theory_app: typer.Typer) -> None:
@@ -46,18 +33,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Mei-Montanari random-features ridge risk, bias and variance (--ridge or --ridge-mm)."""
-        from ..theory import mei_montanari as mm
+        from ..theory import quantities as q
 
-        def compute() -> dict:
-            name, value = one_of(("ridge", ridge), ("ridge_mm", ridge_mm))
-            lam = mm.lambda_from_readout_ridge(value, psi1) if name == "ridge" else value
-            res = mm.rf_ridge_risk(activation, psi1, psi2, lam, F1, Fstar, noise)
-            return {"risk": res.risk, "bias": res.bias, "variance": res.variance, "B": res.B, "V": res.V,
-                    "ridge_mm": lam, "ridge": mm.readout_ridge_from_lambda(lam, psi1)}
-
-        report(compute, {"ridge": READOUT_RIDGE, "ridge_mm": "Mei-Montanari's lambda = ridge / psi1",
-                         "features": "sigma(<w_j, x>), unit rows, p = N = psi1 d", "target": "F1 <beta, x> + f_NL + noise",
-                         "error": "against the noiseless target"}, json_out, allow)
+        report(lambda: q.rf_ridge(activation=activation, psi1=psi1, psi2=psi2, ridge=ridge, ridge_mm=ridge_mm, F1=F1,
+                                  Fstar=Fstar, noise=noise, allow=allow), json_out)
 
     @theory_app.command("ge-ridge")
     def ge_cmd(
@@ -68,25 +47,22 @@ def register(theory_app: typer.Typer) -> None:
         width: int = typer.Option(400, "--width", help="N (weights drawn when --weights is absent)."),
         seed: int = typer.Option(0, "--seed", help="Root seed: W0 from stream (seed, 'weights'), theta* from (seed, 'teacher')."),
         init: str = typer.Option("gaussian", "--init", help="gaussian | sphere."),
-        weights: str = typer.Option("", "--weights", help="Optional .npy file with W (N x d)."),
-        theta: str = typer.Option("", "--theta", help="Optional .npy file with theta* (d,); needs --weights."),
+        weights: str = typer.Option("", "--weights", help="Optional W (N x d): a .npy file, or the arrays.npz (or "
+                                                          "the directory) of a run with --save-weights."),
+        theta: str = typer.Option("", "--theta", help="Optional theta* (d,): a .npy file or an arrays.npz; with "
+                                                      "--weights from a run, the run's theta by default."),
+        key: str = typer.Option("", "--key", help="Array of the weights' .npz (default: the last W_t, e.g. W2)."),
         n: int = typer.Option(..., "--n", help="Readout samples."),
         ridge: float = typer.Option(..., "--ridge", help="Readout ridge: (1/n)||y - F a||^2 + ridge ||a||^2."),
         allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
         """GE + deterministic-equivalent ridge risk conditional on the weights W."""
-        from ..theory.ge_ridge import best_linear_error, ge_ridge_risk
+        from ..theory import quantities as q
 
-        W, th = _ge_weights(d, width, seed, init, weights, theta)
-
-        def compute() -> dict:
-            res = ge_ridge_risk(W, th, activation, link, n, ridge, noise=noise)
-            return {**res.as_dict(), "best_linear": best_linear_error(link)}
-
-        source = f"loaded from {weights}" if weights else f"drawn: W0 rows {init}, seed {seed}"
-        report(compute, {"weights": source, "ridge": READOUT_RIDGE, "features": "column-centred (an unpenalised intercept)",
-                         "model": "Gaussian equivalence + deterministic equivalent, conditional on W"}, json_out, allow)
+        report(lambda: q.ge_ridge(activation=activation, link=link, noise=noise, d=d, width=width, seed=seed, init=init,
+                                  weights=weights or None, theta=theta or None, key=key or None, n=n, ridge=ridge,
+                                  allow=allow), json_out)
 
     @theory_app.command("srf")
     def srf_cmd(
@@ -106,67 +82,8 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Spiked random features: (r, gamma, c) from one maximal step and the ridge test error."""
-        from ..theory.srf import srf_parameters, srf_test_error
-        from ..theory.validation import NONNEGATIVE, POSITIVE, UNIT
+        from ..theory import quantities as q
 
-        def compute() -> dict:
-            name, value = one_of(("lam", lam), ("ridge", ridge))
-            lam_srf = POSITIVE.check(name, value) * (POSITIVE.check("n_over_d", n_over_d) if name == "ridge" else 1.0)
-            par = srf_parameters(activation, link, eta0, psi2, noise=noise)
-            rr = par.r if r is None else NONNEGATIVE.check("r", r)
-            cc = par.c if c is None else POSITIVE.check("c", c)
-            gg = par.gamma if gamma is None else UNIT.check("gamma", gamma)
-            res = srf_test_error(activation, link, rr, cc, gg, n_over_d, lam_srf, noise=noise, d=d)
-            out = {"r": rr, "gamma": gg, "c": cc, **res.as_dict(), "lam": lam_srf, "ridge": lam_srf / n_over_d}
-            return out
+        report(lambda: q.srf(activation=activation, link=link, noise=noise, eta0=eta0, psi2=psi2, n_over_d=n_over_d,
+                             lam=lam, ridge=ridge, d=d, r=r, c=c, gamma=gamma, allow=allow), json_out)
 
-        report(compute, {"second_layer": "+-1 with an odd activation (the equations' a_i = 1)",
-                         "residual": "label (f0 removed; r = y at the step)", "step": "one step, eta = eta0 sqrt(N)",
-                         "p": "p = N = d", "lam": "sum_mu (y - a.phi/sqrt(p))^2 + lam ||a||^2", "ridge": READOUT_RIDGE,
-                         "mean_mode": (f"lam << n E[mu0^2] checked at d = {d}" if d is not None
-                                       else "unpenalised: lam << n E[mu0^2] assumed (n -> inf; give --d to check)"),
-                         "overrides": [k for k, v in (("r", r), ("c", c), ("gamma", gamma)) if v is not None]},
-               json_out, allow)
-
-
-def _ge_weights(d, width, seed, init, weights: str, theta: str):
-    """W and theta* for ge-ridge: loaded from .npy files, or drawn from the seed (ConfigError on bad input)."""
-    import numpy as np
-
-    from ..seeding import stream
-    from ..theory.validation import SIZE, Interval, Options
-
-    seed = Interval(int, 0, 2**62).check("seed", seed)
-    if weights:
-        W = _load_array("weights", weights, 2, "a readable .npy file with a finite N x d array")
-        th = (_load_array("theta", theta, 1, "a readable .npy file with a finite length-d vector") if theta
-              else stream(seed, "teacher").standard_normal(W.shape[1]))
-        return W, th
-    if theta:
-        raise ConfigError("theta", "given only together with --weights", theta)
-    d, width = SIZE.check("d", d), SIZE.check("width", width)
-    init = Options(("gaussian", "sphere")).check("init", init)
-    if d * width > (1 << 26):
-        raise ConfigError("width", "such that d * width <= 2^26", width)
-    G = stream(seed, "weights").standard_normal((width, d))
-    W = G / (math.sqrt(d) if init == "gaussian" else np.linalg.norm(G, axis=1, keepdims=True))
-    return W, stream(seed, "teacher").standard_normal(d)
-
-
-def _load_array(field: str, path: str, ndim: int, allowed: str):
-    """A finite float array of ``ndim`` dimensions from a .npy file (never unpickled)."""
-    import numpy as np
-
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        raise ConfigError(field, allowed, path) from None
-    if not isinstance(arr, np.ndarray) or arr.ndim != ndim or arr.size == 0 or arr.size > (1 << 26):
-        raise ConfigError(field, allowed, path)
-    try:
-        arr = arr.astype(float)
-    except (TypeError, ValueError):
-        raise ConfigError(field, allowed, path) from None
-    if not np.all(np.isfinite(arr)):
-        raise ConfigError(field, allowed, path)
-    return arr

@@ -14,13 +14,6 @@ from .theory import ALLOW_OPT, JSON_OPT, report
 RESIDUAL_HELP = "label (r = y at every step) | centered (r = y - (f - f0)) | full (r = y - f)."
 
 
-def step_assumptions(residual: str, second_layer: str, **extra) -> dict:
-    """The model a step command's numbers describe."""
-    return {"residual": residual, "second_layer": second_layer, "teacher": "y = g(<theta*, x>) + noise eps, ||theta*|| = 1",
-            "step": "eta = eta0 N^alpha, full batch of n samples", "limit": "proportional: n, d, N -> inf at fixed ratios",
-            **extra}
-
-
 def register(theory_app: typer.Typer) -> None:
     """Add ``one-step``, ``poly-spikes``, ``two-step``, ``kernel-modes`` to the ``theory`` sub-app."""
 
@@ -40,11 +33,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """One-step spike: vhat_norm2, gamma2, s1_update, s1_weights, outlier, overlap_theta."""
-        from ..theory.one_step import one_step
+        from ..theory import quantities as q
 
-        report(lambda: one_step(activation, link, d, width, n, eta0, alpha, noise=noise, second_layer=second_layer,
-                                residual=residual).as_dict(),
-               step_assumptions(residual, second_layer), json_out, allow)
+        report(lambda: q.one_step(activation=activation, link=link, noise=noise, d=d, width=width, n=n, eta0=eta0,
+                                  alpha=alpha, second_layer=second_layer, residual=residual, allow=allow), json_out)
 
     @theory_app.command("poly-spikes")
     def poly_cmd(
@@ -61,23 +53,10 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Polynomial feature spikes: count and alpha interval, per-degree c_k s^k and exponents."""
-        from ..theory import poly_spikes as ps
-        from ..theory.first_step import first_step
-        from ..theory.validation import GROWING_STEP_EXPONENT
+        from ..theory import quantities as q
 
-        def compute() -> dict:
-            a = GROWING_STEP_EXPONENT.check("alpha", alpha)
-            fs = first_step(activation, link, d, width, n, eta0, a, noise=noise)
-            count = ps.spike_count(a)
-            degs = ps.degree_spikes(activation, a, fs.s, n, width, max_degree=max_degree)
-            return {"spikes": count, "interval": list(ps.alpha_interval(count)) if count >= 1 else [0.0, 0.0],
-                    "s": fs.s, "vhat_norm2": fs.vhat_norm2, "degrees": [x.k for x in degs],
-                    "exponents": [x.exponent for x in degs], "magnitudes": [x.leading for x in degs],
-                    "magnitudes_exact": [x.exact for x in degs], "op_norms": [x.op_norm for x in degs],
-                    "visible": [x.visible for x in degs], "critical": [x.critical for x in degs]}
-
-        report(compute, step_assumptions(DEFAULT_RESIDUAL, "rademacher", rows="unit rows for the exact magnitudes"),
-               json_out, allow)
+        report(lambda: q.poly_spikes(activation=activation, alpha=alpha, link=link, noise=noise, d=d, width=width, n=n,
+                                     eta0=eta0, max_degree=max_degree, allow=allow), json_out)
 
     @theory_app.command("two-step")
     def two_step_cmd(
@@ -100,18 +79,11 @@ def register(theory_app: typer.Typer) -> None:
         """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
         (and, for a Gaussian second layer and a fresh batch, left_hermite_parts: the update along
         He_j(a), j = 2, 3, exact in s1)."""
-        from ..theory.two_step import left_hermite_part, two_step_terms
+        from ..theory import quantities as q
 
-        def compute() -> dict:
-            out = two_step_terms(activation, link, d, width, n, eta1, alpha1, eta2, alpha2, noise=noise, batch=batch,
-                                 second_layer=second_layer, residual=residual).as_dict()
-            if second_layer == "gaussian" and batch == "fresh":
-                out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, d, width, n, eta1, alpha1, eta2,
-                                                                         alpha2, degree=j, noise=noise) for j in (2, 3)}
-            return out
-
-        report(compute, step_assumptions(residual, second_layer, batch=batch, steps="eta_t = eta0_t N^alpha_t, t = 1, 2"),
-               json_out, allow)
+        report(lambda: q.two_step(alpha1=alpha1, alpha2=alpha2, activation=activation, link=link, noise=noise, d=d,
+                                  width=width, n=n, eta1=eta1, eta2=eta2, batch=batch, second_layer=second_layer,
+                                  residual=residual, allow=allow), json_out)
 
     @theory_app.command("kernel-modes")
     def kernel_modes_cmd(
@@ -130,10 +102,7 @@ def register(theory_app: typer.Typer) -> None:
         json_out: bool = JSON_OPT,
     ) -> None:
         """Mode eigenvalues before/after one step, amplification ratios, mixing angle, k0 spectrum."""
-        from ..theory.kernel_modes import kernel_mode_report
+        from ..theory import quantities as q
 
-        report(lambda: kernel_mode_report(activation, link, d, width, n, eta0, alpha, noise=noise,
-                                          second_layer=second_layer, s=s, gamma=gamma).as_dict(),
-               step_assumptions("label", second_layer, law="w1 = sqrt(1 + (c - 1) a^2) w0 + s a u (theory.feature_law)",
-                                overrides=[k for k, v in (("s", s), ("gamma", gamma)) if v is not None]),
-               json_out, allow)
+        report(lambda: q.kernel_modes(activation=activation, link=link, noise=noise, d=d, width=width, n=n, eta0=eta0,
+                                      alpha=alpha, second_layer=second_layer, s=s, gamma=gamma, allow=allow), json_out)

@@ -105,8 +105,8 @@ def load_results(path: "str | Path", sweep: str | None = None, where: str | None
         rec.update(kind=kind, config_hash=chash, root_seed=rseed, seed_path=spath, version=version, host=host,
                    worker=worker, started=started, seconds=seconds, written=written, attempts=attempts)
         records.append(rec)
-    columns = [*HEAD, *axis_cols.values(), *SEEDS, *metric_cols.values(), *TAIL]
-    df = pd.DataFrame.from_records(records, columns=columns)
+    layout = [*HEAD, *axis_cols.values(), *SEEDS, *metric_cols.values(), *TAIL]
+    df = pd.DataFrame.from_records(records, columns=layout)
     for col in metric_cols.values():
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     if where is not None:

@@ -12,7 +12,7 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
     d: 512                   # input dimension
     width: 512               # N, hidden neurons
     n: 1024                  # samples per batch
-    activation: relu         # name, or a sum like "he1+0.5*he2"
+    activation: relu         # name, sum ("he1+0.5*he2") or expression in x ("x*tanh(x)")
     init: gaussian           # W0 rows ~ N(0, I/d) ("gaussian") or uniform on the unit sphere ("sphere")
     second_layer: rademacher # a_i = +-1 ("rademacher"), N(0,1) ("gaussian"), or paired (w,a),(w,-a) ("symmetric")
     residual: label          # r = y at every step ("label", the default of simulator, CLI and theory:
@@ -24,6 +24,7 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
       - {eta0: 0.1, alpha: 0.0, batch: reuse, repeat: 50, reuse_step: 0}  # 50 full-batch GD steps
     readout: {ridge: 1e-3, n_train: 2048, n_test: 2048}  # optional
     spectra: {top: 10, full: false, features: false, hermite_degree: 0}
+    save: {weights: false, updates: false}   # W_t, a, Theta* (and W_t - W_{t-1}) as arrays
     dtype: float64
     chunk: 8192              # samples per chunk (memory O((N + d) chunk + N d))
 """
@@ -33,9 +34,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..activations import get_activation
+from ..activations import function_name, get_activation
 from ..errors import ConfigError
 from ..theory.first_step import DEFAULT_RESIDUAL
 
@@ -64,11 +65,19 @@ def _check_function(value: str, field: str) -> str:
     return value
 
 
-ActivationName = Annotated[str, AfterValidator(lambda v: _check_function(v, "activation"))]
-"""An activation name or sum expression (registry of :mod:`giantstep.activations`)."""
+def _named(value, field: str):
+    """A function given from Python (a callable or an Activation) as the name that stands for it
+    (:func:`giantstep.activations.function_name`); anything else as given."""
+    return function_name(value, field) if callable(value) and not isinstance(value, str) else value
 
-LinkName = Annotated[str, AfterValidator(lambda v: _check_function(v, "link"))]
-"""A teacher link name or sum expression."""
+
+ActivationName = Annotated[str, BeforeValidator(lambda v: _named(v, "activation")),
+                           AfterValidator(lambda v: _check_function(v, "activation"))]
+"""An activation: a registry name, a sum, an expression in x (:mod:`giantstep.expressions`), or
+from Python a callable (recorded as ``python:NAME``)."""
+
+LinkName = Annotated[str, BeforeValidator(lambda v: _named(v, "link")), AfterValidator(lambda v: _check_function(v, "link"))]
+"""A teacher link, spelled as an activation."""
 
 
 class TeacherConfig(Strict):
@@ -106,6 +115,11 @@ class SpectraConfig(Strict):
     hermite_degree: int = Field(0, ge=0, le=8)  # per-degree feature projections after step 1 (theory 2.3)
 
 
+class SaveConfig(Strict):
+    weights: bool = False  # W_0..W_T, the second layer a and Theta* as arrays (W0.., a, theta)
+    updates: bool = False  # the update matrices W_t - W_{t-1} as arrays (dW1, dW2, ...)
+
+
 class StepsConfig(Strict):
     kind: Literal["steps"] = "steps"
     seed: int = Field(0, ge=0)
@@ -123,6 +137,7 @@ class StepsConfig(Strict):
     dtype: Literal["float64", "float32"] = "float64"
     chunk: int = Field(8192, ge=1, le=MAX_SIZE)
     theory: bool = True
+    save: SaveConfig = SaveConfig()
 
     @model_validator(mode="after")
     def _consistency(self):

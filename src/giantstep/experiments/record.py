@@ -1,4 +1,5 @@
-"""Writing a run's output directory and a human-readable summary of its record."""
+"""Writing a run's output directory and a human-readable summary of its record (saved arrays are
+read back by :mod:`giantstep.saved`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,19 @@ def check_run_output(out: "str | Path", force: bool = False) -> Path:
     the run: a file, a read-only place, or one holding an earlier result.json/arrays.npz (unless
     ``force``); an entry of those names that is not a file is refused even with ``force``."""
     return check_output_dir(out, "out", force, may_replace=RUN_FILES)
+
+
+def request_saved_state(config: Any, weights: bool = False, updates: bool = False) -> Any:
+    """The run config with ``save.weights`` / ``save.updates`` switched on (``--save-weights``,
+    ``--save-updates``); a config that is not a mapping, or whose ``save`` is not one, is returned
+    as given, for validation to refuse."""
+    if not (weights or updates):
+        return config
+    data = config.model_dump() if hasattr(config, "model_dump") else config
+    if not isinstance(data, dict) or not isinstance(data.get("save") or {}, dict):
+        return config
+    save = {**(data.get("save") or {}), **({"weights": True} if weights else {}), **({"updates": True} if updates else {})}
+    return {**data, "save": save}
 
 
 def write_run_output(result: ExperimentResult, out: "str | Path") -> None:

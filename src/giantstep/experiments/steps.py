@@ -19,6 +19,11 @@ initial law), ``outliers`` (count, rule in :mod:`giantstep.spectra`), ``overlaps
 ``features`` (if requested), ``hermite_projections`` (if requested), ``readout``
 (``train_error``, ``test_error``, ``test_mse``) when configured, ``theory`` (predictions from
 :func:`giantstep.theory.predictions.steps_predictions`) and ``timings`` (seconds per phase).
+
+Arrays (``arrays.npz`` of ``giantstep run --out``, the store's arrays of a sweep row): the spectra
+(``w{t}.top_singular_values``, ``w{t}.overlaps``, with ``spectra.full`` every singular value) and,
+with ``save.weights``, the state itself -- ``W0``..``WT``, ``a``, ``theta`` -- and with
+``save.updates`` the updates ``dW1``..``dWT`` (:func:`saved_state`).
 """
 
 from __future__ import annotations
@@ -199,6 +204,7 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         prev_V = spec.pairs.V
         entries.append(entry)
     timings["spectra"] = time.perf_counter() - t0
+    arrays.update(saved_state(cfg, traj, net0, teacher))
 
     record: dict[str, Any] = {
         "kind": "steps",
@@ -260,6 +266,18 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
 
     record["timings"] = timings
     return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
+
+
+def saved_state(cfg: StepsConfig, traj: Trajectory, net0: TwoLayerNetwork, teacher: Teacher) -> dict[str, np.ndarray]:
+    """The arrays asked for by ``cfg.save``: ``W0``..``WT`` (N x d), ``a`` (N,) and ``theta``
+    (d x k) with ``save.weights``; ``dW1``..``dWT`` (W_t - W_{t-1}) with ``save.updates``."""
+    out: dict[str, np.ndarray] = {}
+    if cfg.save.weights:
+        out.update({f"W{t}": W for t, W in enumerate(traj.weights)})
+        out["a"], out["theta"] = np.asarray(net0.a), np.asarray(teacher.theta)
+    if cfg.save.updates:
+        out.update({f"dW{t}": traj.weights[t] - traj.weights[t - 1] for t in range(1, len(traj.weights))})
+    return out
 
 
 def _flat(metrics: dict[str, float], prefix: str, entry: dict[str, Any]) -> None:
