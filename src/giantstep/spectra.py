@@ -118,8 +118,13 @@ def count_outliers(s: np.ndarray, allowance: int, window: int) -> EdgeFit | None
     >>> s = 2.0 - 0.05 * (np.arange(1, 40) - 0.5) ** (2 / 3)
     >>> count_outliers(np.concatenate([[5.0, 3.0], s]), 8, 24).outliers
     2
+
+    With no more values than the window (min(N, d) <= J) no edge can be fitted: the count is 0 and
+    the edge is the top value.
     """
     s = np.asarray(s, dtype=np.float64)
+    if len(s) <= window:  # too few values to fit an edge (a tiny matrix): no outlier can be told apart
+        return EdgeFit(float(s[0]), 0.0, 0, math.inf)
     start = min(allowance, len(s) - window)
     floor = 1e-6 * max(float(s[0]), np.finfo(np.float64).tiny)  # resolution of Gram-based values
 

@@ -30,17 +30,18 @@ def _digests(db):
             df[metrics].to_dict(orient="index"))
 
 
-def test_thread_count_changes_the_bits_so_the_cell_fixes_it():
+def test_a_cell_is_bit_identical_whatever_the_blas_threads_around_it():
+    # the cell fixes its BLAS threads (CELL_BLAS_THREADS), and the kernels that would depend on the
+    # thread count (eigensolves, Cholesky, small products) run on one thread anyway (linalg.few_threads)
     config = dict(BASE, seed=3)
     one = execute_cell(config, 1)
-    if available_cores() >= 2:
-        two = execute_cell(config, 2)
-        assert st.arrays_hash(one["arrays"]) != st.arrays_hash(two["arrays"])  # the hazard is real here
+    runs = [execute_cell(config, 2)] if available_cores() >= 2 else []
     with threadpool_limits(limits=2):  # whatever the surrounding process allows
-        default = execute_cell(config)
+        runs.append(execute_cell(config))
     assert CELL_BLAS_THREADS == 1
-    assert st.arrays_hash(default["arrays"]) == st.arrays_hash(one["arrays"])
-    assert default["metrics"] == one["metrics"]
+    for other in runs:
+        assert st.arrays_hash(other["arrays"]) == st.arrays_hash(one["arrays"])
+        assert other["metrics"] == one["metrics"]
 
 
 def test_one_and_two_workers_give_identical_array_hashes(tmp_path):
