@@ -25,7 +25,7 @@ def _rows(axis, values, metrics_of, seeds=3, jitter=1e-3, extra=None):
 def _c1_frames(pred):
     d = c1.SIZES["quick"]["d"]
     eta = _rows("steps.0.eta0", c1.ETA_GRID, lambda e: {
-        "w1.s1": pred["eta"][str(e)]["s1"], "w1.overlap1": pred["eta"][str(e)]["overlap"] + 0.02,
+        "w1.s1": pred["eta"][str(e)]["s1"], "w1.overlap1": pred["eta"][str(e)]["overlap"],
         "w1.outliers": pred["eta"][str(e)]["outlier"], "w1.bulk_edge": 2.0})
     ratio = _rows("n", [int(r * d) for r in c1.RATIO_GRID], lambda n: {
         "w1.s1": pred["ratio"][str(float(n / d))]["s1"], "w1.overlap1": pred["ratio"][str(float(n / d))]["overlap"],

@@ -49,6 +49,7 @@ from .. import plots
 from ..activations import get_activation
 from ..hermite import gaussian_expectation, hermite_constants
 from .base import (
+    scaled,
     Claim,
     ClaimContext,
     ClaimOutcome,
@@ -316,6 +317,10 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "per-degree spike m_k": lambda p, f: scaled(p, f, "alpha.*.*.resummed.*"),
+            "N-exponent k(alpha - 1/2)": lambda p, f: scaled(p, f, "exponent.*.*.asymptotic", "exponent.*.*.finite_N"),
+        },
         setting=(
             f"Convention P, W0 rows N(0, I/d), a_i = +-1, residual r = y, teacher y = {LINK}(<theta*,x>); one step "
             f"eta = {ETA0:g} N^alpha on n = {PSI2:g} d samples; per-degree projections m_k of the column-centered "

@@ -52,6 +52,7 @@ import numpy as np
 
 from .. import plots
 from .base import (
+    scaled,
     Claim,
     ClaimContext,
     ClaimOutcome,
@@ -272,6 +273,9 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "not-learned level 3 rho": lambda p, f: scaled(p, f, "level.*"),
+        },
         setting=(
             f"Convention P, sigma = {ACTIVATION}, Gaussian second layer, N = d = n; two steps eta_t = {ETA0:g} "
             "N^alpha_t with (alpha1, alpha2) = (0.45, 0.4), step 2 on a fresh or the reused batch; residual 'label' "

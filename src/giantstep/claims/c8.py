@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plots
-from .base import Claim, ClaimContext, ClaimOutcome, compare, mean_stderr, summarise, verdict_from
+from .base import scaled, Claim, ClaimContext, ClaimOutcome, compare, mean_stderr, summarise, verdict_from
 from .registry import register
 
 ACTIVATION = "relu"
@@ -268,6 +268,10 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "Mei-Montanari risk": lambda p, f: scaled(p, f, "risk_dd.*", "risk_reg.*", "risk_sgd.*"),
+            "double-descent peak psi1 = psi2": lambda p, f: scaled(p, f, "peak_psi1"),
+        },
         setting=(
             f"Features sigma(<w_j,x>) with sigma = {ACTIVATION}, unit-norm rows w_j, x ~ N(0, I_d); target "
             f"y = He1(z) + 0.5 He2(z)/sqrt(2) + {NOISE} eps (F1 = 1, F*^2 = 0.25); n = psi2 d, psi2 = 2; ridge "

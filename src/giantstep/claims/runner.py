@@ -13,7 +13,9 @@ sweep name ``"<claim id>.<sweep name>"``. Completed cells are skipped on a secon
 
 and ``OUT/summary.json`` and ``OUT/report.html`` are written. ``summary.json`` holds an object
 ``claims`` mapping each claim id to its verdict, reason, predicted and measured values (the
-comparison table), sizes, seeds, figures (paths relative to OUT), sweeps and timings. An exception
+comparison table), ``power`` (the smallest error in the claim's headline predictions that its
+verdict detects, :func:`giantstep.claims.base.claim_power`), sizes, seeds, figures (paths relative
+to OUT), sweeps and timings. An exception
 inside a claim's analysis or plotting makes that claim INCONCLUSIVE with the error as its reason;
 other claims are unaffected. Re-running on an existing OUT merges: claims not selected keep their
 previous entry in ``summary.json``.
@@ -36,7 +38,8 @@ from typing import Any, Callable, Iterator
 from .. import __version__
 from ..errors import ConfigError
 from ..jsonable import to_jsonable
-from .base import MODES, Claim, ClaimContext, ClaimOutcome
+from ..report import power_sentence
+from .base import MODES, Claim, ClaimContext, ClaimOutcome, Power, claim_power
 from .registry import select
 
 STORE_NAME = "results.sqlite"
@@ -168,6 +171,14 @@ def evaluate_claim(claim: Claim, ctx: ClaimContext, predictions: dict | None = N
     return outcome, figures, pred
 
 
+def power_entry(claim: Claim, ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> dict[str, Any]:
+    """The ``power`` entry of a claim (:func:`giantstep.claims.base.claim_power`); a claim whose
+    theory or analysis failed has none to state."""
+    if not claim.headline or not outcome.comparisons:
+        return Power(tuple(claim.headline), None, {}, "not computed: no headline quantities or no verdict").as_dict()
+    return claim_power(claim, ctx, pred, outcome).as_dict()
+
+
 def claim_entry(claim: Claim, outcome: ClaimOutcome, figures: list[Path], out: Path, extra: dict) -> dict[str, Any]:
     """The ``summary.json`` entry of one claim."""
     rel = []
@@ -270,8 +281,12 @@ def _one_claim(claim: Claim, mode: str, out: Path, store: Path, summary: dict, a
             claim, mode, store, scheduler=address, blas_threads=threads, progress=progress, log=log
         )
     ctx = context_for(claim, mode, out)
-    outcome, figures, _ = evaluate_claim(claim, ctx)
+    outcome, figures, pred = evaluate_claim(claim, ctx)
+    t_power = time.perf_counter()
+    power = power_entry(claim, ctx, pred, outcome)
     extra = {
+        "power": power,
+        "power_seconds": time.perf_counter() - t_power,
         "mode": mode,
         "sweeps": [sweep_name(claim, s) for s in ctx.frames],
         "sweep_reports": reports,
@@ -279,5 +294,6 @@ def _one_claim(claim: Claim, mode: str, out: Path, store: Path, summary: dict, a
     }
     summary["claims"][claim.id] = claim_entry(claim, outcome, figures, out, extra)
     if log:
-        log(f"{claim.id}: {outcome.verdict} ({time.perf_counter() - t0:.1f} s) {outcome.reason}")
+        log(f"{claim.id}: {outcome.verdict} ({time.perf_counter() - t0:.1f} s) {outcome.reason} Power: "
+            f"{power_sentence(power)}.")
     write_summary({**summary, "mode": mode, "version": __version__, "store": STORE_NAME}, out)

@@ -220,6 +220,9 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     for k, v in metrics.items():
         if not math.isfinite(v) and not (k.startswith("fit_alignment") or k.startswith("ratio")):
             check_finite(f"metric {k}", v)
+    # undefined, not diverged (no spike outlier to align, a zero mode): left out of the flat metrics,
+    # which must be finite, and kept as None in the record
+    finite_metrics = {k: v for k, v in metrics.items() if math.isfinite(v)}
     record = {
         "kind": "kernel",
         "config": cfg.model_dump(),
@@ -240,7 +243,7 @@ def run(cfg: KernelConfig) -> ExperimentResult:
         "theory": {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in theory.items()},
         "timings": timings,
     }
-    return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
+    return ExperimentResult(record=record, metrics=finite_metrics, arrays=arrays)
 
 
 def predictions_for(cfg: KernelConfig) -> dict[str, float]:
