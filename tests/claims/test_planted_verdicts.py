@@ -56,6 +56,8 @@ def test_c8_pass_then_planted_fail(tmp_path):
     sgd_w = c8._widths("quick", c8.SIZES["quick"]["psi1_sgd"])
     sgd = _rows("width", sgd_w, lambda w: {"psi1": w / d, "test_risk": pred["risk_sgd"][c8._key(w / d, pred["risk_sgd"])],
                                           "sgd_test_risk": pred["risk_sgd"][c8._key(w / d, pred["risk_sgd"])]})
+    for frame in (dd, reg, sgd):  # psi1 is an axis (N/d), not a measured value: no scatter
+        frame["psi1"] = frame["width"] / d
     ctx = ClaimContext("quick", tmp_path, {"dd": dd, "dd_reg": reg, "sgd": sgd})
     assert c8.analyse(ctx, pred).verdict == "PASS"
     wrong = copy.deepcopy(pred)
