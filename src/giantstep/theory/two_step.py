@@ -268,7 +268,7 @@ def update_theta_energy(
     batch: str = "fresh",
     residual: str = "label",
     second_layer: str = "gaussian",
-    nodes: tuple[int, int, int, int, int] = (20, 16, 8, 32, 12),
+    nodes: tuple[int, int, int, int, int] = (20, 24, 8, 32, 12),
 ) -> ThetaEnergy:
     r"""E||(W2 - W1) theta*||^2 for a noiseless single-index teacher, exact in the first step [DER].
 
