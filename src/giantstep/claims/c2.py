@@ -30,10 +30,17 @@ ladder at alpha = 0.3, for the exponent fits of theory 12).
 Verdict rows: (i) m_k vs prediction for every alpha, degree k <= 4 and activation, tolerance
 t99 stderr + 5|pred|/d, where t99 is the two-sided 99% Student-t quantile for the number of
 seeds (the projections of degree >= 3 have heavy-tailed probe noise, of order
-|m_1| sqrt(E[He_k(G)^2 G^2] / n_probe), so a 2-3 seed standard deviation is itself uncertain); (ii) the fitted slope of log|m_k| against log N vs the exponent
-k (alpha - 1/2), for the degrees whose predicted magnitude exceeds 4 noise levels on the whole
-ladder, tolerance t99 (slope stderr, dof = runs - 2) + |slope of the resummed prediction over the ladder -
-k(alpha - 1/2)| (the O(s^2) next-order correction, computed, not fitted).
+|m_1| sqrt(E[He_k(G)^2 G^2] / n_probe), so a small-sample standard deviation is itself uncertain);
+(ii) the fitted slope of log|m_k| against log N, for the degrees whose predicted magnitude exceeds
+4 noise levels on the whole ladder, against the slope of the finite-N (resummed) prediction over
+the same ladder (asymptotically k (alpha - 1/2); the difference is the O(s^2) and O(1/d)
+correction, computed, not fitted). Each run's m_k is first rescaled to the predicted spike
+strength, m_k f_k(s_pred) / f_k(s_run) (:func:`s_adjusted`): the realised ||vhat|| (shared by all
+degrees) is the dominant seed-to-seed noise, and theory 2.3 is a statement about m_k given s.
+Tolerance t99 (slope stderr, dof = runs - 2) + the slope that the magnitudes' 5/N allowance can
+tilt over the ladder.
+
+Headline quantities (power): the per-degree magnitudes m_k and their N-exponents.
 """
 
 from __future__ import annotations

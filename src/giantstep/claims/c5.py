@@ -318,7 +318,29 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
         fontsize=8,
     )
     plots.annotate_verdict(axes[-1], outcome.verdict)
-    return plots.save(fig, ctx.outdir, "c5_batch_reuse")
+    return plots.save(fig, ctx.outdir, "c5_batch_reuse") + _plot_energy(ctx, pred, outcome)
+
+
+def _plot_energy(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
+    """Measured theta* energy of the second update (mean +- stderr, seeds as dots) beside the prediction."""
+    d = SIZES[ctx.mode]["d"]
+    fig, ax = plots.figure(width=7.4, height=3.6)
+    names = [_name(r, link, b) for r in RESIDUALS for link in LINKS for b in BATCHES]
+    for i, name in enumerate(names):
+        for key, p in pred["cells"][name].items():
+            vals = list(_by_cell(ctx.ok(name), d, "dw2.theta_norm2").get(key, {}).values())
+            ax.hlines(p["energy"], i - 0.35, i + 0.35, colors="k", lw=1.6, label="predicted (signal + noise)" if i == 0 else None)
+            if vals:
+                m, se, _ = mean_stderr(vals)
+                plots.sim_points(ax, [i], [m], [se], "measured" if i == 0 else None, i=1)
+                ax.plot(np.full(len(vals), i + 0.15), vals, ".", color=plots.color(1), alpha=0.3, ms=3)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=60, fontsize=6.5)
+    ax.set_ylabel(r"$\|(W_2 - W_1)\theta^*\|^2$")
+    ax.set_title(f"C5: theta* energy of the second update (N = d = n = {d}); He1 is shown, not decided", fontsize=8)
+    ax.legend(loc="upper left", fontsize=7)
+    plots.annotate_verdict(ax, outcome.verdict)
+    return plots.save(fig, ctx.outdir, "c5_theta_energy")
 
 
 CLAIM = register(
@@ -342,8 +364,9 @@ CLAIM = register(
             f"Convention P, sigma = {ACTIVATION}, Gaussian second layer, N = d = n; two steps eta_t = {ETA0:g} "
             "N^alpha_t with (alpha1, alpha2) = (0.45, 0.4), step 2 on a fresh or the reused batch; residual 'label' "
             "(r = y, as theory 4.2 assumes) and 'centered' (r = y - (f - f0)); targets He1, He2/sqrt2, He3/sqrt6 "
-            "(information exponents 1, 2, 3). Measured: theta* mass of the top-3 right singular vectors of W2, "
-            "paired by seed between fresh and reused batches."
+            "(information exponents 1, 2, 3). Measured: the theta* energy ||(W2 - W1) theta*||^2 of the second update "
+            "against its prediction exact in the first step, and the theta* mass of the top-3 right singular vectors "
+            "of W2, paired by seed between fresh and reused batches."
         ),
     )
 )
