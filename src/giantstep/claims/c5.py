@@ -275,7 +275,8 @@ def analyse(ctx: ClaimContext, pred: dict) -> ClaimOutcome:
                                 pred["cells"][_name(residual, link, batch)][key], list(vals.values()), d))
                 rows += _q_rows(residual, link, key, pred, q)
     verdict, reason = verdict_from(rows, what="theta* energy of the second update and theta* in W2's top outliers")
-    sizes = {"d": d, "width N": d, "n": int(PSI2 * d), "(alpha1, alpha2)": s["alphas"], "eta0": ETA0}
+    sizes = {"d": d, "width N": d, "n": int(PSI2 * d), "(alpha1, alpha2)": s["alphas"], "eta0": ETA0,
+             "seeds (He3 sweeps)": s["he3_seeds"]}
     return ClaimOutcome(verdict, reason, tuple(rows), sizes, s["seeds"])
 
 
