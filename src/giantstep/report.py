@@ -96,7 +96,10 @@ def power_sentence(power: Any) -> str:
 
 
 def _pct(e: Any) -> str:
-    return "?" if e is None else f"{100 * float(e):.3g}%"
+    if e is None:
+        return "?"
+    v = 100 * float(e)
+    return f"{v:.0f}%" if v >= 100 else f"{v:.3g}%"
 
 
 def _power_words(power: Any) -> str:

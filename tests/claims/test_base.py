@@ -140,5 +140,5 @@ def test_power_sentence_words():
     assert power_sentence(power) == "would detect a 6% error in any one of: s1(W1) (4%); overlap (6%)"
     power["per_quantity"]["overlap"]["detectable"] = None
     power["detectable_relative_error"] = None
-    assert "not detected within +1e+03% / -99%" in power_sentence(power)
+    assert "not detected within +1000% / -99%" in power_sentence(power)
     assert "not stated" in power_sentence(None)
