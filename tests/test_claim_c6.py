@@ -29,7 +29,7 @@ LARGE = {
     "mixing_angle_w_after": "pred_mixing_angle_after",
     "eig_after_0": "pred_k0_0",
     "eig_after_1": "pred_k0_1",
-    "fit_kurtosis": "pred_kurtosis",
+    "fit_kurtosis": "pred_kurtosis_sample",
     "fit_s2": "pred_s2",
 }
 

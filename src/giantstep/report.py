@@ -3,7 +3,10 @@ r"""``report.html``: one self-contained page with a section per claim.
 Each section shows the claim's statement, source and setting, its figures (PNG embedded as
 base64 data URIs so the file can be mailed or archived alone; the PDF is linked relatively),
 the predicted-vs-measured table (quantity, predicted, measured +- stderr, tolerance, pass) and
-the verdict PASS / FAIL / INCONCLUSIVE with its reason.
+the verdict PASS / FAIL / INCONCLUSIVE with its reason, and beside it the claim's power in words
+("would detect a 6% error in s1(W1)"): the smallest relative error in its headline predictions
+that the verdict detects on the run's own data (``power`` entry, see
+:func:`giantstep.claims.base.claim_power`).
 
 Input is the ``summary.json`` mapping written by :mod:`giantstep.claims.runner`::
 
@@ -75,6 +78,41 @@ def _figure_html(path: Path, outdir: Path) -> str:
     return ""
 
 
+def _power_cell(power: Any) -> str:
+    x = (power or {}).get("detectable_relative_error")
+    return "&ndash;" if x is None else f"{100 * float(x):.3g}%"
+
+
+def power_sentence(power: Any) -> str:
+    """A claim's ``power`` entry (summary.json) in words, e.g. "would detect a 6% error in any one
+    of: s1(W1) (4%); |<v1,theta*>| (6%)"."""
+    if not power or not power.get("quantities"):
+        return "power not stated (no headline quantities)"
+    limits = power.get("limits") or {}
+    parts = []
+    for q in power["quantities"]:
+        e = (power.get("per_quantity") or {}).get(q, {}).get("detectable")
+        parts.append(f"{q} ({_pct(e)})" if e is not None else
+                     f"{q} (not detected within +{_pct(limits.get('up'))} / -{_pct(limits.get('down'))})")
+    x = power.get("detectable_relative_error")
+    if x is None:
+        return "does not detect every error: " + "; ".join(parts)
+    return f"would detect a {_pct(x)} error in any one of: " + "; ".join(parts)
+
+
+def _pct(e: Any) -> str:
+    if e is None:
+        return "?"
+    v = 100 * float(e)
+    return f"{v:.0f}%" if v >= 100 else f"{v:.3g}%"
+
+
+def _power_words(power: Any) -> str:
+    words = power_sentence(power)
+    how = (power or {}).get("how")
+    return f"{words[0].upper()}{words[1:]}." + (f" ({how}.)" if how else "")
+
+
 def _table(comparisons: list[dict]) -> str:
     if not comparisons:
         return "<p class='meta'>No comparisons.</p>"
@@ -137,12 +175,13 @@ def render(summary: dict, outdir: "str | Path") -> str:
         f"{html.escape(str(summary.get('version', '')))} &middot; results store "
         f"<code>{html.escape(str(summary.get('store', '')))}</code> &middot; "
         f"wall time {_fmt(summary.get('seconds'), 3)} s</p>",
-        "<table><tr><th>claim</th><th>title</th><th>verdict</th><th>reason</th></tr>",
+        "<table><tr><th>claim</th><th>title</th><th>verdict</th><th>detects a relative error of</th><th>reason</th></tr>",
     ]
     for cid, c in claims.items():
         parts.append(
             f"<tr><td class='q'><a href='#{html.escape(cid)}'>{html.escape(cid)}</a></td>"
             f"<td class='q'>{html.escape(str(c.get('title', '')))}</td><td>{_badge(c.get('verdict', ''))}</td>"
+            f"<td>{_power_cell(c.get('power'))}</td>"
             f"<td class='note'>{html.escape(str(c.get('reason', '')))}</td></tr>"
         )
     parts.append("</table>")
@@ -157,6 +196,7 @@ def render(summary: dict, outdir: "str | Path") -> str:
             f"{html.escape(str(c.get('seeds', '')))} &middot; <b>sweeps</b> "
             f"{html.escape(', '.join(c.get('sweeps', [])))} &middot; {_fmt(c.get('seconds'), 3)} s</p>",
             f"<p><b>Verdict: {_badge(c.get('verdict', ''))}</b> {html.escape(str(c.get('reason', '')))}</p>",
+            f"<p><b>Power.</b> {html.escape(_power_words(c.get('power')))}</p>",
             "<div>",
             *[_figure_html(outdir / f, outdir) for f in c.get("figures", []) if str(f).endswith(".png")],
             "</div>",

@@ -84,3 +84,61 @@ def test_broken_analysis_makes_the_claim_inconclusive(tmp_path):
     claim = Claim("X1", "t", "s", "src", lambda m: {}, lambda m: {"p": 1}, analyse, lambda c, p, o: [])
     outcome, figures, _ = evaluate_claim(claim, ClaimContext("quick", tmp_path / "fig", {}))
     assert outcome.verdict == "INCONCLUSIVE" and "ZeroDivisionError: boom" in outcome.reason and figures == []
+
+
+def test_scaled_multiplies_only_the_matched_numbers():
+    from giantstep.claims.base import scaled
+
+    pred = {"eta": {"1": {"s1": 2.0, "edge": 2.0}, "2": {"s1": [1.0, None], "edge": 2.0}}, "flag": True}
+    out = scaled(pred, 1.5, "eta.*.s1")
+    assert out["eta"]["1"] == {"s1": 3.0, "edge": 2.0} and out["eta"]["2"]["s1"] == [1.5, None]
+    assert out["flag"] is True and pred["eta"]["1"]["s1"] == 2.0  # a copy: the input is untouched
+    assert scaled(pred, 2.0, "eta.9.s1", "missing.*") == pred  # absent keys: nothing to scale
+
+
+def test_smallest_failing_shift_bisects_to_the_threshold():
+    from giantstep.claims.base import BISECT_REL, smallest_failing_shift
+
+    e = smallest_failing_shift(lambda e: e > 0.0731, 10.0)
+    assert 0.0731 < e <= 0.0731 * (1 + BISECT_REL)
+    assert smallest_failing_shift(lambda e: False, 10.0) is None
+
+
+def _one_row_claim(measured: float, stderr: float):
+    """A claim with one row: prediction 2.0, tolerance 3 stderr + 0.01 (so its power is exact)."""
+    from giantstep.claims.base import Claim, scaled
+
+    def analyse(ctx, pred):
+        row = compare("x", pred["x"], measured, stderr, k=3, bias=0.01)
+        verdict, reason = verdict_from([row])
+        return ClaimOutcome(verdict, reason, (row,), {}, 3)
+
+    return Claim("X9", "t", "s", "src", lambda m: {}, lambda m: {"x": 2.0}, analyse, lambda c, p, o: [],
+                 headline={"x": lambda p, f: scaled(p, f, "x")})
+
+
+def test_claim_power_is_the_exact_shift_that_fails(tmp_path):
+    from giantstep.claims.base import claim_power
+
+    claim = _one_row_claim(2.02, 0.01)  # tolerance 0.04
+    power = claim_power(claim, ClaimContext("quick", tmp_path, {}), {"x": 2.0})
+    per = power.per_quantity["x"]
+    assert per["up"] == pytest.approx((2.02 + 0.04) / 2.0 - 1, rel=0.011)  # 2 (1 + e) > 2.06
+    assert per["down"] == pytest.approx(1 - (2.02 - 0.04) / 2.0, rel=0.011)  # 2 (1 - e) < 1.98
+    assert power.detectable_relative_error == per["up"] and per["rows"] == 1
+    assert per["median_tolerance_ratio"] == pytest.approx(0.02)
+    failing = claim_power(_one_row_claim(2.5, 0.01), ClaimContext("quick", tmp_path, {}), {"x": 2.0})
+    assert failing.detectable_relative_error is None and "not computed" in failing.how
+
+
+def test_power_sentence_words():
+    from giantstep.report import power_sentence
+
+    power = {"quantities": ["s1(W1)", "overlap"], "detectable_relative_error": 0.06,
+             "per_quantity": {"s1(W1)": {"detectable": 0.04}, "overlap": {"detectable": 0.06}},
+             "limits": {"up": 10.0, "down": 0.99}}
+    assert power_sentence(power) == "would detect a 6% error in any one of: s1(W1) (4%); overlap (6%)"
+    power["per_quantity"]["overlap"]["detectable"] = None
+    power["detectable_relative_error"] = None
+    assert "not detected within +1000% / -99%" in power_sentence(power)
+    assert "not stated" in power_sentence(None)

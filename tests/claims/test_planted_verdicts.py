@@ -25,7 +25,7 @@ def _rows(axis, values, metrics_of, seeds=3, jitter=1e-3, extra=None):
 def _c1_frames(pred):
     d = c1.SIZES["quick"]["d"]
     eta = _rows("steps.0.eta0", c1.ETA_GRID, lambda e: {
-        "w1.s1": pred["eta"][str(e)]["s1"], "w1.overlap1": pred["eta"][str(e)]["overlap"] + 0.02,
+        "w1.s1": pred["eta"][str(e)]["s1"], "w1.overlap1": pred["eta"][str(e)]["overlap"],
         "w1.outliers": pred["eta"][str(e)]["outlier"], "w1.bulk_edge": 2.0})
     ratio = _rows("n", [int(r * d) for r in c1.RATIO_GRID], lambda n: {
         "w1.s1": pred["ratio"][str(float(n / d))]["s1"], "w1.overlap1": pred["ratio"][str(float(n / d))]["overlap"],
@@ -56,6 +56,8 @@ def test_c8_pass_then_planted_fail(tmp_path):
     sgd_w = c8._widths("quick", c8.SIZES["quick"]["psi1_sgd"])
     sgd = _rows("width", sgd_w, lambda w: {"psi1": w / d, "test_risk": pred["risk_sgd"][c8._key(w / d, pred["risk_sgd"])],
                                           "sgd_test_risk": pred["risk_sgd"][c8._key(w / d, pred["risk_sgd"])]})
+    for frame in (dd, reg, sgd):  # psi1 is an axis (N/d), not a measured value: no scatter
+        frame["psi1"] = frame["width"] / d
     ctx = ClaimContext("quick", tmp_path, {"dd": dd, "dd_reg": reg, "sgd": sgd})
     assert c8.analyse(ctx, pred).verdict == "PASS"
     wrong = copy.deepcopy(pred)
@@ -66,56 +68,68 @@ def test_c8_pass_then_planted_fail(tmp_path):
     assert c8.analyse(ctx, wrong).verdict == "FAIL"
 
 
-def _c5_frames(d, q_of):
+def _c5_frames(d, pred, q_of, energy_scale=1.0):
     """Frames for every C5 sweep with q = d * overlap1^2 = q_of(residual, link, batch) per seed
-    (overlap2 = overlap3 = 0), the fresh and reused sweeps sharing their seeds."""
+    (overlap2 = overlap3 = 0) and the theta* energy of the update at its prediction (times
+    ``energy_scale``, +-2% scatter); the fresh and reused sweeps share their seeds."""
     frames = {}
     for residual in c5.RESIDUALS:
         for link in c5.LINKS:
             for batch in c5.BATCHES:
+                name = c5._name(residual, link, batch)
                 rows, rid = [], 0
                 for a1, a2 in c5.SIZES["quick"]["alphas"]:
+                    energy = pred["cells"][name][c5._key(a1, a2)]["energy"] * energy_scale
                     for seed, q in enumerate(q_of(residual, link, batch)):
                         rid += 1
                         rows.append({"row_id": rid, "status": "done", "steps.0.alpha": a1, "steps.1.alpha": a2,
                                      "seed": seed, "w2.overlap1": np.sqrt(q / d), "w2.overlap2": 0.0,
-                                     "w2.overlap3": 0.0})
-                frames[c5._name(residual, link, batch)] = pd.DataFrame(rows)
+                                     "w2.overlap3": 0.0, "dw2.theta_norm2": energy * (1 + 0.02 * (seed % 3 - 1))})
+                frames[name] = pd.DataFrame(rows)
     return frames
 
 
-def test_c5_planted_learning_flips(tmp_path):
+def _q_learned(residual, link, batch):
+    base = {"he1": 400.0, "he2": 6.0, "he3": 8.0}[link]
+    gain = 120.0 if (link == "he3" and batch == "reuse") else 0.0
+    return [base + gain + 1.5 * (s - 2) for s in range(5)]
+
+
+@pytest.fixture(scope="module")
+def c5_pred():
+    return c5.predict("quick")
+
+
+def test_c5_pass_then_planted_errors_fail(tmp_path, c5_pred):
     d = c5.SIZES["quick"]["d"]
-    pred = c5.predict("quick")
-    # the theory's pattern: He1 learned by both batches, He2 never, He3 only with reuse
-    assert pred["level"]["he3"] == pytest.approx(21.0, rel=1e-6)  # 3 E[He3^2 z^2]/E[He3^2] = 3 * 42/6
+    pred = c5_pred
     key = c5._key(*c5.SIZES["quick"]["alphas"][0])
-    assert [pred["cells"][f"{l}_{b}"][key]["learned"] for l in c5.LINKS for b in c5.BATCHES] == [
-        True, True, False, False, False, True]
-
-    def q_of(residual, link, batch):
-        base = {"he1": 400.0, "he2": 6.0, "he3": 8.0}[link]
-        gain = 120.0 if (link == "he3" and batch == "reuse") else 0.0
-        return [base + gain + 1.5 * (s - 2) for s in range(5)]
-
-    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, q_of))
+    # the theory's pattern at the quick size: He1 learned by both batches, He2 never, He3 only with reuse
+    assert [pred["cells"][c5._name(r, l, b)][key]["learned"] for r in c5.RESIDUALS for l in c5.LINKS
+            for b in c5.BATCHES] == [True, True, False, False, False, True] * 2
+    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, pred, _q_learned))
     assert c5.analyse(ctx, pred).verdict == "PASS"
     wrong = copy.deepcopy(pred)
-    wrong["cells"]["he2_reuse"][key]["learned"] = True  # planted: claims reuse learns an even link
+    wrong["cells"][c5._name("label", "he2", "reuse")][key]["learned"] = True  # planted: reuse learns an even link
     assert c5.analyse(ctx, wrong).verdict == "FAIL"
-    wrong = copy.deepcopy(pred)
-    wrong["cells"]["he3_reuse"][key]["learned"] = False  # planted: claims reuse does not help He3
-    assert c5.analyse(ctx, wrong).verdict == "FAIL"
+    wrong = copy.deepcopy(pred)  # planted: no reuse signal for He3 (the energy of the fresh batch)
+    wrong["cells"][c5._name("label", "he3", "reuse")][key]["energy"] = pred["cells"][c5._name("label", "he3", "fresh")][key]["energy"]
+    out = c5.analyse(ctx, wrong)
+    assert out.verdict == "FAIL" and "theta*||^2" in out.reason
 
 
-def test_c5_no_reuse_gain_fails(tmp_path):
-    """Reused and fresh batches alike (no gain) for He3: the paired reuse-gain row fails."""
+def test_c5_no_reuse_gain_fails(tmp_path, c5_pred):
+    """Reused and fresh batches alike (no gain in q) for He3: the paired reuse-gain row fails."""
     d = c5.SIZES["quick"]["d"]
-    pred = c5.predict("quick")
-    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, lambda r, link, b: [
+    ctx = ClaimContext("quick", tmp_path, _c5_frames(d, c5_pred, lambda r, link, b: [
         ({"he1": 400.0, "he2": 6.0, "he3": 15.0}[link]) + 1.5 * (s - 2) for s in range(5)]))
-    out = c5.analyse(ctx, pred)
+    out = c5.analyse(ctx, c5_pred)
     assert out.verdict == "FAIL" and "reuse gain" in out.reason
+
+
+def test_c5_energy_off_by_a_third_fails(tmp_path, c5_pred):
+    ctx = ClaimContext("quick", tmp_path, _c5_frames(c5.SIZES["quick"]["d"], c5_pred, _q_learned, energy_scale=1.33))
+    assert c5.analyse(ctx, c5_pred).verdict == "FAIL"
 
 
 def test_c5_hetero_factor_exact_values():

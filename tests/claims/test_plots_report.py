@@ -50,3 +50,13 @@ def test_report_escapes_and_embeds(tmp_path):
     assert "a &lt;b&gt;" in html and "s &amp; t" in html and "data:image/png;base64," in html
     assert 'href="figures/f.pdf"' in html
     assert write_report(summary, tmp_path).read_text() == html
+
+
+def test_report_states_the_power_beside_the_verdict(tmp_path):
+    power = {"quantities": ["s1(W1)"], "detectable_relative_error": 0.035, "per_quantity": {"s1(W1)": {"detectable": 0.035}},
+             "limits": {"up": 10.0, "down": 0.99}, "how": "bisection"}
+    summary = {"mode": "quick", "version": "0", "claims": {"C1": {
+        "title": "t", "statement": "s", "source": "src", "setting": "", "verdict": "PASS", "reason": "r",
+        "comparisons": [], "sizes": {}, "seeds": 2, "figures": [], "power": power}}}
+    html = render(summary, tmp_path)
+    assert "Would detect a 3.5% error in any one of: s1(W1) (3.5%)." in html and "<td>3.5%</td>" in html

@@ -24,6 +24,13 @@ Verdict rules (shared by all claims, see :func:`verdict_from`):
 * the claim is FAIL if any decidable row fails, PASS if all decidable rows pass and at least
   one is decidable, INCONCLUSIVE otherwise.
 
+Power (see :func:`claim_power`): each claim names its headline quantities, each with a function
+``shift(pred, factor)`` that multiplies that quantity's predictions by ``factor``. The detectable
+relative error of a quantity is the smallest e such that the claim's own verdict on the run's own
+data turns to FAIL when the quantity's predictions are multiplied by 1 + e, and likewise by 1 - e
+(bisection over e); the claim states the largest of these over its quantities and both
+directions: an error of that size in any one headline prediction, either way, is detected.
+
 Example::
 
     >>> row = compare("s1(W1) at eta0=2", 2.5, 2.49, 0.01, k=3, bias=0.02)
@@ -35,11 +42,12 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -165,6 +173,7 @@ class Claim:
     analyse: Callable[[ClaimContext, dict], ClaimOutcome]
     plot: Callable[[ClaimContext, dict, ClaimOutcome], list[Path]]
     setting: str = ""
+    headline: Mapping[str, "Shift"] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,17 +222,19 @@ def compare(
     k: float = 3.0,
     bias: float = 0.0,
     note: str = "",
+    count: int | None = None,
 ) -> Comparison:
     """A comparison row with tolerance ``k * stderr + bias``.
 
     ``bias`` is the stated finite-size (e.g. O(1/sqrt(d)) or O(1/d)) allowance; explain it in
-    ``note``. A row with a missing or non-finite prediction or measurement is not decidable.
+    ``note``. A row with a missing or non-finite prediction or measurement is not decidable, and so
+    is a mean over ``count`` < 2 runs when ``count`` is given (no standard error to scale ``k`` by).
     """
     p = _clean(predicted)
     m = _clean(measured)
     se = _clean(stderr)
-    if p is None or m is None:
-        why = "no prediction" if p is None else "not measured"
+    if p is None or m is None or (count is not None and count < 2 and k > 0):
+        why = "no prediction" if p is None else "not measured" if m is None else f"{count} run(s): no standard error"
         return Comparison(quantity, p, m, se, None, None, (note + "; " if note else "") + why)
     tol = k * (se or 0.0) + bias
     derivation = f"tol = {k:g}*stderr + {bias:.3g}"
@@ -288,3 +299,145 @@ def single_blas_thread(predict: Callable[[str], dict]) -> Callable[[str], dict]:
             return predict(mode)
 
     return wrapper
+
+
+# ----------------------------------------------------------------------------------------------
+# power: the smallest error in the headline predictions that the verdict detects
+
+Shift = Callable[[dict, float], dict]
+E_UP = 10.0  # largest upward relative shift tried (prediction x 11)
+E_DOWN = 0.99  # largest downward relative shift tried (prediction x 0.01)
+SCAN = 14  # geometric scan points from E_MIN to the largest shift, then bisection
+E_MIN = 1e-3
+BISECT_REL = 0.01  # bisection stops when the bracket is 1% of its upper end
+
+
+def scaled(pred: dict, factor: float, *patterns: str) -> dict:
+    """A deep copy of ``pred`` with the numbers at the dotted ``patterns`` multiplied by ``factor``.
+
+    A pattern is a path of keys separated by dots, ``*`` matching every key of a mapping or every
+    item of a list (``"eta.*.s1"``); a matched value that is a list is scaled item by item. Used to
+    write a claim's headline shifts.
+
+    >>> scaled({"a": {"x": {"s": 2.0}, "y": {"s": [1.0, 3.0]}}}, 1.5, "a.*.s")["a"]
+    {'x': {'s': 3.0}, 'y': {'s': [1.5, 4.5]}}
+    """
+    out = copy.deepcopy(pred)
+    for pattern in patterns:
+        _scale_at(out, pattern.split("."), float(factor))
+    return out
+
+
+def _scale_at(node: Any, parts: list[str], factor: float) -> None:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    elif isinstance(node, list):
+        keys = list(range(len(node))) if head == "*" else [int(head)] if head.isdigit() and int(head) < len(node) else []
+    else:
+        keys = []
+    for key in keys:
+        if rest:
+            _scale_at(node[key], rest, factor)
+        else:
+            node[key] = _times(node[key], factor)
+
+
+def _times(value: Any, factor: float) -> Any:
+    if isinstance(value, list):
+        return [_times(v, factor) for v in value]
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        return value
+    return float(value) * factor
+
+
+@dataclass(frozen=True)
+class Power:
+    """The smallest relative error in a claim's headline predictions that its verdict detects.
+
+    quantities                : headline quantity names, in the claim's order.
+    detectable_relative_error : max over quantities and directions of the smallest detected shift
+                                (None when some shift up to the limits is not detected, or the
+                                verdict is not PASS on the true predictions).
+    per_quantity              : name -> {"up", "down", "detectable", "rows", "median_tolerance_ratio"}:
+                                the smallest detected e for 1 + e and 1 - e (None: not detected up to
+                                E_UP / E_DOWN), their max, the number of decidable rows the quantity
+                                enters and the median of tolerance / |predicted| over them.
+    how                       : the method in words.
+    """
+
+    quantities: tuple[str, ...]
+    detectable_relative_error: float | None
+    per_quantity: dict
+    how: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return to_jsonable({"quantities": list(self.quantities), "detectable_relative_error": self.detectable_relative_error,
+                            "per_quantity": self.per_quantity, "limits": {"up": E_UP, "down": E_DOWN}, "how": self.how})
+
+
+def smallest_failing_shift(fails: Callable[[float], bool], e_max: float) -> float | None:
+    """The smallest e in (0, e_max] with ``fails(e)``: a geometric scan from E_MIN, then bisection
+    between the last passing and the first failing point to BISECT_REL. None if nothing fails."""
+    grid = np.geomspace(E_MIN, e_max, SCAN)
+    lo, hi = 0.0, None
+    for e in grid:
+        if fails(float(e)):
+            hi = float(e)
+            break
+        lo = float(e)
+    if hi is None:
+        return None
+    while hi - lo > BISECT_REL * hi:
+        mid = 0.5 * (lo + hi)
+        if fails(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def claim_power(claim: Claim, ctx: ClaimContext, pred: dict, outcome: ClaimOutcome | None = None) -> Power:
+    """Detectable relative error of each of ``claim.headline``'s quantities on the data in ``ctx``.
+
+    For each quantity and direction, ``analyse(ctx, shift(pred, 1 +- e))`` is re-run while e is
+    scanned and bisected (:func:`smallest_failing_shift`); a shifted prediction that makes the
+    analysis raise counts as not detected.
+    """
+    names = tuple(claim.headline)
+    how = ("smallest e such that multiplying one headline quantity's predictions by 1 + e, or by 1 - e, turns the "
+           "claim's verdict on this run's data to FAIL (geometric scan then bisection to 1%); stated: the largest "
+           "over quantities and both directions")
+    outcome = outcome if outcome is not None else claim.analyse(ctx, pred)
+    if outcome.verdict != "PASS":
+        return Power(names, None, {q: _rows_info(claim, ctx, pred, shift, outcome) for q, shift in claim.headline.items()},
+                     how + f"; not computed: the verdict is {outcome.verdict} on the true predictions")
+    per: dict[str, dict] = {}
+    for q, shift in claim.headline.items():
+        def fails(e: float, sign: float, shift: Shift = shift) -> bool:
+            try:
+                return claim.analyse(ctx, shift(pred, 1.0 + sign * e)).verdict == "FAIL"
+            except Exception:  # a prediction the analysis cannot use is not a detection
+                return False
+
+        up = smallest_failing_shift(lambda e: fails(e, 1.0), E_UP)
+        down = smallest_failing_shift(lambda e: fails(e, -1.0), E_DOWN)
+        info = _rows_info(claim, ctx, pred, shift, outcome)
+        info.update(up=up, down=down, detectable=None if up is None or down is None else max(up, down))
+        per[q] = info
+    values = [p["detectable"] for p in per.values()]
+    total = None if not values or any(v is None for v in values) else max(values)
+    return Power(names, total, per, how)
+
+
+def _rows_info(claim: Claim, ctx: ClaimContext, pred: dict, shift: Shift, outcome: ClaimOutcome) -> dict:
+    """Decidable rows whose prediction moves under ``shift``, and their median tolerance/|predicted|."""
+    try:
+        moved = claim.analyse(ctx, shift(pred, 1.001)).comparisons
+    except Exception:
+        return {"rows": 0, "median_tolerance_ratio": None}
+    shifted = {m.quantity: m.predicted for m in moved}
+    ratios = [c.tolerance / abs(c.predicted) for c in outcome.comparisons
+              if c.passed is not None and c.predicted and c.tolerance is not None
+              and shifted.get(c.quantity, c.predicted) != c.predicted]
+    return {"rows": len(ratios), "median_tolerance_ratio": float(np.median(ratios)) if ratios else None}

@@ -35,7 +35,7 @@ from .. import plots
 from ..activations import get_activation
 from ..hermite import hermite_constants
 from ..theory.quadrature import gauss_hermite
-from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, mean_stderr, summarise, t_factor, verdict_from
+from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, mean_stderr, scaled, summarise, t_factor, verdict_from
 from .registry import register
 
 ACTIVATION = "tanh"
@@ -257,6 +257,10 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "ridge test error": lambda p, f: scaled(p, f, "test_error.*"),
+            "top feature eigenvalue lambda_1": lambda p, f: scaled(p, f, "lambda1_pm"),
+        },
         setting=(
             f"sigma = sigma* = {ACTIVATION}, unit-norm first-layer rows, N = d = p, one step eta = {ETA0:g} sqrt(N) on "
             f"n0 = {PSI2_STEP:g} d samples with r = y; sRF model with (r, c, gamma) from theory 3.2; ridge readout "

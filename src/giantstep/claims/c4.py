@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import plots
 from .base import (
+    scaled,
     Claim,
     ClaimContext,
     ClaimOutcome,
@@ -281,6 +282,11 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "N-exponent of the k=0 term": lambda p, f: scaled(p, f, "ladder_terms.*.exponent", "ladder_terms.*.finite_N_slope"),
+            "He3(a) part of dW2": lambda p, f: scaled(p, f, "left_he3.magnitudes"),
+            "N-exponent of the k=2 term": lambda p, f: scaled(p, f, "left_he3.exponent", "left_he3.finite_N_slope"),
+        },
         setting=(
             f"Convention P, sigma = sigma* = {ACTIVATION}, N = d = n, two steps eta_t = N^alpha_t on fresh batches, "
             "residual r = y at both steps (label residual, the correlation-loss gradient; the O(1) step-2 residual "

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import plots
-from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, summarise, t_factor, verdict_from
+from .base import scaled, Claim, ClaimContext, ClaimOutcome, Comparison, compare, summarise, t_factor, verdict_from
 from .registry import register
 
 TARGETS = {
@@ -391,6 +391,11 @@ CLAIM = register(
         predict=predict,
         analyse=analyse,
         plot=plot,
+        headline={
+            "delta_T": lambda p, f: scaled(p, f, "*.delta_T"),
+            "Hessian outlier eigenvalue": lambda p, f: scaled(p, f, "*.points.*.hess_min"),
+            "Hessian outlier cos^2": lambda p, f: scaled(p, f, "*.points.*.cos2"),
+        },
         setting=(
             "Width m = 1, sigma(t) = t^2, a = 1, trained output bias, init ||w|| = 1e-12 (next to the saddle W = 0); "
             "teachers y = tanh(||z||), k = 1 and k = 2, noiseless; full-batch GD (lr 0.2) on n = delta d samples; "

@@ -16,7 +16,9 @@ cluster starts. Completed cells are skipped on a second call (``resume``), so an
 and ``OUT/summary.json`` and ``OUT/report.html`` are written (atomically; figures are drawn in a
 hidden staging directory and renamed into ``OUT/figures``). ``summary.json`` holds an object
 ``claims`` mapping each claim id to its verdict, reason, predicted and measured values (the
-comparison table), sizes, seeds, figures (paths relative to OUT), sweeps, timings and ``data``:
+comparison table), ``power`` (the smallest error in the claim's headline predictions that its verdict detects,
+:func:`giantstep.claims.base.claim_power`), sizes, seeds, figures (paths relative to OUT), sweeps,
+timings and ``data``:
 the mode, row counts and sizes (d, width, n, ...) of the rows the analysis actually read. An exception
 inside a claim's analysis or plotting makes that claim INCONCLUSIVE with the error as its reason;
 other claims are unaffected. Re-running on an existing OUT merges: claims not selected keep their
@@ -43,7 +45,8 @@ from typing import Any, Callable, Iterator
 from .. import __version__
 from ..errors import ConfigError
 from ..jsonable import to_jsonable
-from .base import MODES, Claim, ClaimContext, ClaimOutcome
+from ..report import power_sentence
+from .base import MODES, Claim, ClaimContext, ClaimOutcome, Power, claim_power
 from .registry import select
 
 STORE_NAME = "results.sqlite"
@@ -192,6 +195,14 @@ def evaluate_claim(claim: Claim, ctx: ClaimContext, predictions: dict | None = N
             outcome.seeds,
         )
     return outcome, figures, pred
+
+
+def power_entry(claim: Claim, ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> dict[str, Any]:
+    """The ``power`` entry of a claim (:func:`giantstep.claims.base.claim_power`); a claim whose
+    theory or analysis failed has none to state."""
+    if not claim.headline or not outcome.comparisons:
+        return Power(tuple(claim.headline), None, {}, "not computed: no headline quantities or no verdict").as_dict()
+    return claim_power(claim, ctx, pred, outcome).as_dict()
 
 
 def claim_entry(claim: Claim, outcome: ClaimOutcome, figures: list[Path], out: Path, extra: dict) -> dict[str, Any]:
@@ -357,10 +368,14 @@ def _one_claim(claim: Claim, mode: str, out: Path, store: Path, summary: dict, a
     figures: list[Path] = []
     try:
         ctx = context_for(claim, mode, out, outdir=staging)
-        outcome, figures, _ = evaluate_claim(claim, ctx)
+        outcome, figures, pred = evaluate_claim(claim, ctx)
     finally:
         figures = _publish(staging, figures, out)
+    t_power = time.perf_counter()
+    power = power_entry(claim, ctx, pred, outcome)
     extra = {
+        "power": power,
+        "power_seconds": time.perf_counter() - t_power,
         "mode": mode,
         "sweeps": [sweep_name(claim, s, mode) for s in ctx.frames],
         "sweep_reports": reports,
@@ -369,5 +384,6 @@ def _one_claim(claim: Claim, mode: str, out: Path, store: Path, summary: dict, a
     }
     summary["claims"][claim.id] = claim_entry(claim, outcome, figures, out, extra)
     if log:
-        log(f"{claim.id}: {outcome.verdict} ({time.perf_counter() - t0:.1f} s) {outcome.reason}")
+        log(f"{claim.id}: {outcome.verdict} ({time.perf_counter() - t0:.1f} s) {outcome.reason} Power: "
+            f"{power_sentence(power)}.")
     write_summary({**summary, "mode": mode, "version": __version__, "store": STORE_NAME}, out)

@@ -200,6 +200,9 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     for k, v in metrics.items():
         if not math.isfinite(v) and not (k.startswith(("fit_alignment", "ratio")) or k == "vhat_overlap"):
             check_finite(f"metric {k}", v)
+    # undefined, not diverged (no spike outlier to align, a zero mode): left out of the flat metrics,
+    # which must be finite, and kept as None in the record
+    finite_metrics = {k: v for k, v in metrics.items() if math.isfinite(v)}
     record = {
         "kind": "kernel",
         "config": cfg.model_dump(),
@@ -220,8 +223,7 @@ def run(cfg: KernelConfig) -> ExperimentResult:
         "theory": {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in theory.items()},
         "timings": timings,
     }
-    # an undefined ratio, alignment or overlap (NaN) is None in the record and no metric at all
-    return ExperimentResult(record=record, metrics={k: v for k, v in metrics.items() if math.isfinite(v)}, arrays=arrays)
+    return ExperimentResult(record=record, metrics=finite_metrics, arrays=arrays)
 
 
 def _overlap(v: np.ndarray, theta: np.ndarray) -> float:

@@ -14,7 +14,8 @@ initial law), ``outliers`` (count, rule in :mod:`giantstep.spectra`), ``overlaps
 |<v_j, theta*_i>|), and for t >= 1 ``overlaps_previous`` (|<v_j(W_t), v_l(W_{t-1})>|), ``update``
 (spectrum of W_t - W_{t-1}; with a Gaussian second layer also ``left_hermite_parts`` and
 ``left_hermite_bulk``, j = 0..3, flat metrics ``dw{t}.left_he2``, ``dw{t}.left_he3`` and their
-``_bulk``: :func:`giantstep.spectra.left_hermite_parts`), ``vhat_norm2``, ``vhat_overlap2``,
+``_bulk``: :func:`giantstep.spectra.left_hermite_parts`; ``theta_norm2`` = ||(W_t - W_{t-1}) Theta*||_F^2,
+flat ``dw{t}.theta_norm2``), ``vhat_norm2``, ``vhat_overlap2``,
 ``eta``, ``residual_mse``),
 ``features`` (if requested), ``hermite_projections`` (if requested), ``readout``
 (``train_error``, ``test_error``, ``test_mse``) when configured, ``theory`` (predictions from
@@ -190,7 +191,9 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
             entry["residual_mse"] = traj.residual_mse[t - 1]
             entry["vhat_norm2"] = vn2
             entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
+            entry["update"]["theta_norm2"] = float(np.sum((dW @ theta) ** 2))  # ||(W_t - W_{t-1}) Theta*||_F^2
             _flat(metrics, f"dw{t}", entry["update"])
+            metrics[f"dw{t}.theta_norm2"] = entry["update"]["theta_norm2"]
             if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (theory 4.2)
                 parts, bulk = left_hermite_parts(dW, net0.a, LEFT_HERMITE_DEGREE)
                 entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()

@@ -41,8 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from .domain import require
 from .mp import mp_edges, mp_quadrature
-from .validation import NONNEGATIVE, POSITIVE, RATIO, Interval, validate_params
+from .validation import NONNEGATIVE, POSITIVE, RATIO, SIZE, Interval, validate_params
 from .result import Result
 
 
@@ -129,3 +130,36 @@ def additive_spike_mp(aspect: float, scale: float, theta: float, *, nodes: int =
     g2 = float(np.sum(w / (lam - x) ** 2))
     ov = 1.0 / (theta * theta * g2)
     return BBPResult(lam, b, ov, ov, True)
+
+
+@validate_params({"c": Interval(float, 0, 1, closed="right"), "theta": NONNEGATIVE, "n": SIZE})
+def rectangular_subcritical(c: float, theta: float, n: int) -> BBPResult:
+    r"""Finite-n squared overlaps of the top singular vectors below the rectangular BBP threshold.
+
+    X (n x m, n <= m, c = n/m, entries variance 1/m) plus theta u v^T with theta < c^{1/4}. The
+    top singular pair of X (l1, r1) has overlaps <l1, u> ~ N(0, 1/n), <r1, v> ~ N(0, 1/m). To first
+    order in the perturbation of that pair (its resolvent pole) with the isotropic local law
+    elsewhere -- u^T z (z^2 - X X^T)^{-1} u -> phi(z), v^T z (z^2 - X^T X)^{-1} v -> phi~(z), at the
+    edge z = 1 + sqrt(c): phi = c^{-1/2}, phi~ = 1, so theta^2 phi phi~ = theta^2 / sqrt(c) --
+    the top vectors of X + theta u v^T satisfy
+
+        <u1, u> = (<l1, u> + theta phi  <r1, v>) / D,   <v1, v> = (<r1, v> + theta phi~ <l1, u>) / D,
+        D = 1 - theta^2 / sqrt(c),
+
+    hence E<u1, u>^2 = (1 + theta^2) / (n D^2) (left, dim n) and
+    E<v1, v>^2 = (1 + theta^2 / c) / (m D^2) (right, dim m); both are 1/dim at theta = 0 and
+    (1 + theta^2) / (n (1 - theta^2)^2) for c = 1. Valid outside the critical window,
+    c^{1/4} - theta >> n^{-1/3}; the next order is relative O(n^{-1/3} / (c^{1/4} - theta)).
+    ``top`` and ``edge`` are the edge 1 + sqrt(c).
+
+    >>> r = rectangular_subcritical(1.0, 0.5, 1000)
+    >>> round(r.left_overlap2 * 1000, 4), round(r.right_overlap2 * 1000, 4)
+    (2.2222, 2.2222)
+    """
+    require(theta < c**0.25, f"rectangular_subcritical: theta = {theta:g} must lie below the BBP threshold "
+                             f"c^(1/4) = {c**0.25:g}", hard=True)
+    edge = 1.0 + math.sqrt(c)
+    m = n / c
+    t2 = theta * theta
+    D2 = (1.0 - t2 / math.sqrt(c)) ** 2
+    return BBPResult(edge, edge, (1.0 + t2) / (n * D2), (1.0 + t2 / c) / (m * D2), False)

@@ -70,6 +70,19 @@ def tensor_grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray]
     return [p.reshape(-1) for p in pts], w
 
 
+def broadcast_grid(*rules: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Product rule kept on its axes: node arrays broadcastable to one axis per rule (so that sums
+    over some axes are partial expectations) and the product weights of the full grid's shape."""
+    dims = len(rules)
+    pts, wt = [], np.ones([1] * dims)
+    for i, (x, w) in enumerate(rules):
+        shape = [1] * dims
+        shape[i] = len(x)
+        pts.append(np.asarray(x).reshape(shape))
+        wt = wt * np.asarray(w).reshape(shape)
+    return pts, wt
+
+
 def gauss_legendre_panels(edges: np.ndarray, order: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Composite Gauss-Legendre nodes/weights on the panels [edges[i], edges[i+1]] (dx weight)."""
     x, w = gauss_legendre(order)

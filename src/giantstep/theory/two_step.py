@@ -62,12 +62,13 @@ from numpy.polynomial.hermite_e import hermeval
 from ..hermite import hermite_coefficients
 from .domain import require
 from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
-from .quadrature import gauss_hermite, tensor_grid
+from .quadrature import broadcast_grid, gauss_hermite, tensor_grid
 from .result import Result
 from .validation import GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, SIZE, UNIT, Function, Interval, Options, validate_params
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
+GAMMA_NODES = 6  # Gauss-Hermite nodes over the first direction's alignment (update_theta_energy)
 STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
          "eta2": NONNEGATIVE, "alpha2": GROWING_STEP_EXPONENT}
 
@@ -236,3 +237,114 @@ def left_hermite_part(
     ey2F2 = float(np.sum(wz * (y**2 + noise**2) * F**2))
     bz, bzeta = float(np.sum(wz * y * F * z)), float(np.sum(wz * y * F * zeta))
     return eta2 * width**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(ey2F2 / psi2 + bz**2 + bzeta**2)
+
+
+@dataclass(frozen=True)
+class ThetaEnergy(Result):
+    """E||dW2 theta*||^2 of the second step's update = signal + noise (see :func:`update_theta_energy`);
+    ``learned`` is the signal at the first direction's mean alignment mu1*/||vhat|| (0 for IE >= 2),
+    the part that does not come from the O(n^{-1/2}) chance alignment of the first direction."""
+
+    signal: float
+    noise: float
+    learned: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.signal + self.noise
+
+
+@validate_params({"activation": Function(), "link": Function(), **STEPS, "batch": Options(BATCHES),
+                  "residual": Options(("label", "centered")), "second_layer": Options(("gaussian", "rademacher"))})
+def update_theta_energy(
+    activation,
+    link,
+    d: int,
+    width: int,
+    n: int,
+    eta1: float,
+    alpha1: float,
+    eta2: float,
+    alpha2: float,
+    *,
+    batch: str = "fresh",
+    residual: str = "label",
+    second_layer: str = "gaussian",
+    nodes: tuple[int, int, int, int, int] = (20, 24, 8, 32, 12),
+) -> ThetaEnergy:
+    r"""E||(W2 - W1) theta*||^2 for a noiseless single-index teacher, exact in the first step [DER].
+
+    Step 1 (on batch 1, r = y) moves neuron i's pre-activation on a sample x by
+    t1 a_i [mu1 ||vhat|| kappa + b xi_i + (reused sample) y sigma'(g_i) / psi2], t1 = eta_1 / sqrt(N):
+    kappa = gamma1 z + sqrt(1 - gamma1^2) zeta is the sample's projection on the first direction
+    (shared by all neurons), b xi_i the neuron's own part of the update's bulk (b^2 = E y^2
+    Var sigma'(G) / psi2, xi_i ~ N(0, 1)), and on a reused sample its own label enters through the
+    self term of vhat (<x, x> / n = 1 / psi2) with the neuron's own sigma'(g_i). Step 2 on a fresh or
+    the reused batch, residual r = y (``label``) or r = y - (f1 - f0) = y - sqrt(N) Phi(z, zeta)
+    (``centered``, Phi = E_{a,g,xi}[a (sigma(h) - sigma(g))]). The theta* coordinate of row i of
+    the update is (eta_2 a_i / sqrt(N)) (1/n) sum_mu r sigma'(h_i) z, so with
+    G(a) = E[r sigma'(h) z] and M(a) = E[r^2 sigma'(h)^2 z^2] (over g, xi, z, zeta),
+
+        signal = eta_2^2 E_a[a^2 G(a)^2],   noise = eta_2^2 E_a[a^2 (M(a) - G(a)^2)] / n,
+
+    (M includes E[e^2] sigma'^2 z^2 for the centred residual),
+
+    eta_t = eta0_t N^{alpha_t}; g ~ N(0, 1) independent of (z, zeta) up to O(d^{-1/2}). For a fresh
+    batch and information exponent >= 2 the signal vanishes (kappa is independent of z); on a reused
+    batch the self term makes G(a) carry E[y^{j+1} z] (theory 4.2), and with the ``centered``
+    residual the O(N^{alpha_1}) part sqrt(N) Phi, a function of the sample's own label, carries
+    theta* already in the k = 0 term. The first direction's alignment is taken at finite n,
+    gamma1^2 = (mu1*^2 + (E[y^2 z^2] - mu1*^2) / n) / ||vhat||^2: for IE >= 2 the alignment is the
+    O(n^{-1/2}) heteroscedastic part of vhat, which the O(N^{alpha1}) centred residual turns into a
+    signal of the fresh batch too (E over the sign of <vhat, theta*> of the squared signal, exact to
+    leading order in gamma1). The energy is averaged over gamma1 ~ N(mu1*/||vhat||, (E[y^2 z^2] -
+    mu1*^2)/(n ||vhat||^2)) (the law of <vhat, theta*>/||vhat||; the sign of a pure-noise alignment
+    is random) by GAMMA_NODES-point Gauss-Hermite. ``learned`` is the signal at the mean alignment:
+    the theta* part that a learned direction carries (for the centred residual and IE >= 2 the
+    chance alignment makes the huge update along the first direction put energy on theta* without
+    aligning with it). Tensor Gauss-Hermite quadrature over (a, g, xi, z, zeta).
+    """
+    act, g_link = activation, link
+    fs = first_step(act, g_link, d, width, n, eta1, alpha1, residual="label", second_layer=second_layer)
+    vn2 = fs.vhat_norm2
+    zq, wq = gauss_hermite(80)
+    mu1s = float(np.sum(wq * g_link.f(zq) * zq))
+    sd_gamma = math.sqrt(max(float(np.sum(wq * (g_link.f(zq) * zq) ** 2)) - mu1s**2, 0.0) / int(n) / vn2)
+    gq, pg = gauss_hermite(GAMMA_NODES)
+    args = (fs, int(width), int(n), eta1, alpha1, eta2, alpha2, batch, residual, second_layer, nodes)
+    parts = [_theta_energy_at(act, g_link, float(np.clip(mu1s / math.sqrt(vn2) + sd_gamma * x, -1.0, 1.0)), *args)
+             for x in gq]
+    mean = _theta_energy_at(act, g_link, mu1s / math.sqrt(vn2), *args)
+    return ThetaEnergy(float(pg @ [p.signal for p in parts]), float(pg @ [p.noise for p in parts]), mean.signal)
+
+
+def _theta_energy_at(act, g_link, gamma1: float, fs: FirstStep, N: int, n: int, eta1: float, alpha1: float,
+                     eta2: float, alpha2: float, batch: str, residual: str, second_layer: str,
+                     nodes: tuple) -> ThetaEnergy:
+    """:func:`update_theta_energy` at a given alignment gamma1 of the first direction."""
+    psi2, vn2 = fs.psi2, fs.vhat_norm2
+    t1 = float(eta1) * N**alpha1 / math.sqrt(N)
+    eta2_full = eta2 * N**alpha2
+    b = math.sqrt(fs.ey2 * fs.var_dsigma / psi2)
+    rules = [gauss_hermite(nodes[0]) if second_layer == "gaussian" else (np.array([-1.0, 1.0]), np.array([0.5, 0.5]))]
+    rules += [gauss_hermite(k) for k in nodes[1:]]
+    (a, g, xi, z, ze), w = broadcast_grid(*rules)  # axes: a, g, xi, z, zeta
+    y = g_link.f(z)
+    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ze
+    drive = fs.mu1 * math.sqrt(vn2) * kappa + b * xi + (y * act.df(g) / psi2 if batch == "reuse" else 0.0)
+    h = g + t1 * a * drive
+    r, spread = y, 0.0
+    if residual == "centered":
+        per_neuron = a * (act.f(h) - act.f(g))
+        wn = np.sum(w, axis=(0, 1, 2), keepdims=True)
+        phi = np.sum(w * per_neuron, axis=(0, 1, 2), keepdims=True) / wn
+        spread = np.sum(w * per_neuron**2, axis=(0, 1, 2), keepdims=True) / wn - phi**2
+        r = y - math.sqrt(N) * phi
+    ds = act.df(h)
+    wa = np.sum(w, axis=(1, 2, 3, 4))
+    G = np.sum(w * r * ds * z, axis=(1, 2, 3, 4)) / wa
+    M = np.sum(w * (r * r + spread) * (ds * z) ** 2, axis=(1, 2, 3, 4)) / wa
+    a_nodes, pa = rules[0]
+    signal = eta2_full**2 * float(np.sum(pa * a_nodes**2 * G**2))
+    noise = eta2_full**2 * float(np.sum(pa * a_nodes**2 * (M - G**2))) / int(n)
+    return ThetaEnergy(signal, noise)
