@@ -22,7 +22,9 @@ from giantstep.cli import main
 
 BUG_TYPES = ("IndexError", "KeyError", "TypeError", "AttributeError", "ZeroDivisionError", "UnboundLocalError",
              "NameError", "AssertionError", "RecursionError", "NotImplementedError", "ImportError")
-_ERROR_LINE = re.compile(r"^error: The '[^']*' parameter must be .+ Got .* instead\.$")
+# exit 2: the field template, or a theory formula refused outside its domain (ValidityError),
+# which names the violated condition instead of a field
+_ERROR_LINE = re.compile(r"^error: (The '[^']*' parameter must be .+ Got .* instead\.|outside the formula's domain: .+)$")
 
 
 def invoke(argv: list[str]) -> tuple[int, str, str]:
