@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from giantstep.errors import ConfigError
+from giantstep.errors import ValidityError
 from giantstep.hermite import hermite_constants
 from giantstep.theory.bbp import rectangular_subcritical
 from giantstep.theory.two_step import update_theta_energy
@@ -21,7 +21,7 @@ def test_subcritical_overlap_exact_limits():
     r = rectangular_subcritical(1.0, 0.6, 500)
     assert r.left_overlap2 == pytest.approx(1.36 / (500 * 0.64**2)) == r.right_overlap2
     assert r.top == r.edge == 2.0 and not r.outlier
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValidityError):
         rectangular_subcritical(1.0, 1.0, 100)  # at the threshold: no subcritical formula
 
 
