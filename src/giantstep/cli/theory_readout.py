@@ -102,6 +102,9 @@ def register(theory_app: typer.Typer) -> None:
         r: Optional[float] = typer.Option(None, "--r", help="Override the spike r >= 0 (default: from the one-step mapping)."),
         c: Optional[float] = typer.Option(None, "--c", help="Override the bulk inflation c > 0."),
         gamma: Optional[float] = typer.Option(None, "--gamma", help="Override the alignment gamma in [0, 1]."),
+        intercept: bool = typer.Option(True, "--intercept/--no-intercept",
+                                       help="The readout fits an unpenalised intercept (the steps readout; "
+                                            "--no-intercept: the rf kind's readout and the paper's model)."),
         allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
@@ -116,13 +119,15 @@ def register(theory_app: typer.Typer) -> None:
             rr = par.r if r is None else NONNEGATIVE.check("r", r)
             cc = par.c if c is None else POSITIVE.check("c", c)
             gg = par.gamma if gamma is None else UNIT.check("gamma", gamma)
-            res = srf_test_error(activation, link, rr, cc, gg, n_over_d, lam_srf, noise=noise, d=d)
+            res = srf_test_error(activation, link, rr, cc, gg, n_over_d, lam_srf, noise=noise, d=d, intercept=intercept)
             out = {"r": rr, "gamma": gg, "c": cc, **res.as_dict(), "lam": lam_srf, "ridge": lam_srf / n_over_d}
             return out
 
         report(compute, {"second_layer": "+-1 with an odd activation (the equations' a_i = 1)",
                          "residual": "label (f0 removed; r = y at the step)", "step": "one step, eta = eta0 sqrt(N)",
-                         "p": "p = N = d", "lam": "sum_mu (y - a.phi/sqrt(p))^2 + lam ||a||^2", "ridge": READOUT_RIDGE,
+                         "p": "p = N = d", "lam": "sum_mu (y - b - a.phi/sqrt(p))^2 + lam ||a||^2", "ridge": READOUT_RIDGE,
+                         "intercept": ("b fitted, unpenalised (the steps readout: centred features and labels)"
+                                       if intercept else "none (b = 0: the rf kind's readout)"),
                          "mean_mode": (f"lam << n E[mu0^2] checked at d = {d}" if d is not None
                                        else "unpenalised: lam << n E[mu0^2] assumed (n -> inf; give --d to check)"),
                          "overrides": [k for k, v in (("r", r), ("c", c), ("gamma", gamma)) if v is not None]},
