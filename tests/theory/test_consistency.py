@@ -57,7 +57,9 @@ def test_every_magnitude_is_invariant_under_sign_flip(spec, link, alpha):
         assert getattr(q, key) == pytest.approx(getattr(p, key), rel=1e-9, abs=1e-12), key
     t1 = two_step_terms(act, link, 300, 400, 600, 2.0, alpha, 1.0, 0.2)
     t2 = two_step_terms(neg, link, 300, 400, 600, 2.0, alpha, 1.0, 0.2)
-    assert t2.magnitudes == pytest.approx(t1.magnitudes, rel=1e-9, abs=1e-14) and t2.s1 == pytest.approx(t1.s1)
+    assert t2.s1 == pytest.approx(t1.s1) and t2.carries_theta == t1.carries_theta
+    for m1, m2 in zip(t1.magnitudes, t2.magnitudes):  # a number, or the same refusal
+        assert m2 == (m1 if isinstance(m1, str) else pytest.approx(m1, rel=1e-9, abs=1e-14))
 
 
 @settings(max_examples=5, deadline=None, derandomize=True, database=None)

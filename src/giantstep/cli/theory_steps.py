@@ -97,17 +97,18 @@ def register(theory_app: typer.Typer) -> None:
         allow: bool = ALLOW_OPT,
         json_out: bool = JSON_OPT,
     ) -> None:
-        """Two-step power counting: exponents, new_directions, outliers_including_first, magnitudes
-        (and, for a Gaussian second layer and a fresh batch, left_hermite_parts: the update along
-        He_j(a), j = 2, 3, exact in s1)."""
-        from ..theory.two_step import left_hermite_part, two_step_terms
+        """Two-step power counting: exponents, new_directions, outliers_including_first, per-term
+        magnitudes and theta* content (a value or 'not applicable: <reason>'), and update_parts: the
+        step-2 update's low-rank parts exact in s1 (along a and 1 for a +-1 second layer, along
+        He_j(a) for a Gaussian one; also printed as left_hermite_parts, he2 and he3)."""
+        from ..theory.two_step import two_step_terms
 
         def compute() -> dict:
             out = two_step_terms(activation, link, d, width, n, eta1, alpha1, eta2, alpha2, noise=noise, batch=batch,
                                  second_layer=second_layer, residual=residual).as_dict()
-            if second_layer == "gaussian" and batch == "fresh":
-                out["left_hermite_parts"] = {f"he{j}": left_hermite_part(activation, link, d, width, n, eta1, alpha1, eta2,
-                                                                         alpha2, degree=j, noise=noise) for j in (2, 3)}
+            parts = out["update_parts"]
+            if isinstance(parts, dict) and "he3" in parts:
+                out["left_hermite_parts"] = {key: parts[key] for key in ("he2", "he3")}
             return out
 
         report(compute, step_assumptions(residual, second_layer, batch=batch, steps="eta_t = eta0_t N^alpha_t, t = 1, 2"),

@@ -105,13 +105,13 @@ from ..errors import DivergenceError
 from .domain import is_odd, require
 from .first_step import first_step_from_moments, teacher_moments
 from .mp import mp_quadrature
-from .quadrature import gauss_hermite, gauss_legendre, gaussian_panels, refine_until_stable
+from .quadrature import (HALF_RANGE, gauss_hermite, gaussian_panels, kink_edges, kinked_gaussian_rule,
+                         refine_until_stable)
 from .result import Result
 from .validation import NOISE, NONNEGATIVE, POSITIVE, RATIO, RIDGE, SIZE, UNIT, Boolean, Function, Interval, Optional, validate_params
 
 MU0_FLOOR = 1e-20  # E mu0(kappa)^2 below this (relative) means no mean feature: m = 0
 START = (0.1, 0.2, 3.0, 3.0, 0.5, 0.5, 1.5, 0.0)
-HALF_RANGE = 9.0  # Gaussian mass beyond 9 sd is < 3e-19
 RESOLUTIONS = (1.0, 1.5, 2.25, 3.375, 5.0625)  # panel densities of the accuracy check
 MAX_GRID = 20_000_000  # (kappa, z) nodes of the finest rule tried
 CHUNK = 400_000  # (kappa, z) nodes evaluated at once
@@ -181,25 +181,6 @@ def srf_parameters(activation, link, eta0: float, psi2: float, *, noise: float =
     return SRFParameters(fs.s, fs.gamma, fs.inflation, fs.vhat_norm2)
 
 
-def _kink_edges(kinks: tuple[float, ...], offset: np.ndarray, slope: float) -> np.ndarray:
-    """(rows, len(kinks)) z-positions where offset + slope z crosses a kink, clipped to the range."""
-    if not kinks or slope == 0:
-        return np.empty((offset.shape[0], 0))
-    k = np.asarray(kinks, dtype=float)
-    return np.clip((k[None, :] - offset[:, None]) / slope, -HALF_RANGE, HALF_RANGE)
-
-
-def _z_rule(base: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row Gauss-Legendre x Gaussian rule on the base panels split at each row's extra edges
-    (every row has the same number of panels, so the rows form one array)."""
-    edges = np.sort(np.concatenate([np.broadcast_to(base, (extra.shape[0], base.size)), extra], axis=1), axis=1)
-    x, w = gauss_legendre(8)
-    lo, half = edges[:, :-1, None], 0.5 * np.diff(edges, axis=1)[:, :, None]
-    z = (lo + half * (1.0 + x)).reshape(edges.shape[0], -1)
-    wz = (half * w).reshape(edges.shape[0], -1) * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return z, wz
-
-
 @dataclass(frozen=True)
 class ConditionalCoefficients(Result):
     """Coefficients of sigma(r kappa + sqrt(c) z) given kappa, on Gauss-Hermite nodes in kappa.
@@ -228,8 +209,8 @@ def conditional_coefficients(activation, r: float, c: float, nk: int = 101, nz: 
     kap, wk = gauss_hermite(nk)
     sc = math.sqrt(c)
     if activation.kinks:
-        z, wz = _z_rule(_panels(min(1.0, 1.0 / sc), CONDITIONAL_PANEL_DENSITY),
-                        _kink_edges(activation.kinks, r * kap, sc))
+        z, wz = kinked_gaussian_rule(_panels(min(1.0, 1.0 / sc), CONDITIONAL_PANEL_DENSITY),
+                        kink_edges(activation.kinks, r * kap, sc))
     else:
         z1, w1 = gauss_hermite(nz)
         z, wz = np.broadcast_to(z1, (nk, nz)), np.broadcast_to(w1, (nk, nz))
@@ -255,8 +236,8 @@ def _z_averages(act: Activation, link: Activation, kap: np.ndarray, r: float, c:
     """(6, len(kap)): E_z of sigma, z sigma, sigma^2 at sqrt(c) z + r kappa and of g, z g, g^2 at
     rho z + gamma kappa, on the per-kappa z rule split at the kinks."""
     sc, rho = math.sqrt(c), math.sqrt(max(1.0 - gamma * gamma, 0.0))
-    extra = np.concatenate([_kink_edges(act.kinks, r * kap, sc), _kink_edges(link.kinks, gamma * kap, rho)], axis=1)
-    z, wz = _z_rule(base, extra)
+    extra = np.concatenate([kink_edges(act.kinks, r * kap, sc), kink_edges(link.kinks, gamma * kap, rho)], axis=1)
+    z, wz = kinked_gaussian_rule(base, extra)
     S = act.f(r * kap[:, None] + sc * z)
     T = link.f(gamma * kap[:, None] + rho * z)
     return np.stack([np.sum(wz * S, axis=1), np.sum(wz * S * z, axis=1), np.sum(wz * S * S, axis=1),
