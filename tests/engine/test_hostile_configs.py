@@ -57,7 +57,14 @@ def test_reuse_step_must_name_an_earlier_step(tmp_path, step, reuse, field):
     assert code == 2 and f"'{field}'" in err
 
 
-def test_a_theory_outside_its_domain_is_not_applicable_and_the_run_stands(tmp_path):
+def test_a_theory_outside_its_domain_is_not_applicable_and_the_run_stands(tmp_path, monkeypatch):
+    # The zero teacher that used to divide by zero now has its (zero) predictions; the failure is planted.
+    import giantstep.theory.predictions as predictions
+
+    def divide_by_zero(cfg):
+        return 1.0 / 0.0
+
+    monkeypatch.setattr(predictions, "steps_predictions", divide_by_zero)
     code, out, err = _run(tmp_path, dict(SMALL, teacher={"link": "0*he1"}, steps=[{"eta0": 1.0}, {"eta0": 1.0}]),
                           "--json")
     assert code == 0, err

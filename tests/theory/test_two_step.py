@@ -194,3 +194,12 @@ def test_left_hermite_part_leading_order_and_parity():
     # at the C4 ladder the higher orders lower the He3 part by about a third
     exact = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
     assert 0.55 < exact / _leading_order_he_part(3, 1.0, 0.4, 1.0, 0.3, N) < 0.75
+
+
+@pytest.mark.parametrize("batch", ["fresh", "reuse"])
+def test_zero_teacher_gives_a_zero_update(batch):
+    """y = 0 (link 0*he1): the gradient vanishes, so every magnitude and part is exactly 0 (before, a
+    reused batch divided by ||vhat_1|| = 0)."""
+    t = two_step_terms("relu", "0*he1", 16, 16, 32, 1.0, 0.0, 1.0, 0.0, batch=batch)
+    assert t.magnitudes == [0.0] * len(t.magnitudes) and t.update_parts == {"a": 0.0, "ones": 0.0}
+    assert not any(c is True for c in t.carries_theta)

@@ -26,38 +26,45 @@ def parse_z(text: str) -> complex | None:
     return complex(re_, im_)
 
 
+def srf_spectrum_cmd(
+    activation: str = typer.Option("tanh", "--activation", help="sigma (odd or even for a +-1 second layer)."),
+    link: str = typer.Option("tanh", "--link", help="Teacher link g."),
+    noise: float = typer.Option(0.0, "--noise", help="Label-noise level tau of the step batch."),
+    eta0: float = typer.Option(..., "--eta0", help="eta = eta0 sqrt(N) (maximal step)."),
+    psi2: float = typer.Option(..., "--psi2", help="Step batch ratio n0/d."),
+    readout_ratio: float = typer.Option(..., "--readout-ratio", help="Samples of the covariance, n/d."),
+    psi1: float = typer.Option(1.0, "--psi1", help="Width ratio p/d."),
+    z: str = typer.Option("", "--z", help="Complex point 'RE,IM' (IM > 0) for the Stieltjes transform g(z)."),
+    grid: int = typer.Option(200, "--grid", help="Density grid size over the bulk (points crowd at the edges)."),
+    width: int = typer.Option(0, "--width", help="Width p: places the mean-mode outlier (~ p E f_mean^2); 0 = p -> inf."),
+    second_layer: str = typer.Option("rademacher", "--second-layer", help="rademacher | ones."),
+    init: str = typer.Option("sphere", "--init", help="sphere | gaussian (rows of W0)."),
+    raw: bool = typer.Option(False, "--raw", help="Raw features (default: column-centred, as the simulator)."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Feature spectrum after one step: x, density, bulk_edges, outliers, stieltjes (at --z)."""
+    from ..errors import ConfigError
+    from ..theory.feature_spectrum import feature_model_from_step, feature_spectrum
+
+    point = parse_z(z)
+    if grid < 2 or grid > 20000:
+        raise ConfigError("grid", "an integer in [2, 20000]", grid)
+    if width < 0:
+        raise ConfigError("width", "an integer >= 1, or 0 for the limit p -> inf", width)
+    model = feature_model_from_step(
+        activation, link, eta0, psi2, readout_ratio, noise, psi1,
+        centred=not raw, second_layer=second_layer, init=init,
+    )
+    res = guard(lambda: feature_spectrum(model, grid=grid, z=point, width=width or None))
+    emit(res.as_dict(), json_out)
+
+
+COMMANDS = {
+    "srf-spectrum": srf_spectrum_cmd,
+}
+
+
 def register(theory_app: typer.Typer) -> None:
     """Add ``srf-spectrum`` to the ``theory`` sub-app."""
-
-    @theory_app.command("srf-spectrum")
-    def srf_spectrum_cmd(
-        activation: str = typer.Option("tanh", "--activation", help="sigma (odd or even for a +-1 second layer)."),
-        link: str = typer.Option("tanh", "--link", help="Teacher link g."),
-        noise: float = typer.Option(0.0, "--noise", help="Label-noise level tau of the step batch."),
-        eta0: float = typer.Option(..., "--eta0", help="eta = eta0 sqrt(N) (maximal step)."),
-        psi2: float = typer.Option(..., "--psi2", help="Step batch ratio n0/d."),
-        readout_ratio: float = typer.Option(..., "--readout-ratio", help="Samples of the covariance, n/d."),
-        psi1: float = typer.Option(1.0, "--psi1", help="Width ratio p/d."),
-        z: str = typer.Option("", "--z", help="Complex point 'RE,IM' (IM > 0) for the Stieltjes transform g(z)."),
-        grid: int = typer.Option(200, "--grid", help="Density grid size over the bulk (points crowd at the edges)."),
-        width: int = typer.Option(0, "--width", help="Width p: places the mean-mode outlier (~ p E f_mean^2); 0 = p -> inf."),
-        second_layer: str = typer.Option("rademacher", "--second-layer", help="rademacher | ones."),
-        init: str = typer.Option("sphere", "--init", help="sphere | gaussian (rows of W0)."),
-        raw: bool = typer.Option(False, "--raw", help="Raw features (default: column-centred, as the simulator)."),
-        json_out: bool = JSON_OPT,
-    ) -> None:
-        """Feature spectrum after one step: x, density, bulk_edges, outliers, stieltjes (at --z)."""
-        from ..errors import ConfigError
-        from ..theory.feature_spectrum import feature_model_from_step, feature_spectrum
-
-        point = parse_z(z)
-        if grid < 2 or grid > 20000:
-            raise ConfigError("grid", "an integer in [2, 20000]", grid)
-        if width < 0:
-            raise ConfigError("width", "an integer >= 1, or 0 for the limit p -> inf", width)
-        model = feature_model_from_step(
-            activation, link, eta0, psi2, readout_ratio, noise, psi1,
-            centred=not raw, second_layer=second_layer, init=init,
-        )
-        res = guard(lambda: feature_spectrum(model, grid=grid, z=point, width=width or None))
-        emit(res.as_dict(), json_out)
+    for command, function in COMMANDS.items():
+        theory_app.command(command)(function)

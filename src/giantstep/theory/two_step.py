@@ -110,7 +110,8 @@ from .domain import require
 from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
 from .quadrature import HALF_RANGE, gauss_hermite, kinked_gaussian_rule, tensor_grid
 from .result import Result
-from .validation import GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, SIZE, UNIT, Function, Interval, Options, validate_params
+from .validation import (GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, POSITIVE, SIZE, UNIT, Function, Interval, Options,
+                         validate_params)
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
@@ -178,7 +179,8 @@ class SampleLaw:
     y = g(z) + tau eps, kappa_loo = gamma1 z + rho zeta (module docstring, 'Right vectors').
 
     A reused batch adds self terms: <x, u1> = kappa_loo + self_kappa y and <x, xi> = zeta + self_xi y,
-    self_kappa = 1/(psi2 ||vhat_1||), self_xi = 1/sqrt(psi2 E y^2); both are 0 for a fresh batch."""
+    self_kappa = 1/(psi2 ||vhat_1||), self_xi = 1/sqrt(psi2 E y^2); both are 0 for a fresh batch
+    (and for y = 0)."""
 
     w: np.ndarray
     z: np.ndarray
@@ -213,14 +215,14 @@ def sample_law(link, noise: float, batch: str, gamma1: float, psi2: float, vhat_
         (z, zeta), w = tensor_grid(rule, rule)
         y = link.f(z)
     kappa_loo = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
-    if batch == "reuse":
-        return SampleLaw(w, z, zeta, y, kappa_loo, psi2, 1.0 / (psi2 * vhat_norm), 1.0 / math.sqrt(psi2 * float(w @ (y * y))))
+    ey2 = float(w @ (y * y))
+    if batch == "reuse" and ey2 > 0:  # y = 0 has no self term
+        return SampleLaw(w, z, zeta, y, kappa_loo, psi2, 1.0 / (psi2 * vhat_norm), 1.0 / math.sqrt(psi2 * ey2))
     return SampleLaw(w, z, zeta, y, kappa_loo, psi2, 0.0, 0.0)
 
 
 @validate_params({"link": Function(), "noise": NOISE, "K": Interval(int, 0, 64), "batch": Options(BATCHES),
-                  "gamma1": UNIT, "psi2": Interval(float, 0, None, closed="neither"),
-                  "vhat_norm": Interval(float, 0, None, closed="neither"), "nodes": Interval(int, 4, 200)})
+                  "gamma1": UNIT, "psi2": POSITIVE, "vhat_norm": POSITIVE, "nodes": Interval(int, 4, 200)})
 def theta_components(link, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, *, noise: float = 0.0,
                      nodes: int = GRID_NODES) -> np.ndarray:
     """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
