@@ -1,4 +1,4 @@
-r"""The two-layer network in convention P (theory doc section 0.1).
+r"""The two-layer network in convention P (docs/theory.md, section 0).
 
     f(x) = (1/sqrt(N)) sum_{i=1}^N a_i sigma(<w_i, x>),   W in R^{N x d} (rows w_i), a in R^N fixed
 
@@ -12,7 +12,7 @@ Second layer (``second_layer``):
                (W0 then has rank N/2 and its singular values are sqrt(2) times larger)
 
 Shapes: X (n, d) -> preactivations X W^T (n, N) -> features sigma(X W^T) (n, N) -> f (n,).
-Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; theory doc table 0.2.
+Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; docs/theory.md, section 0.
 
 Example
 -------

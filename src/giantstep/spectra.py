@@ -5,7 +5,7 @@ sqrt(v) [|sqrt(N) - sqrt(d)|, sqrt(N) + sqrt(d)] (Marchenko-Pastur). For the ini
 convention P (v = 1/d) the top edge is 1 + sqrt(N/d) = 1 + sqrt(psi1); for ``symmetric`` pairs
 it is sqrt(2) (1 + sqrt(N/(2d))).
 
-Empirical bulk edge (after training the bulk may be inflated, theory 3.2): the bulk is taken
+Empirical bulk edge (after training the bulk may be inflated, docs/theory.md, section 8): the bulk is taken
 to be MP-shaped with an unknown entry variance v, estimated from its second moment,
 
     v_hat = (||W||_F^2 - sum_{outliers} s_j^2) / ((min(N,d) - #outliers) * max(N,d)),
@@ -37,7 +37,7 @@ where the subtracted term is the bulk's energy along h_j from the rows' own ener
 an update scale with a_i, so the bulk is not isotropic in the left space; e.g. E[a^2 He3(a)^2] /
 E[He3(a)^2] = 7). Consistent as N -> infinity when the bulk's rows are uncorrelated; compared with
 :func:`giantstep.theory.two_step.left_hermite_part` in claim C4.
-References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); theory doc sections 1.3, 4.2, 8.
+References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); docs/theory.md, sections 6, 9, 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One large step (alpha in (0, 1/2)) against docs/theory.md section 6, and the fresh-vs-reuse gap
+"""One large step (alpha in (0, 1/2)) against docs/theory.md, section 6, and the fresh-vs-reuse gap
 (section 9)."""
 
 import math
@@ -46,7 +46,7 @@ def test_one_step_matches_theory(act, link, d, N, n, eta0, alpha):
         m = meas[key]
         want = getattr(pred, key)
         # Tolerance: 4 standard errors of the mean over RUNS seeds, plus the finite-size bias of the
-        # rank-one approximation (theory 1.2: remainder O(N^{-1/2}) relative; the sigma' fluctuation
+        # rank-one approximation (docs/theory.md, section 6: remainder O(N^{-1/2}) relative; the sigma' fluctuation
         # also inflates the bulk by O(eta^2/N)), allowed as 3/sqrt(min(N, d)) relative.
         tol = 4 * m.std(ddof=1) / math.sqrt(RUNS) + 3 / math.sqrt(min(N, d)) * abs(want)
         assert abs(m.mean() - want) < tol, (key, m.mean(), want, tol)
@@ -82,7 +82,7 @@ def _reuse_gap(d, runs):
     # Information exponent 3 (He3 link): a fresh second batch sees E[y x] = 0 and E[y kappa^k x] = 0
     # (kappa independent of the batch), so |<v1(W2), theta*>| is at the random level
     # ~ sqrt(2/(pi d)). With the batch reused, kappa_mu contains the self term y_mu / psi2 and the
-    # k = 2 term (1/n) sum y kappa^2 x carries E[y^3 z] theta* / psi2^2 (theory 4.2): visible since
+    # k = 2 term (1/n) sum y kappa^2 x carries E[y^3 z] theta* / psi2^2 (docs/theory.md, section 9): visible since
     # alpha2 = 0.4 >= 2 (1/2 - alpha1) = 0.1 (tanh has c3 != 0). Its alignment is limited by the
     # sampling noise of that vector, about E[y^3 z] / sqrt(E y^6) ~ 0.1 for He3 at psi2 = 1,
     # while the random level is 0.8/sqrt(d). Decision rule: the mean gap must exceed 4 standard

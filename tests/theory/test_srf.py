@@ -17,7 +17,7 @@ from giantstep.theory.srf import srf_parameters, srf_test_error
 
 
 def test_parameters_reference_values():
-    """tanh/tanh, eta0 = 3, psi2 = 2: (r, c, gamma) = (1.3647, 1.1731, 0.8065) (theory 3.3)."""
+    """tanh/tanh, eta0 = 3, psi2 = 2: (r, c, gamma) = (1.3647, 1.1731, 0.8065) (docs/theory.md, section 8)."""
     p = srf_parameters("tanh", "tanh", 3.0, 2.0)
     assert (p.r, p.c, p.gamma) == pytest.approx((1.3647, 1.1731, 0.8065), abs=1e-4)
     assert srf_parameters("tanh", "tanh", 0.0, 2.0).c == 1.0

@@ -1,6 +1,6 @@
 r"""C5: batch reuse lets the second step learn targets of information exponent > 1.
 
-Claim (Moniri & Hassani 2026, arXiv 2605.17767; theory doc 4.1-4.2): with two steps
+Claim (Moniri & Hassani 2026, arXiv 2605.17767; docs/theory.md, section 9): with two steps
 eta_t = eta0 N^{alpha_t}, fresh batches learn only directions of information exponent (IE) 1;
 reusing the first batch in step 2 makes term k of the second gradient carry
 E[y^{j+1} z] theta* (j <= k), so theta* is learned once some power y^{j+1} has a nonzero first
@@ -13,12 +13,12 @@ exponents). theta* is "learned" iff a term with exponent > 0 carries theta*; a t
 
 Measurement (kind ``steps``, tanh network, Gaussian second layer, N = d = n, two steps
 (eta0, alpha1) = (2, 0.45) then (2, 0.4), step 2 on a fresh or the reused batch): the theta*
-mass of the top-3 right singular vectors of W2 (theory 4.2: "learned" means an outlier of W2
+mass of the top-3 right singular vectors of W2 (docs/theory.md, section 9: "learned" means an outlier of W2
 carries theta*),
 
     q = d * sum_{j<=3} <v_j(W2), theta*>^2    (chi^2_3: mean 3, variance 6, for random directions).
 
-Both residuals are run: ``label`` (r = y at both steps, the O(1) step-2 residual of theory 4.2)
+Both residuals are run: ``label`` (r = y at both steps, the O(1) step-2 residual of docs/theory.md, section 9)
 and ``centered`` (r = y - (f - f0); the step-2 residual is dominated by f1 - f0 ~ N^{alpha1}).
 The fresh and reused sweeps have the same cell keys, hence the same seeds: a seed has the same
 W0, teacher and first batch in both, so differences are paired.
@@ -246,7 +246,7 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xticks(range(len(LINKS)), [f"{link} (IE {ie})" for link, ie in LINKS.items()])
         ax.set_ylabel(r"$q = d\,\sum_{j\leq3}\langle v_j(W_2),\theta^*\rangle^2$")
-        ax.set_title(f"residual '{residual}'" + (" (r = y, theory 4.2)" if residual == "label" else " (r = y - (f - f0))"),
+        ax.set_title(f"residual '{residual}'" + (" (r = y, docs/theory.md, section 9)" if residual == "label" else " (r = y - (f - f0))"),
                      fontsize=8)
         ax.legend(loc="upper right", fontsize=6.5)
     fig.suptitle(
@@ -267,7 +267,7 @@ CLAIM = register(
             "the batch in step 2 learns theta* for targets of higher information exponent whose powers y^(k+1) have a "
             "linear component (He3 for alpha2 >= 2(1/2 - alpha1)); even links (He2) are not learned this way."
         ),
-        source="Moniri & Hassani 2026 (arXiv 2605.17767); theory doc section 4.2",
+        source="Moniri & Hassani 2026 (arXiv 2605.17767); docs/theory.md, section 9",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,
@@ -275,7 +275,7 @@ CLAIM = register(
         setting=(
             f"Convention P, sigma = {ACTIVATION}, Gaussian second layer, N = d = n; two steps eta_t = {ETA0:g} "
             "N^alpha_t with (alpha1, alpha2) = (0.45, 0.4), step 2 on a fresh or the reused batch; residual 'label' "
-            "(r = y, as theory 4.2 assumes) and 'centered' (r = y - (f - f0)); targets He1, He2/sqrt2, He3/sqrt6 "
+            "(r = y, as docs/theory.md, section 9 assumes) and 'centered' (r = y - (f - f0)); targets He1, He2/sqrt2, He3/sqrt6 "
             "(information exponents 1, 2, 3). Measured: theta* mass of the top-3 right singular vectors of W2, "
             "paired by seed between fresh and reused batches."
         ),

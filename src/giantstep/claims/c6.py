@@ -1,4 +1,4 @@
-r"""C6: the function space after one large step (seed 000; theory doc section 9).
+r"""C6: the function space after one large step (seed 000; docs/function_space.md).
 
 Claim (Lobo, Loureiro, Tran-Thanh, Liu 2026): after one large step the first-layer weights follow
 a spiked Gaussian law whose spike is aligned with the target; the induced random-feature kernel
@@ -343,7 +343,7 @@ CLAIM = register(
             "(<theta*,x>: ratio 1 + beta gamma^2; its quadratic harmonic: (1 + beta gamma^2)^2 after deflation), "
             "leaves generic modes unchanged and mixes the top radial mode with He2(<theta*,x>)."
         ),
-        source="Lobo, Loureiro, Tran-Thanh, Liu (2026, seed 000); Ba et al. 2022 (arXiv 2205.01445); theory doc 9, 1.2, 3.2",
+        source="Lobo, Loureiro, Tran-Thanh, Liu (2026, seed 000); Ba et al. 2022 (arXiv 2205.01445); docs/function_space.md; docs/theory.md, sections 6, 8",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,

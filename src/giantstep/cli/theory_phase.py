@@ -19,7 +19,7 @@ def delta_alg_cmd(
     allow: bool = ALLOW_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """delta_alg: weak-recovery threshold of polynomial-time algorithms (theory doc 5.2)."""
+    """delta_alg: weak-recovery threshold of polynomial-time algorithms (docs/phase_transitions.md)."""
     from ..theory.delta_alg import delta_alg, multi_index_delta_alg
 
     def compute() -> dict:
@@ -48,7 +48,7 @@ def spectral_threshold_cmd(
     allow: bool = ALLOW_OPT,
     json_out: bool = JSON_OPT,
 ) -> None:
-    """Top eigenvalue, overlap and threshold of the spectral method D_T (theory doc 10.2)."""
+    """Top eigenvalue, overlap and threshold of the spectral method D_T (docs/phase_transitions.md)."""
     from ..theory.validation import Interval
     from ..theory.spectral_threshold import (
         Preprocessing,

@@ -1,6 +1,6 @@
 r"""The ``kernel`` experiment: the function space of a two-layer network before and after one step.
 
-Config (convention P; theory doc sections 0, 1.2, 9)::
+Config (convention P; docs/theory.md, sections 0, 6; docs/function_space.md)::
 
     kind: kernel
     seed: 0

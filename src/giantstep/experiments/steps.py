@@ -112,7 +112,7 @@ def _spectrum_entry(spec: MatrixSpectrum, theta: np.ndarray) -> dict[str, Any]:
 def hermite_projections(
     cfg: StepsConfig, net1: TwoLayerNetwork, vhat: np.ndarray, teacher: Teacher
 ) -> dict[str, Any]:
-    r"""Per-degree feature spikes after step 1 (theory 2.3), on a fresh probe batch:
+    r"""Per-degree feature spikes after step 1 (docs/theory.md, section 7), on a fresh probe batch:
 
         m_k = mean_i [ (1/n) He_k(kappa)^T F_c e_i a_i^k ],   kappa = X u, u = vhat/||vhat||,
 

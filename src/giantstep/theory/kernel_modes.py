@@ -1,6 +1,6 @@
-r"""Kernel modes after one large step: the section 9.3 predictions, checked and corrected.
+r"""Kernel modes after one large step: the predictions of seed 000 (Lobo et al.), checked and corrected.
 
-Setting (convention P, theory doc sections 0, 1.2, 3.2, 9). One step W1 = W0 - eta grad,
+Setting (convention P, docs/theory.md, sections 0, 6, 8; docs/function_space.md). One step W1 = W0 - eta grad,
 eta = eta0 N^alpha, residual r = y (network at initialisation subtracted), single-index teacher
 y = g(<theta*, x>) + tau eps. To leading order each row moves as
 
@@ -19,7 +19,7 @@ Gauss-Laguerre (Golub-Welsch) for the chi-square norm of the rest -- so it is ex
 (no 1/d expansion), to ~1e-12 for relu.
 
 Leading order in 1/d at beta = d s^2 = O(1) (alpha = 0), with beta_t := beta gamma^2 the spike
-seen along theta*. What section 9.3 says, and what the exact expressions give:
+seen along theta*. What seed 000 predicts, and what the exact expressions give:
 
 * linear along theta*: ratio 1 + beta_t (exact for relu; 9.3 writes 1 + beta along u).
 * generic linear <e, x>, e orthogonal to theta*, u: ratio 1 (exactly (1 + zeta^2) for relu).
@@ -38,7 +38,7 @@ seen along theta*. What section 9.3 says, and what the exact expressions give:
 
 Large step (alpha = 1/2, s = O(1), beta = O(d)): the top of the spectrum is the 1-D operator
 k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')], m0(t) = E_g sigma(sqrt(1 + zeta^2 a^2) g + t),
-kappa ~ N(0, 1) (section 9.3, with the bulk inflation of section 3.2 added). It has rank 2 for a
+kappa ~ N(0, 1) (seed 000, with the bulk inflation c of docs/theory.md, section 8, added). It has rank 2 for a
 +-1 second layer (two neuron types sigma(g +- s kappa)) and a decaying spectrum for Gaussian a.
 :func:`k0_spectrum` diagonalises it by Gauss-Hermite Nystrom in kappa, exact in a.
 

@@ -6,7 +6,7 @@ r"""The predictions that apply to a ``steps`` run config, shaped like the measur
                  {"t": 1, ...}],                     # t = 1 only when the one-step formula applies
      "first_step": {...},                             # theory.first_step: ||vhat||^2, gamma, s, c, ...
      "one_step": {...},                               # keys of ``giantstep theory one-step``
-     "two_step": {...},                               # if >= 2 steps (theory 4)
+     "two_step": {...},                               # if >= 2 steps (docs/theory.md, section 9)
      "readout": {"test_error": ...},                  # Mei-Montanari (W = W0) or sRF (alpha = 1/2)
      "assumptions": {...},                            # the model the numbers describe
      "regime": "..."}

@@ -202,7 +202,7 @@ CONDITIONAL_PANEL_DENSITY = 4.0  # z panels per unit of the activation's scale (
 
 @validate_params({"activation": Function(), "r": NONNEGATIVE, "c": POSITIVE, "nk": SIZE, "nz": SIZE})
 def conditional_coefficients(activation, r: float, c: float, nk: int = 101, nz: int = 81) -> ConditionalCoefficients:
-    """The conditional coefficients of theory 3.3 on nk Gauss-Hermite nodes in kappa. The z-average
+    """The conditional coefficients of docs/theory.md, section 8 on nk Gauss-Hermite nodes in kappa. The z-average
     is Gauss-Hermite (nz nodes) for a smooth sigma and, for a kinked one (ReLU, |.|), the panel rule
     of the test error split at each node's kinks z = (k - r kappa)/sqrt(c): Gauss-Hermite across a
     kink errs by ~1e-4, which is 1% of mu2^2 for ReLU."""
