@@ -93,8 +93,9 @@ def test_one_step_mapping_by_simulation():
     the spike per row r and the bulk row-norm^2 c - 1 of W1 - W0 with the v direction projected out.
 
     Tolerance: r and c - 1 are averages over N rows of O(1) quantities, but share the batch: their
-    relative fluctuation is O(1/sqrt(n0)) ~ 2% plus O(1/d) bias: 5% relative. The public notebook's
-    extra mu1^2 in c - 1 (0.0635 here against 0.1730) is rejected.
+    relative fluctuation is O(1/sqrt(n0)) ~ 2% plus O(1/d) bias: 5% relative. The extra mu1^2 in
+    c - 1 of the public notebook's first upload (Feb 2024; the authors removed it in May 2024, and the
+    current notebook agrees with this c) would give 0.0635 here against 0.1730: rejected.
     """
     d = N = 500
     n0, eta0 = 2 * d, 3.0
