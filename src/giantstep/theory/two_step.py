@@ -119,7 +119,7 @@ VALID_RATIO = 1 / math.sqrt(2)  # largest rest / term of a term whose magnitude 
 NEGLIGIBLE = 1e-8  # a normalised coefficient or theta* fraction below this is a zero (quadrature rounding ~1e-13)
 MAX_BULK_INFLATION = 0.1  # c - 1 of step 1 beyond which the exact-in-s1 parts are refused
 GRID_NODES = 40  # Gauss-Hermite nodes per direction of the sample law (exact for polynomials of degree < 80)
-PART_NODES = 32  # the same for the exact-in-s1 parts (z, zeta; 12 for the label noise)
+NOISE_NODES = 12  # Gauss-Hermite nodes of the label noise eps (y is linear in it)
 A_NODES = 16  # Gauss-Hermite nodes of a Gaussian second layer
 ROWS = 4096  # (u, v) pairs per block of step2_derivative
 STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
@@ -408,7 +408,7 @@ def two_step_terms(
     fs = _first(act, link, noise, d, width, n, eta1, alpha1, second_layer, residual)
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
-    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), noise_nodes=12)
+    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), noise_nodes=NOISE_NODES)
     b, c_hat = _term_functions(act, law, fs, K)
     a, wa = _a_rule(second_layer)
     a_moment = np.array([_double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0 for k in range(K + 1)])
@@ -457,7 +457,7 @@ def left_hermite_part(
     """
     j = degree
     fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian", residual)
-    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), nodes, noise_nodes=12)
+    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), nodes, noise_nodes=NOISE_NODES)
     a, wa = gauss_hermite(nodes)
     even, odd = _parity_classes(activation, law, fs, a)
     Fj = (wa * hermeval(a, [0.0] * j + [1.0])) @ (even + odd)  # F_j = E_a[He_j(a) a Psi(a, .)]
