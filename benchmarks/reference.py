@@ -3,7 +3,7 @@ notebooks do it: every matrix materialised, full ``numpy.linalg.svd`` for each s
 ``numpy.linalg.inv`` for the ridge system. Used only to compare speed and results with the
 library on the same data (same W0, a, Theta*, batches); never used by the library itself.
 
-Formulas (convention P, theory section 0): f(x) = a^T sigma(W x) / sqrt(N); one step
+Formulas (convention P, docs/theory.md, section 0): f(x) = a^T sigma(W x) / sqrt(N); one step
 W1 = W0 + eta / (n sqrt(N)) diag(a) [sigma'(X W0^T) (.) r]^T X with r = y - f(X);
 ridge readout on centered features, a_hat = (F_c^T F_c / n + ridge I)^{-1} F_c^T y_c / n.
 """

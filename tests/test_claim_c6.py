@@ -77,7 +77,7 @@ def test_faithful_measurements_pass_and_planted_wrong_prediction_fails(predictio
     assert good.verdict == "PASS", good.reason
     assert len(good.comparisons) >= 40
     assert good.sizes["d"] == SIZES["quick"]["d"]
-    # plant a wrong prediction: section 9.3's (1 + beta)^2 applied to the aligned linear mode
+    # plant a wrong prediction: seed 000's (1 + beta)^2 applied to the aligned linear mode
     wrong = copy.deepcopy(predictions)
     for p in wrong["small"].values():
         p["pred_ratio_lin_u"] = (1 + p["pred_beta"] * p["pred_gamma"] ** 2) ** 2

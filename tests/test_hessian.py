@@ -1,4 +1,4 @@
-"""Empirical-risk Hessian of the small-width network (theory doc 5.3, 10.1)."""
+"""Empirical-risk Hessian of the small-width network (docs/phase_transitions.md)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_hessian_equals_finite_differences_of_gradient(wrt, sigma):
 
 
 def test_quadratic_network_at_origin_is_minus_spectral_matrix():
-    # theory doc 5.3: m = 1, f = (w.x)^2, W = 0. With L = (1/2n) sum (y - f)^2 the Hessian is exactly
+    # docs/phase_transitions.md: m = 1, f = (w.x)^2, W = 0. With L = (1/2n) sum (y - f)^2 the Hessian is exactly
     # -(2/n) sum y x x^T; with the doc's (1/4n) normalisation, -(1/n) sum y x x^T.
     rng = np.random.default_rng(0)
     n, d = 300, 12

@@ -65,7 +65,7 @@ def test_corrected_leading_order_is_the_large_d_limit():
     assert p.ratio["quad_u"] == pytest.approx(lo.ratio_quad_u, rel=0.01)
     assert p.mixing_angle_after_deg == pytest.approx(lo.mixing_angle_deg, rel=0.01)
     assert p.ratio["lin_e"] == pytest.approx(1.0, abs=1e-9)
-    # section 9.3's (1 + beta)^2 is the deflated (harmonic) eigenvalue, not the Rayleigh quotient
+    # seed 000's (1 + beta)^2 is the deflated (harmonic) eigenvalue, not the Rayleigh quotient
     # of He2(<u,x>): that one is 1 + 2 beta + 1.5 beta^2 = 11 here, 22% above (1 + beta)^2 = 9.
     assert p.ratio["quad_u"] > 1.2 * (1 + beta) ** 2
 

@@ -1,5 +1,5 @@
 """The structure of the package, read from the source (ast): the layering of the imports, and the
-length of the theory layer's functions."""
+length of every function."""
 
 from __future__ import annotations
 
@@ -87,11 +87,35 @@ def test_only_cli_imports_cli():
     assert _violations(files, ("giantstep.cli",)) == []
 
 
-@pytest.mark.parametrize("path", _files("theory"), ids=lambda p: p.name)
-def test_theory_functions_are_small(path):
-    """No function of the theory layer is longer than ~80 lines (docstring included)."""
+# Functions over the limit in modules being reworked elsewhere: listed, not hidden (issue 12, "must show").
+KNOWN_LONG = {"claims/c4.py": "plot (86 lines)", "claims/c7.py": "plot (87 lines)"}
+
+
+def _long_functions(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    long = [f"{node.name}: {node.end_lineno - node.lineno + 1} lines" for node in ast.walk(tree)
+    return [f"{node.name}: {node.end_lineno - node.lineno + 1} lines" for node in ast.walk(tree)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
-    assert long == []
+
+
+def _package_files() -> list:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        marks = [pytest.mark.xfail(reason=f"{KNOWN_LONG[rel]}: to be split", strict=False)] if rel in KNOWN_LONG else []
+        out.append(pytest.param(path, id=rel, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("path", _package_files())
+def test_functions_are_small(path):
+    """No function of the package is longer than ~80 lines (docstring and nested functions included)."""
+    assert _long_functions(path) == []
+
+
+def test_the_length_reader_sees_long_functions(tmp_path):
+    """The reader measures whole functions, nested ones and methods included (a reader that saw only
+    the first line would pass every file)."""
+    path = tmp_path / "long.py"
+    path.write_text("class A:\n    def m(self):\n" + "        x = 1\n" * 85 + "def f():\n    pass\n")
+    assert _long_functions(path) == ["m: 86 lines"]

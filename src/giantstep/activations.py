@@ -11,7 +11,7 @@ Registry (all act elementwise on numpy arrays)::
 and sums of registered names with numeric coefficients, e.g. ``"he1+0.5*he2"`` or
 ``"tanh - 0.2*he3"``. Any Python callable can be wrapped with :func:`from_callable`.
 
-Hermite convention (theory doc section 0.3): He_0 = 1, He_1 = z, He_2 = z^2 - 1, ...,
+Hermite convention (docs/theory.md, section 0): He_0 = 1, He_1 = z, He_2 = z^2 - 1, ...,
 E[He_j(G) He_k(G)] = k! delta_jk for G ~ N(0, 1).
 
 Example

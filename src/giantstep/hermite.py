@@ -1,6 +1,6 @@
 r"""Hermite coefficients of a scalar function under the standard Gaussian.
 
-Convention (theory doc section 0.3): He_k are the probabilists' Hermite polynomials,
+Convention (docs/theory.md, section 0): He_k are the probabilists' Hermite polynomials,
 E[He_j(G) He_k(G)] = k! delta_jk, and
 
     c_k := E[sigma(G) He_k(G)]          (unnormalised; = E[sigma^{(k)}(G)] by Stein's lemma)
@@ -17,7 +17,7 @@ the sums of their terms'. Constants are cached per canonical expression
 
 The information exponent of a link g is the smallest k >= 1 with c_k(g) != 0. The generative
 exponent of y = g(z) + tau*eps is the smallest k >= 1 with E_y[(E[He_k(z) | y])^2] > 0
-(Damian et al. 2024, arXiv 2403.05529; theory doc section 12).
+(Damian et al. 2024, arXiv 2403.05529; docs/theory.md, section 0).
 
 Example
 -------
@@ -58,7 +58,7 @@ def gaussian_expectation(fn: Callable[[float], float], kinks: tuple[float, ...] 
 
 
 class HermiteConstants(NamedTuple):
-    """Gaussian constants of an activation (theory doc 0.3)."""
+    """Gaussian constants of an activation (docs/theory.md, section 0)."""
 
     mu0: float
     mu1: float

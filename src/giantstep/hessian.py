@@ -1,6 +1,6 @@
 r"""The empirical-risk Hessian of a small-width two-layer network, its spectrum and its outliers.
 
-Model (theory doc section 10.1; Montanari & Wang 2026, arXiv 2602.01434): fixed width m,
+Model (docs/phase_transitions.md; Montanari & Wang 2026, arXiv 2602.01434): fixed width m,
 
     f(x) = sum_{j<=m} a_j sigma(<w_j, x>),     L(W, a) = (1/2n) sum_mu (y_mu - f(x_mu))^2,
 
@@ -15,7 +15,7 @@ minus a spectral-method matrix D_T with T_mu = r_mu a_j sigma''_j (this is where
 from). The a_j-w_j cross term is -(1/n) sum_mu r_mu sigma'_j x_mu.
 
 At W = 0 for the quadratic network (sigma(t) = t^2, m = 1, a = 1) the Gauss-Newton part vanishes and
-H = -(2/n) sum_mu y_mu x_mu x_mu^T exactly; with the loss (1/4n) sum (y - f)^2 of theory doc 5.3 this is
+H = -(2/n) sum_mu y_mu x_mu x_mu^T exactly; with the loss (1/4n) sum (y - f)^2 of docs/phase_transitions.md this is
 -(1/n) sum y x x^T.
 
 Two paths:

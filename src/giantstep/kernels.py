@@ -1,4 +1,4 @@
-r"""Random-feature kernels of a feature law, and their modes (theory doc section 9).
+r"""Random-feature kernels of a feature law, and their modes (docs/function_space.md).
 
 A first layer W (N x d, rows w) and an activation sigma define the random-feature kernel
 
@@ -17,7 +17,7 @@ with the expectation over the rows' law. Three ways to compute it:
       is N(0, Sigma) (Gaussian a, c = 1; Sigma = (bulk/d) I + s^2 u u^T) it is one zero-mean
       expectation with c11 = x^T Sigma x, c22, c12 = x^T Sigma x': closed forms for erf (arcsine
       kernel) and relu (arc-cosine kernel of degree 1), 2-D Gauss-Hermite quadrature otherwise;
-(iii) the input-space view (section 9.2): K(x, x') = K_iso(sqrt(d) Sigma^{1/2} x, ...),
+(iii) the input-space view (docs/function_space.md, 'Objects'): K(x, x') = K_iso(sqrt(d) Sigma^{1/2} x, ...),
       the isotropic kernel on inputs stretched along u by sqrt(b + d s^2) (and by sqrt(b)
       across u).
 
@@ -265,7 +265,7 @@ def input_space_kernel(
     nodes: int = DEFAULT_NODES,
 ) -> np.ndarray:
     r"""(iii) K_iso(sqrt(d) Sigma^{1/2} x, sqrt(d) Sigma^{1/2} x'): the isotropic kernel
-    (w ~ N(0, I/d)) on stretched inputs. Equals (ii) for a Gaussian second layer (section 9.2);
+    (w ~ N(0, I/d)) on stretched inputs. Equals (ii) for a Gaussian second layer (docs/function_space.md);
     a +-1 second layer (or an a-dependent inflation c > 1) is not Gaussian along u and has no
     such view (ConfigError)."""
     if law.second_layer != "gaussian":
@@ -556,7 +556,7 @@ def kernel_spectrum(
 
 
 class SpikeFit(NamedTuple):
-    r"""Fit of rows of W to w = sqrt(b) w0 + s a u (section 9.1).
+    r"""Fit of rows of W to w = sqrt(b) w0 + s a u (:mod:`giantstep.theory.feature_law`).
 
     s2          spike strength s^2 (BBP-corrected; 0 when the top eigenvalue is not an outlier)
     bulk        b (so the bulk covariance is b I / d)
@@ -580,7 +580,7 @@ class SpikeFit(NamedTuple):
 def fit_spiked_gaussian(W: np.ndarray, theta: np.ndarray | None = None, iterations: int = 5) -> SpikeFit:
     r"""Estimate (s^2, b, u) from W (N, d) through the sample covariance S = W^T W / N.
 
-    With aspect = d/N and ell = d s^2 / b, the spiked-covariance law (theory 8.3,
+    With aspect = d/N and ell = d s^2 / b, the spiked-covariance law (docs/theory.md, section 2,
     :func:`giantstep.theory.bbp.spiked_covariance`) gives the top eigenvalue
     lambda = (b/d)(1 + ell)(1 + aspect/ell) for ell > sqrt(aspect) and the squared overlap; we
     invert the first for ell (:func:`giantstep.theory.bbp.spiked_covariance_strength` at

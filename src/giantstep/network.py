@@ -1,4 +1,4 @@
-r"""The two-layer network in convention P (theory doc section 0.1).
+r"""The two-layer network in convention P (docs/theory.md, section 0).
 
     f(x) = (1/sqrt(N)) sum_{i=1}^N a_i sigma(<w_i, x>),   W in R^{N x d} (rows w_i), a in R^N fixed
 
@@ -14,7 +14,7 @@ Second layer (``second_layer``; :func:`init_second_layer` is the library's one s
     alternating a = (+1, -1, +1, ...)         (small-width model)
 
 Shapes: X (n, d) -> preactivations X W^T (n, N) -> features sigma(X W^T) (n, N) -> f (n,).
-Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; theory doc table 0.2.
+Reference: Ba et al. 2022 (arXiv 2205.01445) with a_P = sqrt(N) a_Ba; docs/theory.md, section 0.
 
 Example
 -------

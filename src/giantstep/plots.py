@@ -9,7 +9,7 @@ non-interactive Agg backend; every figure is saved as PNG (150 dpi) and PDF by :
 * :func:`spectrum_histogram` -- histogram of singular values with the theoretical bulk
   density and the predicted outlier locations marked (dashed) beside the measured ones.
 * :func:`mp_singular_density` -- density of the singular values of an N x d matrix with i.i.d.
-  entries of variance v (Marchenko-Pastur, theory doc 6.2, mapped from eigenvalues of
+  entries of variance v (Marchenko-Pastur, docs/theory.md, section 1, mapped from eigenvalues of
   W W^T to singular values s = sqrt(lambda): rho_s(s) = 2 s rho_lambda(s^2)).
 
 Example::
@@ -172,7 +172,7 @@ def annotate_verdict(ax, verdict: str) -> None:
 
 
 def feature_tail_axes(ax_density, ax_tail, curves, tail: dict) -> None:
-    """The feature spectrum's upper tail as training grows (theory doc 11).
+    """The feature spectrum's upper tail as training grows (docs/theory.md, section 11).
 
     ``curves``: (eta0, x, density) triples of the predicted bulk density, drawn on a log density
     axis so that the upper tail is visible; ``tail``: the ``as_dict()`` of

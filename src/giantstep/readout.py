@@ -24,8 +24,8 @@ syrk. The test pass streams the same way: activation in place, then one matrix-v
 
 Reported errors: ``train_error`` = (1/n) ||y - ŷ||^2 on the training labels; ``test_error`` =
 mean (g(Theta*^T x) - ŷ(x))^2 against the noiseless target on a fresh test set (the quantity of
-Mei-Montanari and theory 1.5); ``test_mse`` = the same against noisy test labels.
-Normalisation vs Mei-Montanari (theory 0.2): for unit-norm rows, ridge = psi1 * lambda_MM.
+Mei-Montanari and docs/theory.md, section 5); ``test_mse`` = the same against noisy test labels.
+Normalisation vs Mei-Montanari (docs/theory.md, section 4): for unit-norm rows, ridge = psi1 * lambda_MM.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 r"""Fixed small-width two-layer networks trained by full-batch gradient descent (many steps).
 
-Model (theory doc section 10.1; Montanari & Wang 2026, arXiv 2602.01434): width m fixed (1-8),
+Model (docs/phase_transitions.md; Montanari & Wang 2026, arXiv 2602.01434): width m fixed (1-8),
 k-index teacher, n = delta * d samples,
 
     f(x) = sum_{j<=m} a_j sigma(<w_j, x>) + b,     L(W, a, b) = (1/2n) sum_mu (y_mu - f(x_mu))^2,

@@ -41,7 +41,7 @@ where the subtracted term is the bulk's energy along h_j from the rows' own ener
 an update scale with a_i, so the bulk is not isotropic in the left space; e.g. E[a^2 He3(a)^2] /
 E[He3(a)^2] = 7). Consistent as N -> infinity when the bulk's rows are uncorrelated; compared with
 :func:`giantstep.theory.two_step.left_hermite_part` in claim C4.
-References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); theory doc sections 1.3, 4.2, 8.
+References: Benaych-Georges & Nadakuditi 2012 (arXiv 1103.2221); docs/theory.md, sections 6, 9, 2.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Loss L(W) = (1/2n) sum_mu (y_mu - f(x_mu))^2. With residual r = y - f(X) (``full
 r = y - (f_W(X) - f_{W0}(X)) (``centered``: the network at initialisation is subtracted), or
 r = y at every step (``label``: the correlation-loss gradient; after a growing first step
 f_{W1} - f_{W0} ~ sqrt(N) mu1 s1 kappa1 = O(N^alpha1) dominates the centered residual, whereas the
-power counting of theory 4.2 treats the step-2 residual as O(1), which is this option),
+power counting of docs/theory.md, section 9 treats the step-2 residual as O(1), which is this option),
 
     grad_W L = -(1/(n sqrt(N))) diag(a) [sigma'(X W^T) (.) (r 1_N^T)]^T X        (N x d)
     W_{t+1}  = W_t - eta grad_W L,    eta = eta0 * N^alpha
@@ -12,9 +12,9 @@ power counting of theory 4.2 treats the step-2 residual as O(1), which is this o
 One pass over the batch per step: each chunk's preactivations X_c W^T are computed once and
 reused for f and sigma'; the gradient is accumulated as sum_c D_c^T X_c with
 D_c = sigma'(X_c W^T) (.) r_c. Memory is O((N + d) chunk + N d), independent of n.
-The same pass returns vhat = X^T r / n (the direction of the rank-one spike, theory 1.2).
+The same pass returns vhat = X^T r / n (the direction of the rank-one spike, docs/theory.md, section 6).
 
-Step-size regimes (theory 0.1): alpha = 0 small step, alpha in (0, 1/2) growing step
+Step-size regimes (docs/theory.md, section 0): alpha = 0 small step, alpha in (0, 1/2) growing step
 (Moniri et al., arXiv 2310.07891), alpha = 1/2 maximal step (Ba et al. 2205.01445; Cui et al.
 2402.04980; Dandi et al. 2410.18938).
 """

@@ -1,4 +1,4 @@
-"""delta_alg (theory doc 5.2): exact noiseless values, noisy values by two quadratures, multi-index."""
+"""delta_alg (docs/phase_transitions.md): exact noiseless values, noisy values by two quadratures, multi-index."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def test_mass_and_first_two_moments(activation, r, c, psi1, ratio, layer):
 @pytest.mark.parametrize("alpha,lam", [(2.0, 0.1), (0.5, 1e-2)])
 def test_ridge_point_is_the_srf_fixed_point(alpha, lam):
     """At z = -lam/alpha with p = d and n = alpha d, (delta1, delta2) are the (V1, V2) of the sRF ridge
-    fixed point of theory 3.3 (sum loss + lam ||a||^2, yhat = a.phi/sqrt(p)), and alpha A_j are its
+    fixed point of docs/theory.md, section 8 (sum loss + lam ||a||^2, yhat = a.phi/sqrt(p)), and alpha A_j are its
     V1hat, V2hat: (alpha C + lam)^{-1} = (C + lam/alpha)^{-1}/alpha. Independent solver (damped
     iteration + MP Gauss-Legendre quadrature there, Newton + closed-form MP here)."""
     r, c, gamma = 1.3647, 1.1730, 0.8065
@@ -162,7 +162,7 @@ def test_stieltjes_transform_is_a_stieltjes_transform():
 def test_planted_mode_on_white_bulk_is_bbp():
     """sigma = He2/sqrt(2), r = 0 (white bulk, MP(beta)) plus a planted mode f = s kappa along a generic
     l with ||l||^2 = nu: a spiked covariance with l = nu s^2, whose top eigenvalue is
-    (1 + l)(1 + beta/l) above the threshold l = sqrt(beta) and the edge below (theory 8.3)."""
+    (1 + l)(1 + beta/l) above the threshold l = sqrt(beta) and the edge below (docs/theory.md, section 2)."""
     model = fs.feature_model("he2", 0.0, 1.0, 1.0, 2.0, second_layer="ones")
     kap = model.coefficients.kappa
     for ell in (2.0, 0.5):

@@ -29,7 +29,7 @@ def test_exact_values_linear_teacher():
 
 @pytest.mark.parametrize("d,N", [(600, 600), (400, 800), (800, 400)])
 def test_centered_equals_rectangular_bbp(d, N):
-    """Centered residual: the Gram (additive-spike) form used by one_step equals theory 1.3, i.e.
+    """Centered residual: the Gram (additive-spike) form used by one_step equals the rectangular BBP formula (docs/theory.md, section 2), i.e.
     rectangular BBP with theta = s on the sqrt(c)-scaled bulk (c = reported inflation), N >= d and N < d."""
     p = one_step("tanh", "he1", d, N, 2 * d, 3.0, 0.0)
     c = p.bulk_inflation
@@ -58,8 +58,8 @@ def test_full_residual_simulation(act, eta0, second_layer):
     """Full residual (f0 kept), d = N = 600, n = 1200, alpha = 0, 3 seeds (odd sigma: mu0 = 0, so
     ||f0||^2 does not carry the (sum a)^2/N fluctuation).
 
-    Tolerance: 4 standard errors over seeds + 3/sqrt(d) relative finite-size bias (theory 1.2
-    remainder). For rademacher a, theory 1.3 applied naively (theta = s, W0 independent of the spike)
+    Tolerance: 4 standard errors over seeds + 3/sqrt(d) relative finite-size bias (docs/theory.md, section 6
+    remainder). For rademacher a, the rectangular formula applied naively (theta = s, W0 independent of the spike)
     is rejected: the f0 part of vhat is -mu1 W0^T a / sqrt(N), which shrinks W0 along a; the naive
     overlap is off by > 4 standard errors (documented in docs/theory.md).
     """

@@ -24,13 +24,13 @@ def test_intervals_table():
         mid = 0.5 * (lo + hi)
         assert spike_count(mid) == l
         assert spike_count(hi) == l  # right end: degree l + 1 is critical, not yet a spike
-    assert spike_count(0.0) == 0  # alpha = 0: degree 1 is critical (BBP decides, theory 1.4)
+    assert spike_count(0.0) == 0  # alpha = 0: degree 1 is critical (BBP decides, docs/theory.md, section 6)
 
 
 def test_degree_exponents_and_visibility():
     ds = degree_spikes("tanh", 0.3, 0.5, 1000, 1000, max_degree=4)
     assert [d.exponent for d in ds] == pytest.approx([0.8, 0.6, 0.4, 0.2])
-    # tanh has c2 = 0: degree 2 is invisible despite its exponent (caveat (i) of theory 2.2)
+    # tanh has c2 = 0: degree 2 is invisible despite its exponent (caveat (i) of docs/theory.md, section 7)
     assert [d.visible for d in ds] == [True, False, False, False]
     ds = degree_spikes("relu", 1 / 3, 0.5, 1000, 1000, max_degree=4)
     assert ds[2].critical and not ds[2].visible
@@ -72,7 +72,7 @@ def test_planted_step_per_degree(act):
         tol = 0.006 * math.sqrt(math.factorial(k))
         assert abs(m - want) <= tol, (k, m, want)
         if (act, k) in (("relu", 2), ("tanh", 1)):
-            # at s = 0.7 the leading order c_k s^k is visibly off (theory 2.3 is leading order only)
+            # at s = 0.7 the leading order c_k s^k is visibly off (docs/theory.md, section 7 is leading order only)
             leading = hermite_coefficients(act, k)[k] * s**k
             assert abs(m - leading) > 3 * tol
 

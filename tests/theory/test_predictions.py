@@ -67,15 +67,46 @@ def test_out_of_regime_and_multi_index():
 
 
 @pytest.mark.slow
-def test_srf_readout_beside_network():
-    """C3 at network level: tanh/tanh, d = N = 400, n = n_train = 800, eta0 = 3, alpha = 1/2, ridge
-    0.05 (lam = 0.1 in the sRF normalisation), 4 seeds. Tolerance: network vs sRF 5-10% at d <= 1600
-    (theory 3.3) + seed sd ~8%/sqrt(4): 12% relative."""
+@pytest.mark.parametrize("link", ["tanh", "relu"])
+def test_srf_readout_beside_network(link):
+    """C3 at network level: tanh network, d = N = 400, n = n_train = 800, eta0 = 3, alpha = 1/2,
+    ridge 0.05 (lam = 0.1 in the sRF normalisation), 4 seeds; a tanh teacher and a relu teacher
+    (mu0* != 0: the readout's intercept is in the equations). Tolerance: network vs sRF 5-10% at
+    d <= 1600 (docs/theory.md, section 8) + seed sd ~8%/sqrt(4): 12% relative."""
     errs, pred = [], None
     for seed in range(4):
-        rec = run_config(_cfg(seed=seed, d=400, width=400, n=800, teacher={"link": "tanh"},
+        rec = run_config(_cfg(seed=seed, d=400, width=400, n=800, teacher={"link": link},
                               steps=[{"eta0": 3.0, "alpha": 0.5}],
                               readout={"ridge": 0.05, "n_train": 800, "n_test": 4000})).record
         errs.append(rec["readout"]["test_error"])
         pred = rec["theory"]["readout"]["test_error"]
     assert np.mean(errs) == pytest.approx(pred, rel=0.12)
+
+
+def test_srf_readout_of_a_relu_teacher_run():
+    """Issue 12, defect 1: a steps run with a relu teacher (mu0* = 0.40) at alpha = 1/2 stored an sRF
+    prediction of 0.399 where it measures ~0.20 (the equations had no intercept). tanh network,
+    d = N = 300, n = n_train = 600, eta0 = 3, ridge 0.05, one seed (measured 0.1985 +- 0.0033 over
+    3 seeds, d = 800: 0.189). Tolerance: the network-vs-sRF gap, <= 10% at d <= 1600, plus 3 x the
+    one-run sd (0.03 relative): 19%."""
+    rec = run_config(_cfg(d=300, width=300, n=600, teacher={"link": "relu"}, steps=[{"eta0": 3.0, "alpha": 0.5}],
+                          readout={"ridge": 0.05, "n_train": 600, "n_test": 4000})).record
+    pred = rec["theory"]["readout"]
+    assert pred["test_error"] == pytest.approx(0.1979, abs=1e-3)
+    assert rec["readout"]["test_error"] == pytest.approx(pred["test_error"], rel=0.19)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_zero_step_keeps_the_random_features_prediction(activation):
+    """Issue 17, item 6b: steps with eta0 = 0 leave W = W0, so the readout gets the Mei-Montanari
+    prediction of ``steps: []`` (before, an ``eta0: 0`` step was sent to the sRF formula, which
+    refused alpha != 1/2 and, for relu, a non-odd sigma); a step that moves W does not."""
+    ro = {"ridge": 0.01, "n_train": 600, "n_test": 600}
+    none = steps_predictions(parse_config(_cfg(activation=activation, steps=[], readout=ro)))["readout"]
+    assert none["test_error"] > 0 and "Mei-Montanari" in none["regime"]
+    for steps in ([{"eta0": 0.0, "alpha": 0.25}], [{"eta0": 0.0, "alpha": 0.5}],
+                  [{"eta0": 0.0}, {"eta0": 0.0, "alpha": 0.3, "batch": "reuse"}]):
+        assert steps_predictions(parse_config(_cfg(activation=activation, steps=steps, readout=ro)))["readout"] == none
+    moved = steps_predictions(parse_config(_cfg(activation=activation, steps=[{"eta0": 1.0, "alpha": 0.25}],
+                                                readout=ro)))["readout"]
+    assert moved.startswith("not applicable: ")

@@ -1,4 +1,4 @@
-"""Spectral-method top eigenvalue / overlap / threshold (theory doc 10.2) vs special points and simulation."""
+"""Spectral-method top eigenvalue / overlap / threshold (docs/phase_transitions.md) vs special points and simulation."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ PR = Preprocessing(upper=3.0, shift=1.0)  # T(y) = min(y, 3) - 1, phase retrieva
 
 
 def test_theory_doc_spot_check_values():
-    # theory doc 10.2: predicted (top, cos^2) = (2.135, 0.391) at delta = 2 and (1.568, 0.647) at delta = 4
+    # docs/phase_transitions.md: predicted (top, cos^2) = (2.135, 0.391) at delta = 2 and (1.568, 0.647) at delta = 4
     p2 = spectral_prediction("square", PR, 2.0)
     p4 = spectral_prediction("square", PR, 4.0)
     assert (p2.top, p2.cos2) == pytest.approx((2.135, 0.391), abs=1.5e-3)

@@ -30,16 +30,94 @@ def test_critical_terms():
 
 def test_which_terms_carry_theta():
     """Fresh batch: information exponent >= 2 learns nothing (gamma1 = 0). Reused batch: He3 is
-    reached at k = 2 through E[y^3 z] != 0; even links (He2) never."""
-    kw = dict(activation="relu", noise=0.0, d=500, width=500, n=1000, eta1=1.0, alpha1=0.4, eta2=1.0, alpha2=0.3)
-    fresh = two_step_terms(link="he3", batch="fresh", **kw).as_dict()
-    reuse = two_step_terms(link="he3", batch="reuse", **kw).as_dict()
-    even = two_step_terms(link="he2", batch="reuse", **kw).as_dict()
+    reached at k = 2 through E[y^3 z] != 0 by tanh (c3 != 0); for relu, c3 = c5 = ... = 0 in the
+    rank-one picture, but the neuron's own sigma'(g) in the self term is not analytic for a kinked
+    sigma, so the answer is refused (issue 12, defect 3: before, relu's k = 2 term of magnitude 1e-14
+    was marked as carrying theta*); even links (He2) never."""
+    kw = dict(noise=0.0, d=500, width=500, n=1000, eta1=1.0, alpha1=0.4, eta2=1.0, alpha2=0.3)
+    fresh = two_step_terms("tanh", link="he3", batch="fresh", **kw).as_dict()
+    reuse = two_step_terms("tanh", link="he3", batch="reuse", **kw).as_dict()
+    relu = two_step_terms("relu", link="he3", batch="reuse", **kw).as_dict()
+    even = two_step_terms("tanh", link="he2", batch="reuse", **kw).as_dict()
     assert not any(fresh["carries_theta"])
     assert reuse["carries_theta"][:4] == [False, False, True, False]
+    assert relu["theta_component"][2] == pytest.approx(22.0454 / 2.0, rel=1e-4)  # E[y^3 z] / (psi2 ||vhat||)^2
+    assert relu["carries_theta"][:2] == [False, False]
+    assert all(c.startswith("not applicable: ") and "kinked" in c for c in relu["carries_theta"][2:])
     assert not any(even["carries_theta"])
-    lin = two_step_terms(link="he1", batch="fresh", **kw).as_dict()
+    lin = two_step_terms("relu", link="he1", batch="fresh", **kw).as_dict()
     assert lin["carries_theta"][0] and lin["gamma1"] > 0.5
+    assert lin["magnitudes"][2] == 0.0 and not lin["carries_theta"][2]  # relu's c3 = 0: exactly zero, no theta*
+
+
+def test_defect_3_no_magnitude_where_the_expansion_fails():
+    """Issue 12, defect 3: relu, He3, N = d = n = 768, alpha = (0.45, 0.4), eta0 = 2, reused batch
+    printed magnitudes up to 2e12 (79, 6450, 2.2e6, ... growing with k) and marked zero terms as
+    carrying theta*. Term 0 is exact (R = c1 vhat_1: eta2 N^alpha2 c1 ||vhat_1|| = 14.26); term 1 is
+    refused because the expansion fails (what it leaves out is ~0.88 of it; s1 = 0.72, the self term
+    is O(1) with heavy He3 tails), terms k >= 2 because their self-term coefficients are not
+    computed; the exact-in-s1 parts are refused because the first step's bulk c - 1 = 0.51 is large."""
+    t = two_step_terms("relu", "he3", 768, 768, 768, 2.0, 0.45, 2.0, 0.4, batch="reuse")
+    assert t.magnitudes[0] == pytest.approx(2.0 * 768**0.4 * 0.5 * 1.0, rel=1e-9)
+    assert all(isinstance(m, str) and m.startswith("not applicable: ") for m in t.magnitudes[1:])
+    assert "fails at order 1" in t.magnitudes[1] and "not computed" in t.magnitudes[2]
+    assert t.carries_theta[:2] == [False, False] and isinstance(t.update_parts, str) and "c - 1" in t.update_parts
+
+
+def test_step2_derivative_closed_forms():
+    """Psi(u, v) = E_g sigma'(g + u + v sigma'(g)): for ReLU, max(Phi(u) - 1/2, 0) + min(1/2, Phi(u + v))
+    (the self term acts only on the active half); v = 0 is F(u) = E sigma'(g + u), checked for tanh
+    against adaptive quadrature."""
+    import numpy as np
+    from scipy.stats import norm
+
+    from giantstep.activations import get_activation
+    from giantstep.hermite import gaussian_expectation
+    from giantstep.theory.two_step import step2_derivative
+
+    u = np.array([-2.0, -0.3, 0.0, 0.4, 1.5, 7.0])
+    v = np.array([3.0, -1.0, 0.5, -2.0, 0.0, -9.0])
+    exact = np.maximum(norm.cdf(u) - 0.5, 0.0) + np.minimum(0.5, norm.cdf(u + v))
+    assert step2_derivative(get_activation("relu"), u, v) == pytest.approx(exact, abs=1e-13)
+    tanh = get_activation("tanh")
+    want = [gaussian_expectation(lambda g, t=t: 1.0 / np.cosh(g + t) ** 2) for t in u]
+    assert step2_derivative(tanh, u, np.zeros_like(u)) == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("act,link,noise", [("tanh", "he1", 0.0), ("relu", "he3", 0.0), ("erf", "tanh", 0.3)])
+def test_reused_zeroth_term_is_c1_vhat(act, link, noise):
+    """With the batch reused, term 0's right vector is c1 (1/n) sum y x = c1 vhat_1 exactly, so its
+    magnitude is eta2 N^alpha2 |c1| ||vhat_1||: checks the self term along xi and the projection of the
+    rest off the batch's y in the right-vector norm. (rel 1e-6: 40-node Gauss-Hermite integrates a
+    tanh link, with poles at +-i pi/2, to ~1e-7; the first step's moments use adaptive quadrature.)"""
+    import math
+
+    from giantstep.hermite import hermite_constants
+    from giantstep.theory.first_step import first_step
+
+    t = two_step_terms(act, link, 400, 500, 600, 1.0, 0.3, 1.5, 0.2, batch="reuse", noise=noise)
+    fs = first_step(act, link, 400, 500, 600, 1.0, 0.3, noise=noise)
+    want = 1.5 * 500**0.2 * abs(hermite_constants(act).mu1) * math.sqrt(fs.vhat_norm2)
+    assert t.magnitudes[0] == pytest.approx(want, rel=1e-6)
+
+
+@pytest.mark.parametrize("act,link,batch,part,order", [
+    ("tanh", "tanh", "fresh", "a", 2), ("tanh", "tanh", "reuse", "a", 2), ("relu", "he1", "fresh", "ones", 2),
+    ("relu", "he1", "reuse", "ones", 2), ("relu", "he1", "reuse", "a", 1)])
+def test_exact_parts_tend_to_the_leading_order(act, link, batch, part, order):
+    """s1 -> 0 (eta1 = 0.05 and 0.2, s1 x 4): the exact-in-s1 part along a (along 1) tends to term 0
+    (term 1) with a relative error O(s1^2) -- the next term of the same parity -- except for ReLU's
+    reused part along a, O(s1): the self term h y sigma'(g)/psi2 with a kinked sigma is not analytic.
+    relu's fresh part along a equals term 0 exactly (F(t) = Phi(t): its even part is 1/2)."""
+    k = 0 if part == "a" else 1
+    errors = []
+    for eta1 in (0.05, 0.2):
+        t = two_step_terms(act, link, 1024, 1024, 2048, eta1, 0.4, 1.0, 0.3, batch=batch)
+        errors.append(abs(t.update_parts[part] / t.magnitudes[k] - 1.0))
+    assert errors[0] < 0.01
+    assert errors[1] / errors[0] == pytest.approx(4.0**order, rel=0.05)
+    fresh = two_step_terms("relu", "he1", 1024, 1024, 2048, 0.2, 0.4, 1.0, 0.3)
+    assert fresh.update_parts["a"] == pytest.approx(fresh.magnitudes[0], rel=1e-12)
 
 
 def test_theta_component_exact_values():
@@ -116,3 +194,12 @@ def test_left_hermite_part_leading_order_and_parity():
     # at the C4 ladder the higher orders lower the He3 part by about a third
     exact = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
     assert 0.55 < exact / _leading_order_he_part(3, 1.0, 0.4, 1.0, 0.3, N) < 0.75
+
+
+@pytest.mark.parametrize("batch", ["fresh", "reuse"])
+def test_zero_teacher_gives_a_zero_update(batch):
+    """y = 0 (link 0*he1): the gradient vanishes, so every magnitude and part is exactly 0 (before, a
+    reused batch divided by ||vhat_1|| = 0)."""
+    t = two_step_terms("relu", "0*he1", 16, 16, 32, 1.0, 0.0, 1.0, 0.0, batch=batch)
+    assert t.magnitudes == [0.0] * len(t.magnitudes) and t.update_parts == {"a": 0.0, "ones": 0.0}
+    assert not any(c is True for c in t.carries_theta)

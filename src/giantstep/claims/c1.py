@@ -1,6 +1,6 @@
 r"""C1: one large gradient step -> a rank-one spike aligned with the target's linear part.
 
-Claim (Ba, Erdogdu, Suzuki, Wang, Wu, Yang, NeurIPS 2022, arXiv 2205.01445; theory doc 1.2-1.4,
+Claim (Ba, Erdogdu, Suzuki, Wang, Wu, Yang, NeurIPS 2022, arXiv 2205.01445; docs/theory.md, section 6,
 8.1): after one step W1 = W0 - eta grad L(W0) with eta = eta0 (alpha = 0) the update is
 approximately rank one, s (a/||a||)(vhat/||vhat||)^T with s = eta mu1 ||vhat|| (a_i = +-1),
 ||vhat||^2 -> mu1*^2 + E[y^2]/psi2, and cos^2(vhat, theta*) -> gamma^2 = mu1*^2 / ||vhat||^2.
@@ -8,7 +8,7 @@ W1 = W0 + spike has a BBP outlier iff theta_B > c^{1/4} (c = min(N,d)/max(N,d),
 theta_B = s sqrt(d/N) for N >= d), at s1(W1) = sqrt(N/d) sqrt((1+theta_B^2)(c+theta_B^2))/theta_B
 (N >= d), and the top right singular vector has |<v1, theta*>|^2 -> gamma^2 (1 - overlap loss).
 
-Predictions: :func:`giantstep.theory.one_step.one_step_from_moments` (theory 1.2-1.3, r = y,
+Predictions: :func:`giantstep.theory.one_step.one_step_from_moments` (docs/theory.md, section 6, r = y,
 a_i = +-1), see :func:`one_step_point`.
 
 Sweeps (kind ``steps``; residual ``centered`` so r = y, as in the formulas):
@@ -88,7 +88,7 @@ def one_step_point(eta: float, psi2: float, width: int, d: int) -> dict[str, flo
     Evaluates :func:`giantstep.theory.one_step.one_step_from_moments` (||vhat||^2 = mu1*^2 +
     E y^2/psi2, gamma^2 = mu1*^2/||vhat||^2, s = eta mu1 ||vhat||, bulk inflation
     c = 1 + eta^2 E y^2 Var(sigma')/(N psi2), the BBP outlier of W1 and its theta* overlap) and
-    adds the rectangular BBP strength of theory 1.3, theta_B = (s/sqrt(c)) sqrt(d/N) for N >= d
+    adds the rectangular BBP strength of docs/theory.md, section 2, theta_B = (s/sqrt(c)) sqrt(d/N) for N >= d
     and s/sqrt(c) otherwise, with its threshold c_B^{1/4}, c_B = min(N,d)/max(N,d): they define
     the finite-size BBP window of the verdict.
 
@@ -247,7 +247,7 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
         curve = pred[curve_key]
         x = np.asarray(curve["x"])
         ax = axes[row][0]
-        plots.theory_line(ax, x, [p["s1"] for p in curve["points"]], "BBP prediction (theory 1.3)")
+        plots.theory_line(ax, x, [p["s1"] for p in curve["points"]], "BBP prediction (docs/theory.md, section 6)")
         plots.theory_line(ax, x, [p["edge"] for p in curve["points"]], "bulk edge $1+\\sqrt{N/d}$", i=7, ls=":")
         tab = summarise(frame, axis, "w1.s1")
         plots.sim_points(ax, tab[axis], tab["mean"], tab["stderr"], "simulation $s_1(W_1)$")
@@ -308,7 +308,7 @@ CLAIM = register(
             "the linear component of the teacher (gamma^2 = mu1*^2/(mu1*^2 + E y^2/psi2)); W1 shows a BBP outlier "
             "above a critical step size, at the predicted location, with the predicted overlap with theta*."
         ),
-        source="Ba et al. NeurIPS 2022 (arXiv 2205.01445); theory doc sections 1.2-1.4 and 8.1",
+        source="Ba et al. NeurIPS 2022 (arXiv 2205.01445); docs/theory.md, sections 6, 2",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,

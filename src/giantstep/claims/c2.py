@@ -1,13 +1,13 @@
 r"""C2: a growing step eta = eta0 N^alpha gives one feature spike per polynomial degree.
 
-Claim (Moniri, Lee, Hassani, Dobriban, ICML 2024, arXiv 2310.07891; theory doc 2.2, 2.3, 12):
+Claim (Moniri, Lee, Hassani, Dobriban, ICML 2024, arXiv 2310.07891; docs/theory.md, section 7; docs/claims.md):
 after one step with eta ~ N^alpha each neuron moves by s a_i u, s = eta mu1 ||vhat|| / sqrt(N)
 ~ N^{alpha - 1/2}, and the feature matrix gains one rank-one term per degree k with magnitude
 c_k s^k (c_k = E sigma^{(k)}(G)); degree k is visible above the bulk iff k < 1/(1 - 2 alpha),
 i.e. l spikes for alpha in ((l-1)/(2l), l/(2l+2)). An activation with c2 = 0 (tanh) has no
 quadratic spike.
 
-Measured (kind ``steps`` with ``spectra.hermite_degree``): the per-degree projection of theory 2.3,
+Measured (kind ``steps`` with ``spectra.hermite_degree``): the per-degree projection of docs/theory.md, section 7,
 m_k = mean_i (1/n) He_k(kappa)^T F_c e_i a_i^k on a fresh probe batch, kappa = X u.
 
 Prediction. Leading order m_k -> c_k s^k. At finite size the pre-activation of neuron i on a
@@ -20,12 +20,12 @@ kappa, so Stein's lemma gives the value used for the verdict,
 
 with c = 1 + eta^2 E[y^2] Var(sigma'(G)) / (N psi2) the bulk inflation (c -> 1); s and c are
 those of :func:`giantstep.theory.one_step.one_step_from_moments`. It equals
-c_k s^k (1 + O(s^2) + O(1/(d s^2))): the O(s^2) term is the correction named in theory 2.3; the
+c_k s^k (1 + O(s^2) + O(1/(d s^2))): the O(s^2) term is the correction named in docs/theory.md, section 7; the
 O(1/d) term (e.g. c_2/d for k = 2) is not mentioned there and dominates the even degrees when
-s^2 < 1/d (small alpha). s and ||vhat|| are those of theory 1.2 (pure theory).
+s^2 < 1/d (small alpha). s and ||vhat|| are those of docs/theory.md, section 6 (pure theory).
 
 Sweeps: ``alpha`` (alpha grid at N = d, n = 2d, both activations) and ``ladder`` (N = d on a
-ladder at alpha = 0.3, for the exponent fits of theory 12).
+ladder at alpha = 0.3, for the exponent fits of docs/claims.md).
 
 Verdict rows: (i) m_k vs prediction for every alpha, degree k <= 4 and activation, tolerance
 t99 stderr + 5|pred|/d, where t99 is the two-sided 99% Student-t quantile for the number of
@@ -36,7 +36,7 @@ seeds (the projections of degree >= 3 have heavy-tailed probe noise, of order
 the same ladder (asymptotically k (alpha - 1/2); the difference is the O(s^2) and O(1/d)
 correction, computed, not fitted). Each run's m_k is first rescaled to the predicted spike
 strength, m_k f_k(s_pred) / f_k(s_run) (:func:`s_adjusted`): the realised ||vhat|| (shared by all
-degrees) is the dominant seed-to-seed noise, and theory 2.3 is a statement about m_k given s.
+degrees) is the dominant seed-to-seed noise, and docs/theory.md, section 7 is a statement about m_k given s.
 Tolerance t99 (slope stderr, dof = runs - 2) + the slope that the magnitudes' 5/N allowance can
 tilt over the ladder.
 
@@ -142,7 +142,7 @@ def point(act: str, alpha: float, N: int) -> dict:
     """Predicted s, tau^2, leading c_k s^k and finite-size m_k at one (alpha, N = d, n = 2d).
 
     s and the bulk inflation c come from :func:`giantstep.theory.one_step.one_step_from_moments`
-    (theory 1.2 with r = y): s = s1(Delta W) / sqrt(N) = eta mu1 ||vhat|| / sqrt(N), and
+    (docs/theory.md, section 6 with r = y): s = s1(Delta W) / sqrt(N) = eta mu1 ||vhat|| / sqrt(N), and
     tau^2 = c + s^2.
     """
     from ..theory.first_step import teacher_moments
@@ -162,7 +162,7 @@ def point(act: str, alpha: float, N: int) -> dict:
 
 
 def spike_count(alpha: float, act: str) -> int:
-    """Asymptotic number of visible degrees: k < 1/(1 - 2 alpha) with c_k != 0 (theory 2.2)."""
+    """Asymptotic number of visible degrees: k < 1/(1 - 2 alpha) with c_k != 0 (docs/theory.md, section 7)."""
     c = hermite_constants(act).coefficients
     kmax = 1.0 / (1.0 - 2.0 * alpha)
     return sum(1 for k in range(1, 11) if k < kmax and abs(c[k]) > 1e-9)
@@ -208,8 +208,8 @@ def s_adjusted(lad, act: str, k: int, ladder_pred: dict) -> np.ndarray:
 
     s_run = eta mu1 ||vhat|| / sqrt(N) is measured in the same run (``hermite.s``); its seed-to-seed
     scatter (the realised ||vhat||, shared by every degree) is the dominant noise of m_k across the
-    ladder, while theory 2.3 is a statement about m_k given s. The rescaling removes that scatter
-    from the N-exponent fit. The unconditional prediction (s from theory 1.2) is tested by the m_k
+    ladder, while docs/theory.md, section 7 is a statement about m_k given s. The rescaling removes that scatter
+    from the N-exponent fit. The unconditional prediction (s from docs/theory.md, section 6) is tested by the m_k
     rows of the alpha grid.
     """
     out = []
@@ -348,7 +348,7 @@ CLAIM = register(
             "with magnitude c_k s^k, s ~ N^(alpha-1/2); l of them exceed the bulk for alpha in ((l-1)/2l, l/(2l+2)); "
             "an activation with c2 = 0 (tanh) has no quadratic spike."
         ),
-        source="Moniri, Lee, Hassani, Dobriban, ICML 2024 (arXiv 2310.07891); theory doc sections 2.2, 2.3, 12",
+        source="Moniri, Lee, Hassani, Dobriban, ICML 2024 (arXiv 2310.07891); docs/theory.md, section 7; docs/claims.md",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,
@@ -360,7 +360,7 @@ CLAIM = register(
         setting=(
             f"Convention P, W0 rows N(0, I/d), a_i = +-1, residual r = y, teacher y = {LINK}(<theta*,x>); one step "
             f"eta = {ETA0:g} N^alpha on n = {PSI2:g} d samples; per-degree projections m_k of the column-centered "
-            "features on He_k(<u,x>) over a fresh probe batch (theory 2.3). relu (c2 = 0.399) and tanh (c2 = 0)."
+            "features on He_k(<u,x>) over a fresh probe batch (docs/theory.md, section 7). relu (c2 = 0.399) and tanh (c2 = 0)."
         ),
     )
 )

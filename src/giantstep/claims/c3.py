@@ -1,12 +1,12 @@
 r"""C3: spiked-random-features equivalence of one maximal step (feature spectrum, ridge error).
 
 Claim (Cui, Pesce, Dandi, Krzakala, Lu, Zdeborova, Loureiro, ICML 2024, arXiv 2402.04980;
-Dandi et al., arXiv 2410.18938; theory doc 3.1-3.3): after one step with eta = eta0 sqrt(N)
+Dandi et al., arXiv 2410.18938; docs/theory.md, section 8): after one step with eta = eta0 sqrt(N)
 (alpha = 1/2) the features sigma(<w1_i, x>) are equivalent to the spiked random-features model
-phi_i(x) = sigma(sqrt(c) <w_i, x> + r a_i <v, x>) with (r, gamma, c) of theory 3.2, and the ridge
-test error of the readout is given by the sRF fixed point (theory 3.3). For an odd sigma,
+phi_i(x) = sigma(sqrt(c) <w_i, x> + r a_i <v, x>) with (r, gamma, c) of docs/theory.md, section 8, and the ridge
+test error of the readout is given by the sRF fixed point (docs/theory.md, section 8). For an odd sigma,
 a_i = +-1 is equivalent to a_i = 1 (the case of the equations); for Gaussian a_i only the
-network-vs-sRF equivalence is tested (the fixed point of theory 3.3 has a_i = 1).
+network-vs-sRF equivalence is tested (the fixed point of docs/theory.md, section 8 has a_i = 1).
 
 Sweeps: the network (kind ``steps``: unit rows, a = +-1 or N(0,1), residual r = y, eta0 = 3 at
 alpha = 1/2 on n0 = 2d samples, then a ridge readout on n = alpha d fresh samples) and the sRF
@@ -17,7 +17,7 @@ lambda ||a||^2, i.e. ``ridge = lambda / alpha`` in the simulators' (1/n) normali
 
 Verdict rows (tolerance t99 * stderr + a stated finite-size bias; t99 is the two-sided 99%
 Student-t quantile for the number of seeds): sRF simulation vs sRF theory, bias 2 E/sqrt(d)
-(theory doc 3.3 reports 3-5% at d <= 1600); network vs sRF theory (a = +-1), bias 3 E/sqrt(d)
+(docs/theory.md, section 8 reports 3-5% at d <= 1600); network vs sRF theory (a = +-1), bias 3 E/sqrt(d)
 (5-10% reported); network vs sRF simulation for Gaussian a (difference of means, combined
 stderr), bias 3 E/sqrt(d); top feature-covariance eigenvalue lambda_1 of the network (a = +-1)
 vs N Var_kappa(mu0(kappa)) [DER: the rank-one mean-feature part mu0(a_i kappa) = a_i mu0(kappa)
@@ -252,7 +252,7 @@ CLAIM = register(
             "(bulk inflated by c, spike r along the learned direction v with <v, theta*> = gamma); the ridge test error "
             "of the readout follows the sRF fixed-point equations; +-1 and Gaussian second layers."
         ),
-        source=("Cui et al. ICML 2024 (arXiv 2402.04980); Dandi et al. (arXiv 2410.18938); theory doc sections 3.1-3.3"),
+        source=("Cui et al. ICML 2024 (arXiv 2402.04980); Dandi et al. (arXiv 2410.18938); docs/theory.md, section 8"),
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,
@@ -263,7 +263,7 @@ CLAIM = register(
         },
         setting=(
             f"sigma = sigma* = {ACTIVATION}, unit-norm first-layer rows, N = d = p, one step eta = {ETA0:g} sqrt(N) on "
-            f"n0 = {PSI2_STEP:g} d samples with r = y; sRF model with (r, c, gamma) from theory 3.2; ridge readout "
+            f"n0 = {PSI2_STEP:g} d samples with r = y; sRF model with (r, c, gamma) from docs/theory.md, section 8; ridge readout "
             f"(lambda = {LAMBDA:g} in the sRF normalisation) on n = alpha d fresh samples, test error against the "
             "noiseless target on fresh samples."
         ),

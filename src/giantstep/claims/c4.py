@@ -1,17 +1,17 @@
 r"""C4: two steps -- floor(alpha2 / (1/2 - alpha1)) new outliers, each a learned direction.
 
-Claim (Moniri & Hassani 2026, arXiv 2605.17767; theory doc 4.1-4.2): with eta_t = eta0 N^{alpha_t},
-term k of the second gradient has operator norm ~ N^{alpha2 - k (1/2 - alpha1)} (theory 4.2), so
+Claim (Moniri & Hassani 2026, arXiv 2605.17767; docs/theory.md, section 9): with eta_t = eta0 N^{alpha_t},
+term k of the second gradient has operator norm ~ N^{alpha2 - k (1/2 - alpha1)} (docs/theory.md, section 9), so
 floor(alpha2 / (1/2 - alpha1)) new directions (k >= 1) become outliers; their left vectors are
 a^{o(k+1)}, so with a_i = +-1 same-parity terms merge (at most 2 outliers) while Gaussian a keeps
-them apart. Counts are asymptotic (theory 12): the verdict tests exponents.
+them apart. Counts are asymptotic (docs/claims.md): the verdict tests exponents.
 
 Predictions: :func:`giantstep.theory.two_step.two_step_structure` (exponents, counts) and
 :func:`giantstep.theory.two_step.two_step_terms` (finite-N magnitudes, activation coefficients:
 tanh has c2 = c4 = 0, so terms k = 1, 3 vanish).
 
 Sweeps (kind ``steps``, tanh network and teacher, N = d = n, residual ``label``: r = y at both
-steps, the O(1) step-2 residual that the power counting of theory 4.2 assumes):
+steps, the O(1) step-2 residual that the power counting of docs/theory.md, section 9 assumes):
 ``phase_gauss`` / ``phase_pm``: the (alpha1, alpha2) grid at the largest quick N, one seed
 (outlier counts of W2 beside the predicted count; reported, not decided);
 ``ladder``: Gaussian a, (alpha1, alpha2) = (0.4, 0.3), N on a ladder. Decided: the fitted
@@ -148,7 +148,7 @@ def analyse(ctx: ClaimContext, pred: dict) -> ClaimOutcome:
             pc = p["outliers_including_first"] if cap is None else min(p["outliers_including_first"], cap)
             rows.append(Comparison(f"outliers of W2 ({tag}) at alpha1,alpha2={key}", float(pc), float(r["w2.outliers"]),
                                    None, None, None, "asymptotic count (first-step spike included); reported, not decided "
-                                   "(theory 12: counts at N ~ 10^3 are set by constants)"))
+                                   "(docs/claims.md: counts at N ~ 10^3 are set by constants)"))
     verdict, reason = verdict_from(rows, what="two-step term exponents")
     sizes = {"d = width N = n (phase grid)": s["d"], "ladder N = d = n": s["ladder"]}
     return ClaimOutcome(verdict, reason, tuple(rows), sizes, s["ladder_seeds"])
@@ -263,7 +263,7 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
     ax.set_ylabel(r"$s_j(dW_2)$ / bulk edge")
     ax.set_title(r"merging: $a=\pm1$ vs Gaussian, $\alpha_1=\alpha_2=0.4$")
     ax.legend(loc="upper right", fontsize=7)
-    fig.suptitle("C4: two-step term magnitudes (lines: theory 4.2 finite-N estimate) and same-parity merging")
+    fig.suptitle("C4: two-step term magnitudes (lines: docs/theory.md, section 9 finite-N estimate) and same-parity merging")
     out += plots.save(fig, ctx.outdir, "c4_exponents_merging")
     return out
 
@@ -277,7 +277,7 @@ CLAIM = register(
             "new outliers, term k of the second gradient scaling as N^(alpha2 - k(1/2 - alpha1)); with a = +-1 "
             "same-parity terms merge, Gaussian a keeps them distinct."
         ),
-        source="Moniri & Hassani 2026 (arXiv 2605.17767); theory doc sections 4.1, 4.2, 12",
+        source="Moniri & Hassani 2026 (arXiv 2605.17767); docs/theory.md, section 9; docs/claims.md",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,
@@ -290,7 +290,7 @@ CLAIM = register(
         setting=(
             f"Convention P, sigma = sigma* = {ACTIVATION}, N = d = n, two steps eta_t = N^alpha_t on fresh batches, "
             "residual r = y at both steps (label residual, the correlation-loss gradient; the O(1) step-2 residual "
-            "assumed by theory 4.2), "
+            "assumed by docs/theory.md, section 9), "
             "second layer Gaussian or +-1. Phase grid alpha1, alpha2 in {0.1, 0.25, 0.4}; ladder at (0.4, 0.3)."
         ),
     )

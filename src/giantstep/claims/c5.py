@@ -1,6 +1,6 @@
 r"""C5: batch reuse lets the second step learn targets of information exponent > 1.
 
-Claim (Moniri & Hassani 2026, arXiv 2605.17767; theory doc 4.1-4.2): with two steps
+Claim (Moniri & Hassani 2026, arXiv 2605.17767; docs/theory.md, section 9): with two steps
 eta_t = eta0 N^{alpha_t}, fresh batches learn only directions of information exponent (IE) 1;
 reusing the first batch in step 2 makes term k of the second gradient carry
 E[y^{j+1} z] theta* (j <= k), so theta* is learned once some power y^{j+1} has a nonzero first
@@ -10,7 +10,7 @@ with reuse for alpha2 >= 2 (1/2 - alpha1); even links (He2) are never learned by
 Setting (kind ``steps``): tanh network, Gaussian second layer, N = d = n, two steps
 (eta0, alpha1) = (2, 0.45) then (2, 0.4) (full mode adds (0.2, 0.2)), step 2 on a fresh or the
 reused batch; teachers He1, He2/sqrt2, He3/sqrt6; residuals ``label`` (r = y at both steps, the
-O(1) step-2 residual of theory 4.2) and ``centered`` (r = y - (f - f0)). The fresh and reused sweeps
+O(1) step-2 residual of docs/theory.md, section 9) and ``centered`` (r = y - (f - f0)). The fresh and reused sweeps
 have the same cell keys, hence the same seeds: W0, a, theta* and the first batch are shared, so
 their differences are paired.
 
@@ -23,16 +23,16 @@ eta_2^2 E[a^2 r^2 sigma'^2 z^2] / n; with reuse the signal is E_a[a^2 G(a)^2] et
 G(a) = E[r sigma'(h) z]. Decided for He2 and He3 (for He1 the cross-sample terms that the
 derivation drops, ~E[y sigma'(g) z] t1, are O(1)); measured by ``dw2.theta_norm2``.
 
-Why the residual matters (the full-mode (0.2, 0.2) cell): theory 4.2 takes the step-2 residual to
+Why the residual matters (the full-mode (0.2, 0.2) cell): docs/theory.md, section 9 takes the step-2 residual to
 be O(1). With ``centered`` it is y - (f1 - f0), and on the reused samples f1 - f0 = sqrt(N)
 Phi(kappa) (Phi = E[a (sigma(h) - sigma(g))]) is O(N^{alpha1}) and a function of the sample's own
 label: the k = 0 term then carries theta* with amplitude ~N^{alpha1 + alpha2}, so theta* is learned
-even where theory 4.2 (r = O(1)) says it is not: at d = 2048, (0.2, 0.2), He3, the predicted
+even where docs/theory.md, section 9 (r = O(1)) says it is not: at d = 2048, (0.2, 0.2), He3, the predicted
 ||dW2 theta*|| is 2.9 with ``centered`` (an outlier of W2; measured q = 146) and 0.77 with ``label``.
 Hence "learned" is predicted at the run's own sizes from the signal, for both residuals: learned
 when sqrt(signal) exceeds the BBP threshold of W1's bulk, sqrt(c1) (N = d: theta_c = 1, c1 the
 bulk inflation of step 1), by the finite-size window 3 d^{-1/3}; not learned below it; undecided
-inside. theory 4.2's asymptotic verdict (the exponents of the theta*-carrying terms) is given in
+inside. docs/theory.md, section 9's asymptotic verdict (the exponents of the theta*-carrying terms) is given in
 the notes.
 
 Measurement of "learned": q = d sum_{j<=3} <v_j(W2), theta*>^2, the theta* mass of the top-3 right
@@ -132,7 +132,7 @@ def sweeps(mode: str) -> dict[str, dict]:
 
 def cell_prediction(residual: str, link: str, batch: str, alpha1: float, alpha2: float, d: int) -> dict:
     """theta* energy of the second update (signal, noise) and the learned flag at this size
-    (module docstring), with theory 4.2's asymptotic exponents of the theta*-carrying terms."""
+    (module docstring), with docs/theory.md, section 9's asymptotic exponents of the theta*-carrying terms."""
     import math
 
     from ..theory.first_step import first_step
@@ -229,7 +229,7 @@ def _q_rows(residual: str, link: str, key: str, pred: dict, q: dict) -> list[Com
         label = f"{residual} residual, {link}, {batch} batch, alpha1,alpha2={key}: q = d sum_j<=3 <v_j(W2),theta*>^2"
         se0 = float(np.sqrt(2.0 * NULL / cnt))
         why = (f"learned theta* amplitude of dW2 {p['amplitude']:.3g} vs threshold {p['threshold']:.3g} (window 3 d^-1/3); "
-               f"theory 4.2 (r = O(1)): {'learned' if p['asymptotic_learned'] else 'not learned'}"
+               f"docs/theory.md, section 9 (r = O(1)): {'learned' if p['asymptotic_learned'] else 'not learned'}"
                if p["asymptotic_learned"] is not None else
                f"learned theta* amplitude of dW2 {p['amplitude']:.3g} vs threshold {p['threshold']:.3g} (window 3 d^-1/3)")
         if p["critical"]:
@@ -310,7 +310,7 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xticks(range(len(LINKS)), [f"{link} (IE {ie})" for link, ie in LINKS.items()])
         ax.set_ylabel(r"$q = d\,\sum_{j\leq3}\langle v_j(W_2),\theta^*\rangle^2$")
-        ax.set_title(f"residual '{residual}'" + (" (r = y, theory 4.2)" if residual == "label" else " (r = y - (f - f0))"),
+        ax.set_title(f"residual '{residual}'" + (" (r = y, docs/theory.md, section 9)" if residual == "label" else " (r = y - (f - f0))"),
                      fontsize=8)
         ax.legend(loc="upper right", fontsize=6.5)
     fig.suptitle(
@@ -353,7 +353,7 @@ CLAIM = register(
             "the batch in step 2 learns theta* for targets of higher information exponent whose powers y^(k+1) have a "
             "linear component (He3 for alpha2 >= 2(1/2 - alpha1)); even links (He2) are not learned this way."
         ),
-        source="Moniri & Hassani 2026 (arXiv 2605.17767); theory doc section 4.2",
+        source="Moniri & Hassani 2026 (arXiv 2605.17767); docs/theory.md, section 9",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,
@@ -364,7 +364,7 @@ CLAIM = register(
         setting=(
             f"Convention P, sigma = {ACTIVATION}, Gaussian second layer, N = d = n; two steps eta_t = {ETA0:g} "
             "N^alpha_t with (alpha1, alpha2) = (0.45, 0.4), step 2 on a fresh or the reused batch; residual 'label' "
-            "(r = y, as theory 4.2 assumes) and 'centered' (r = y - (f - f0)); targets He1, He2/sqrt2, He3/sqrt6 "
+            "(r = y, as docs/theory.md, section 9 assumes) and 'centered' (r = y - (f - f0)); targets He1, He2/sqrt2, He3/sqrt6 "
             "(information exponents 1, 2, 3). Measured: the theta* energy ||(W2 - W1) theta*||^2 of the second update "
             "against its prediction exact in the first step, and the theta* mass of the top-3 right singular vectors "
             "of W2, paired by seed between fresh and reused batches."

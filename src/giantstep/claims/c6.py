@@ -1,4 +1,4 @@
-r"""C6: the function space after one large step (seed 000; theory doc section 9).
+r"""C6: the function space after one large step (seed 000; docs/function_space.md).
 
 Claim (Lobo, Loureiro, Tran-Thanh, Liu 2026): after one large step the first-layer weights follow
 a spiked Gaussian law whose spike is aligned with the target; the induced random-feature kernel
@@ -25,7 +25,7 @@ measures it (:func:`sample_kurtosis`): law (1) with the bulk variance along u gr
 anisotropic remainder eta^2 E[y^2 kappa^2] Var(sigma') / (N n), plus the O(1/N) bias of the
 sample kurtosis over N neurons (+4/N for a +-1 second layer, -6/N for a Gaussian law). The
 spike-fit rows (s^2, alignment) are decided only where the weight covariance has a separated
-spike, ell = beta / (1 + zeta^2) > sqrt(d/N) (1 + 3 min(N,d)^{-1/3}) (theory 8.3 and its
+spike, ell = beta / (1 + zeta^2) > sqrt(d/N) (1 + 3 min(N,d)^{-1/3}) (docs/theory.md, section 2 and its
 finite-size window): below it the fit has nothing to fit (s^2 = 0 by construction).
 
 Sizes: N = n = 16 d (the neuron and sample averages are the seed-to-seed noise; eta0 grid chosen so
@@ -397,7 +397,7 @@ CLAIM = register(
             "(<theta*,x>: ratio 1 + beta gamma^2; its quadratic harmonic: (1 + beta gamma^2)^2 after deflation), "
             "leaves generic modes unchanged and mixes the top radial mode with He2(<theta*,x>)."
         ),
-        source="Lobo, Loureiro, Tran-Thanh, Liu (2026, seed 000); Ba et al. 2022 (arXiv 2205.01445); theory doc 9, 1.2, 3.2",
+        source="Lobo, Loureiro, Tran-Thanh, Liu (2026, seed 000); Ba et al. 2022 (arXiv 2205.01445); docs/function_space.md; docs/theory.md, sections 6, 8",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,

@@ -1,6 +1,6 @@
 r"""C7: a phase transition in delta = n/d, read off the Hessian's negative outlier (delta_NN), beside delta_alg.
 
-Claim (Montanari & Wang 2026, arXiv 2602.01434; theory doc sections 5, 10, 12): a fixed-width network
+Claim (Montanari & Wang 2026, arXiv 2602.01434; docs/phase_transitions.md; docs/claims.md): a fixed-width network
 trained by GD first learns the directions of large gradients; then the dynamics is driven by the
 negative directions of the empirical-risk Hessian, and feature learning becomes possible at the delta
 where that Hessian acquires a negative outlier informative about span(Theta*), delta_NN >= delta_alg.
@@ -9,9 +9,9 @@ Setting. Width m = 1, quadratic activation sigma(t) = t^2, a = 1, trained output
 next to the saddle W = 0 (||w|| = 1e-12, so that the bias is fitted long before W leaves the saddle); teachers y = tanh(||z||) with k = 1 (y = tanh|z|) and k = 2,
 noiseless. Phase 1 (large gradient) fits the bias b -> mean(y); it ends by the rule of
 :func:`giantstep.smallwidth.phase_end` (||grad|| below 1% of its peak). There the Hessian in W is
--2 D_T with T = y - b (theory doc 5.3/10.1; the Gauss-Newton part vanishes since sigma'(0) = 0), so
+-2 D_T with T = y - b (docs/phase_transitions.md; the Gauss-Newton part vanishes since sigma'(0) = 0), so
 its negative outlier is predicted by the spectral-method formulas of 10.2 for T(y) = y - E[y]:
-threshold delta_T, outlier location -2 zeta(lambda*) and cos^2. delta_alg (theory 5.2) is 1/2 for k = 1
+threshold delta_T, outlier location -2 zeta(lambda*) and cos^2. delta_alg (docs/phase_transitions.md) is 1/2 for k = 1
 and 1 for k = 2 (tanh is injective on [0, inf), so these equal the phase-retrieval values k/2).
 
 Measurement of delta_NN. For each d, the Hessian outlier overlap cos^2 (mean mass of the bottom k
@@ -386,7 +386,7 @@ CLAIM = register(
             "After the large-gradient phase, GD on a fixed-width network is driven by negative Hessian directions; "
             "an informative negative outlier appears at delta_NN >= delta_alg (Montanari & Wang 2026)."
         ),
-        source="Montanari & Wang, arXiv 2602.01434; theory doc 5.2, 5.3, 10.2, 12",
+        source="Montanari & Wang, arXiv 2602.01434; docs/phase_transitions.md; docs/claims.md",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,

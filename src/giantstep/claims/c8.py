@@ -1,6 +1,6 @@
 r"""C8: random-features regression -- Mei-Montanari risk, double descent, SGD readout.
 
-Claim (seed 004; Mei & Montanari 2019, arXiv 1908.05355; theory doc sections 6 and 11): the
+Claim (seed 004; Mei & Montanari 2019, arXiv 1908.05355; docs/theory.md, section 4; docs/claims.md, C8): the
 test risk of ridge regression on N random features sigma(<w_j, x>) (unit rows, x ~ N(0, I_d))
 with n = psi2 d samples converges to the Mei-Montanari closed form R(psi1, psi2, lambda); at
 small ridge it peaks at the interpolation point N = n (double descent), and a readout trained by
@@ -15,7 +15,7 @@ Sweeps (experiment kind ``rf``, :mod:`giantstep.experiments.rf`):
              few psi1, with the test-risk curve over passes.
 
 Verdict: (i) mean test risk vs R at every psi1 with |psi1/psi2 - 1| >= 0.25 (near the peak the
-seed-to-seed variance is large, theory doc 6.1), tolerance 3 stderr + 5 R/d (an O(1/d)
+seed-to-seed variance is large, docs/theory.md, section 4), tolerance 3 stderr + 5 R/d (an O(1/d)
 finite-size bias with constant 5; the risk's fluctuations are in the stderr); (ii) the double-descent
 peak location: the peak of the Mei-Montanari curve at the small ridge (1.93 for psi2 = 2 at
 lambda = 1e-3: the finite-lambda peak sits below psi2) against that peak times the horizontal
@@ -100,7 +100,7 @@ def sweeps(mode: str) -> dict[str, dict]:
 
 
 def _mm_risk(psi1, psi2: float, lam: float):
-    """Mei-Montanari risk for this claim's activation and target (theory doc 6.1); psi1 may be an array."""
+    """Mei-Montanari risk for this claim's activation and target (docs/theory.md, section 4); psi1 may be an array."""
     from ..hermite import hermite_constants
     from ..theory.mei_montanari import rf_ridge_risk
 
@@ -310,7 +310,7 @@ CLAIM = register(
             "at small ridge it peaks at the interpolation threshold N = n (double descent); a readout trained "
             "by SGD from zero converges to the same risk."
         ),
-        source="Mei & Montanari 2019 (arXiv 1908.05355); seed 004; theory doc sections 6 and 11",
+        source="Mei & Montanari 2019 (arXiv 1908.05355); seed 004; docs/theory.md, section 4; docs/claims.md, C8",
         sweeps=sweeps,
         predict=predict,
         analyse=analyse,

@@ -5,7 +5,7 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
 (``kernel``, ``phase``, ``rf``, ...) define their model next to their runner and register it in
 :mod:`giantstep.experiments.kinds`.
 
-``steps`` config (convention P, theory doc section 0)::
+``steps`` config (convention P, docs/theory.md, section 0)::
 
     kind: steps
     seed: 0                  # root seed; streams are derived per role (giantstep.seeding)
@@ -112,7 +112,7 @@ class SpectraConfig(Strict):
     full: bool = False  # store every singular value of W_t and W_t - W_{t-1} as arrays
     features: bool = False  # spectrum of the centered feature covariance after the last step
     features_n: int | None = Field(None, ge=1, le=MAX_SIZE)  # samples for it (default n)
-    hermite_degree: int = Field(0, ge=0, le=8)  # per-degree feature projections after step 1 (theory 2.3)
+    hermite_degree: int = Field(0, ge=0, le=8)  # per-degree feature projections after step 1 (docs/theory.md, section 7)
 
 
 class SaveConfig(Strict):

@@ -1,6 +1,6 @@
 r"""The ``kernel`` experiment: the function space of a two-layer network before and after one step.
 
-Config (convention P; theory doc sections 0, 1.2, 9)::
+Config (convention P; docs/theory.md, sections 0, 6; docs/function_space.md)::
 
     kind: kernel
     seed: 0
@@ -127,10 +127,8 @@ def _eigs(forms: ModeForms) -> dict[str, float]:
     return out
 
 
-def run(cfg: KernelConfig) -> ExperimentResult:
-    """Run a ``kernel`` config; see the module docstring."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+def _one_step(cfg: KernelConfig):
+    """(teacher, W0 network, W1 network, gradient pass, eta) of the config's step."""
     teacher = make_teacher(stream(cfg.seed, "teacher"), cfg.d, cfg.teacher.link, 1, cfg.teacher.noise, "sum")
     net0 = init_network(stream(cfg.seed, "weights"), cfg.d, cfg.width, cfg.activation, "gaussian", cfg.second_layer)
     source = BatchSource(cfg.seed, 0, cfg.n, teacher)
@@ -139,20 +137,17 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     net1 = gradient_step(net0, gp.grad, eta)
     with np.errstate(over="ignore", invalid="ignore"):  # a finite ||W1||_F^2 bounds every Gram entry
         check_finite("W1 after the step (its squared norm)", float(np.sum(net1.W * net1.W)))
-    theta = teacher.theta[:, 0]
-    timings["step"] = time.perf_counter() - t0
+    return teacher, net0, net1, gp, eta
 
-    t0 = time.perf_counter()
-    fit = fit_spiked_gaussian(net1.W, theta)
-    u_fit = fit.u
-    E = _directions(stream(cfg.seed, "kernel-directions"), theta, u_fit)
-    X = sample_inputs(stream(cfg.seed, "data", "kernel-probe"), cfg.m, cfg.d)
+
+def _modes_before_and_after(cfg: KernelConfig, weights: dict, X: np.ndarray, theta: np.ndarray, E: np.ndarray):
+    """(metrics, record modes, spectra, arrays) of the mode forms and the kernel spectrum of each W."""
     metrics: dict[str, float] = {}
     record_modes: dict[str, dict] = {}
     spectra: dict[str, dict] = {}
     arrays: dict[str, np.ndarray] = {}
     basis = label_basis(X, theta, E)
-    for tag, W in (("before", net0.W), ("after", net1.W)):
+    for tag, W in weights.items():
         fk = mode_forms_from_features(cfg.activation, W, X, theta, E)
         fw = mode_forms_from_weights(cfg.activation, W, theta, E)
         ek, ew = _eigs(fk), _eigs(fw)
@@ -175,6 +170,30 @@ def run(cfg: KernelConfig) -> ExperimentResult:
         b0, b0w = metrics[f"lam_{name}_before"], metrics[f"lamw_{name}_before"]
         metrics[f"ratio_{name}"] = metrics[f"lam_{name}_after"] / b0 if b0 != 0 else float("nan")
         metrics[f"ratio_w_{name}"] = metrics[f"lamw_{name}_after"] / b0w if b0w != 0 else float("nan")
+    return metrics, record_modes, spectra, arrays
+
+
+def _theory(cfg: KernelConfig) -> dict:
+    """The predictions, or why they do not apply (the run stands)."""
+    try:
+        return predictions_for(cfg)
+    except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
+        return {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
+
+
+def run(cfg: KernelConfig) -> ExperimentResult:
+    """Run a ``kernel`` config; see the module docstring."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    teacher, net0, net1, gp, eta = _one_step(cfg)
+    theta = teacher.theta[:, 0]
+    timings["step"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    fit = fit_spiked_gaussian(net1.W, theta)
+    E = _directions(stream(cfg.seed, "kernel-directions"), theta, fit.u)
+    X = sample_inputs(stream(cfg.seed, "data", "kernel-probe"), cfg.m, cfg.d)
+    metrics, record_modes, spectra, arrays = _modes_before_and_after(cfg, {"before": net0.W, "after": net1.W}, X, theta, E)
     metrics.update(
         fit_s2=fit.s2,
         fit_bulk=fit.bulk,
@@ -190,10 +209,7 @@ def run(cfg: KernelConfig) -> ExperimentResult:
     theory: dict = {}
     if cfg.theory:
         t0 = time.perf_counter()
-        try:
-            theory = predictions_for(cfg)
-        except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
-            theory = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
+        theory = _theory(cfg)
         metrics.update({k: v for k, v in theory.items() if isinstance(v, float)})
         timings["theory"] = time.perf_counter() - t0
 

@@ -1,5 +1,5 @@
 r"""Experiment kind ``phase``: small-width GD, the Hessian at the end of the large-gradient phase,
-and the final overlap (theory doc sections 5 and 10; Montanari & Wang 2026, arXiv 2602.01434).
+and the final overlap (docs/phase_transitions.md; Montanari & Wang 2026, arXiv 2602.01434).
 
 Config::
 

@@ -1,6 +1,6 @@
 r"""Experiment kind ``"rf"``: random-features regression, readout by ridge and/or SGD.
 
-Model (Mei & Montanari 2019, arXiv 1908.05355, in convention P; theory doc sections 6 and 11):
+Model (Mei & Montanari 2019, arXiv 1908.05355, in convention P; docs/theory.md, section 4; docs/claims.md, C8):
 
     features   phi(x) = sigma(W x) in R^N,   W in R^{N x d} with rows uniform on the unit sphere
                (equivalently sigma(<theta_j, x>/sqrt(d)) with ||theta_j|| = sqrt(d)),  x ~ N(0, I_d)
@@ -12,7 +12,7 @@ Model (Mei & Montanari 2019, arXiv 1908.05355, in convention P; theory doc secti
 The ridge solution is computed in the primal (N x N Gram, N <= n) or dual (n x n Gram) form by
 Cholesky; ridge = 0 gives least squares (N < n) or the minimum-norm interpolator (N > n).
 
-SGD readout (``sgd`` block; theory doc section 11): start from a = 0 and minimise
+SGD readout (``sgd`` block; docs/claims.md, C8): start from a = 0 and minimise
 (1/2n)||y - F a||^2 + (ridge/2)||a||^2 with mini-batches of ``batch`` samples drawn without
 replacement within each pass (``epochs`` passes; epochs = 1 is one-pass SGD):
 
@@ -28,7 +28,7 @@ per pass). Its fixed point is the ridge solution, so with a decaying step SGD co
 ridge risk; with ridge = 0 and a constant step it approaches the minimum-norm interpolator
 (implicit ridge ~ 1 / (step * iterations)).
 
-Spiked random features (``spike`` block; Cui et al. 2024, arXiv 2402.04980; theory 3.2-3.3):
+Spiked random features (``spike`` block; Cui et al. 2024, arXiv 2402.04980; docs/theory.md, section 8):
 phi_i(x) = sigma(sqrt(c) <w_i, x> + r a_i <v, x>) with a unit v at angle <v, theta*> = gamma to the
 teacher (stream ("spike",)) and a_i = 1, +-1 or N(0, 1) (stream ("second-layer",)): the model
 of the network after one maximal step. The sRF readout sum_mu (y - a.phi/sqrt(p))^2 + lam ||a||^2
@@ -88,7 +88,7 @@ class SGDConfig(Strict):
 
 
 class SpikeConfig(Strict):
-    """Spiked random features (theory 3.2-3.3): phi_i(x) = sigma(sqrt(c) <w_i, x> + r a_i <v, x>)."""
+    """Spiked random features (docs/theory.md, section 8): phi_i(x) = sigma(sqrt(c) <w_i, x> + r a_i <v, x>)."""
 
     r: float = Field(..., ge=0.0, allow_inf_nan=False)
     c: float = Field(1.0, gt=0.0, allow_inf_nan=False)

@@ -119,7 +119,7 @@ def _spectrum_entry(spec: MatrixSpectrum, theta: np.ndarray) -> dict[str, Any]:
 def hermite_projections(
     cfg: StepsConfig, net1: TwoLayerNetwork, vhat: np.ndarray, teacher: Teacher
 ) -> dict[str, Any]:
-    r"""Per-degree feature spikes after step 1 (theory 2.3), on a fresh probe batch:
+    r"""Per-degree feature spikes after step 1 (docs/theory.md, section 7), on a fresh probe batch:
 
         m_k = mean_i [ (1/n) He_k(kappa)^T F_c e_i a_i^k ],   kappa = X u, u = vhat/||vhat||,
 
@@ -153,6 +153,112 @@ def run(cfg: StepsConfig) -> ExperimentResult:
         return _run(cfg)
 
 
+def _update_entry(cfg: StepsConfig, traj: Trajectory, t: int, net0: TwoLayerNetwork, theta: np.ndarray, top: int,
+                  arrays: dict, metrics: dict) -> dict[str, Any]:
+    """The entries of W_t (t >= 1) about its step: the update's spectrum, eta, vhat, residual MSE."""
+    dW = traj.weights[t] - traj.weights[t - 1]
+    upd = spectrum(dW, top, full=cfg.spectra.full)
+    check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
+    entry: dict[str, Any] = {"update": _spectrum_entry(upd, theta)}
+    if upd.all_values is not None:
+        arrays[f"dw{t}.singular_values"] = upd.all_values
+    vhat = traj.vhats[t - 1]
+    vn2 = float(vhat @ vhat)
+    entry["eta"] = traj.etas[t - 1]
+    entry["residual_mse"] = traj.residual_mse[t - 1]
+    entry["vhat_norm2"] = vn2
+    entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
+    entry["update"]["theta_norm2"] = float(np.sum((dW @ theta) ** 2))  # ||(W_t - W_{t-1}) Theta*||_F^2
+    _flat(metrics, f"dw{t}", entry["update"])
+    metrics[f"dw{t}.theta_norm2"] = entry["update"]["theta_norm2"]
+    if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (docs/theory.md, section 9)
+        parts, bulk = left_hermite_parts(dW, net0.a, LEFT_HERMITE_DEGREE)
+        entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()
+        for j in range(2, min(LEFT_HERMITE_DEGREE, parts.size - 1) + 1):  # width <= 3: fewer directions
+            metrics[f"dw{t}.left_he{j}"], metrics[f"dw{t}.left_he{j}_bulk"] = float(parts[j]), float(bulk[j])
+    for key in ("eta", "vhat_norm2", "vhat_overlap2", "residual_mse"):
+        metrics[f"w{t}.{key}"] = float(entry[key])
+    return entry
+
+
+def _weight_entries(cfg: StepsConfig, traj: Trajectory, net0: TwoLayerNetwork, theta: np.ndarray, top: int,
+                    arrays: dict, metrics: dict) -> list[dict[str, Any]]:
+    """One record entry per W_t: spectrum, overlaps with theta* and with W_{t-1}, and the update."""
+    edge0 = initial_edge(cfg.width, cfg.d, cfg.second_layer)
+    entries: list[dict[str, Any]] = []
+    prev_V = None
+    for t, W in enumerate(traj.weights):
+        spec = spectrum(W, top, full=cfg.spectra.full)
+        check_finite(f"the spectrum of W{t}", np.array([*spec.pairs.s, spec.bulk_edge]))
+        entry = {"t": t, **_spectrum_entry(spec, theta), "bulk_edge_mp": edge0}
+        if spec.all_values is not None:
+            arrays[f"w{t}.singular_values"] = spec.all_values
+        if t >= 1:
+            update = _update_entry(cfg, traj, t, net0, theta, top, arrays, metrics)
+            entry["update"] = update.pop("update")
+            entry["overlaps_previous"] = overlaps(spec.pairs.V, prev_V).tolist()
+            entry.update(update)
+        _flat(metrics, f"w{t}", entry)
+        arrays[f"w{t}.top_singular_values"] = spec.pairs.s
+        arrays[f"w{t}.overlaps"] = np.asarray(entry["overlaps"])
+        prev_V = spec.pairs.V
+        entries.append(entry)
+    return entries
+
+
+def _feature_spectrum(cfg: StepsConfig, teacher: Teacher, net: TwoLayerNetwork, top: int, arrays: dict,
+                      metrics: dict) -> dict[str, Any]:
+    """The eigenvalues of the feature covariance of the last W on a fresh batch."""
+    X, _ = batch(cfg, teacher, "features", cfg.spectra.features_n).materialize()
+    ev = feature_covariance_eigenvalues(net.features(X))
+    check_finite("the feature spectrum", ev)
+    arrays["features.eigenvalues"] = ev
+    for j in range(min(METRIC_TOP, ev.size)):
+        metrics[f"features.lambda{j + 1}"] = float(ev[j])
+    return {"eigenvalues_top": ev[:top].tolist(), "n": X.shape[0]}
+
+
+def _hermite_block(cfg: StepsConfig, net0: TwoLayerNetwork, traj: Trajectory, teacher: Teacher, vhat_norm2: float,
+                   metrics: dict) -> dict[str, Any]:
+    """The per-degree feature projections after step 1 and their leading order c_k s^k."""
+    net1 = net0.with_weights(traj.weights[1])
+    hp = hermite_projections(cfg, net1, traj.vhats[0], teacher)
+    c = hermite_constants(cfg.activation).coefficients
+    s = traj.etas[0] * hermite_constants(cfg.activation).mu1 * math.sqrt(vhat_norm2) / math.sqrt(cfg.width)
+    hp["s"] = s
+    hp["leading_order"] = [float(c[k] * np.float64(s) ** k) for k in hp["degrees"]]
+    check_finite("the per-degree feature projections", np.array([s, *hp["measured"], *hp["leading_order"]]))
+    for k, m in zip(hp["degrees"], hp["measured"]):
+        metrics[f"hermite.m{k}"] = m
+    metrics["hermite.s"] = s
+    return hp
+
+
+def _readout_block(cfg: StepsConfig, teacher: Teacher, net: TwoLayerNetwork, metrics: dict) -> dict[str, float]:
+    """The ridge readout on the last W: train error, test error and test MSE."""
+    ro = cfg.readout
+    fit = fit_ridge(net, batch(cfg, teacher, "readout-train", ro.n_train), ro.ridge, cfg.chunk)
+    test_error, test_mse = test_errors(net, fit, batch(cfg, teacher, "readout-test", ro.n_test), cfg.chunk)
+    check_finite("the readout test error", test_error)
+    out = {"train_error": fit.train_error, "test_error": test_error, "test_mse": test_mse}
+    for key, val in out.items():
+        metrics[f"readout.{key}"] = float(val)
+    return out
+
+
+def _theory_block(cfg: StepsConfig, metrics: dict) -> dict[str, Any]:
+    """The predictions of :func:`giantstep.theory.predictions.steps_predictions` (or why not)."""
+    from ..theory.predictions import steps_predictions
+
+    try:
+        with few_threads(0.0):  # small dense problems only (quadrature rules, fixed points)
+            theory = steps_predictions(cfg)
+    except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
+        theory = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
+    _flat_theory(metrics, theory)
+    return theory
+
+
 def _run(cfg: StepsConfig) -> ExperimentResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -164,48 +270,10 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
     timings["steps"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    theta = teacher.theta
     top = min(cfg.spectra.top, cfg.width, cfg.d)
-    edge0 = initial_edge(cfg.width, cfg.d, cfg.second_layer)
-    entries: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
     metrics: dict[str, float] = {}
-    prev_V = None
-    for t, W in enumerate(traj.weights):
-        spec = spectrum(W, top, full=cfg.spectra.full)
-        check_finite(f"the spectrum of W{t}", np.array([*spec.pairs.s, spec.bulk_edge]))
-        entry = {"t": t, **_spectrum_entry(spec, theta), "bulk_edge_mp": edge0}
-        if spec.all_values is not None:
-            arrays[f"w{t}.singular_values"] = spec.all_values
-        if t >= 1:
-            dW = W - traj.weights[t - 1]
-            upd = spectrum(dW, top, full=cfg.spectra.full)
-            check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
-            entry["update"] = _spectrum_entry(upd, theta)
-            if upd.all_values is not None:
-                arrays[f"dw{t}.singular_values"] = upd.all_values
-            entry["overlaps_previous"] = overlaps(spec.pairs.V, prev_V).tolist()
-            vhat = traj.vhats[t - 1]
-            vn2 = float(vhat @ vhat)
-            entry["eta"] = traj.etas[t - 1]
-            entry["residual_mse"] = traj.residual_mse[t - 1]
-            entry["vhat_norm2"] = vn2
-            entry["vhat_overlap2"] = float((theta[:, 0] @ vhat) ** 2 / vn2) if vn2 > 0 else 0.0
-            entry["update"]["theta_norm2"] = float(np.sum((dW @ theta) ** 2))  # ||(W_t - W_{t-1}) Theta*||_F^2
-            _flat(metrics, f"dw{t}", entry["update"])
-            metrics[f"dw{t}.theta_norm2"] = entry["update"]["theta_norm2"]
-            if cfg.second_layer == "gaussian":  # left Hermite parts He2(a), He3(a) of the update (theory 4.2)
-                parts, bulk = left_hermite_parts(dW, net0.a, LEFT_HERMITE_DEGREE)
-                entry["update"]["left_hermite_parts"], entry["update"]["left_hermite_bulk"] = parts.tolist(), bulk.tolist()
-                for j in range(2, min(LEFT_HERMITE_DEGREE, parts.size - 1) + 1):  # width <= 3: fewer directions
-                    metrics[f"dw{t}.left_he{j}"], metrics[f"dw{t}.left_he{j}_bulk"] = float(parts[j]), float(bulk[j])
-            for key in ("eta", "vhat_norm2", "vhat_overlap2", "residual_mse"):
-                metrics[f"w{t}.{key}"] = float(entry[key])
-        _flat(metrics, f"w{t}", entry)
-        arrays[f"w{t}.top_singular_values"] = spec.pairs.s
-        arrays[f"w{t}.overlaps"] = np.asarray(entry["overlaps"])
-        prev_V = spec.pairs.V
-        entries.append(entry)
+    entries = _weight_entries(cfg, traj, net0, teacher.theta, top, arrays, metrics)
     timings["spectra"] = time.perf_counter() - t0
     arrays.update(saved_state(cfg, traj, net0, teacher))
 
@@ -217,56 +285,18 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         "weights": entries,
     }
     net_last = net0.with_weights(traj.weights[-1])
-
-    if cfg.spectra.features:
-        t0 = time.perf_counter()
-        X, _ = batch(cfg, teacher, "features", cfg.spectra.features_n).materialize()
-        ev = feature_covariance_eigenvalues(net_last.features(X))
-        check_finite("the feature spectrum", ev)
-        record["features"] = {"eigenvalues_top": ev[:top].tolist(), "n": X.shape[0]}
-        arrays["features.eigenvalues"] = ev
-        for j in range(min(METRIC_TOP, ev.size)):
-            metrics[f"features.lambda{j + 1}"] = float(ev[j])
-        timings["features"] = time.perf_counter() - t0
-
-    if cfg.spectra.hermite_degree and cfg.steps:
-        t0 = time.perf_counter()
-        net1 = net0.with_weights(traj.weights[1])
-        hp = hermite_projections(cfg, net1, traj.vhats[0], teacher)
-        c = hermite_constants(cfg.activation).coefficients
-        s = traj.etas[0] * hermite_constants(cfg.activation).mu1 * math.sqrt(entries[1]["vhat_norm2"]) / math.sqrt(cfg.width)
-        hp["s"] = s
-        hp["leading_order"] = [float(c[k] * np.float64(s) ** k) for k in hp["degrees"]]
-        check_finite("the per-degree feature projections", np.array([s, *hp["measured"], *hp["leading_order"]]))
-        record["hermite_projections"] = hp
-        for k, m in zip(hp["degrees"], hp["measured"]):
-            metrics[f"hermite.m{k}"] = m
-        metrics["hermite.s"] = s
-        timings["hermite_projections"] = time.perf_counter() - t0
-
-    if cfg.readout is not None:
-        t0 = time.perf_counter()
-        ro = cfg.readout
-        fit = fit_ridge(net_last, batch(cfg, teacher, "readout-train", ro.n_train), ro.ridge, cfg.chunk)
-        test_error, test_mse = test_errors(net_last, fit, batch(cfg, teacher, "readout-test", ro.n_test), cfg.chunk)
-        check_finite("the readout test error", test_error)
-        record["readout"] = {"train_error": fit.train_error, "test_error": test_error, "test_mse": test_mse}
-        for key, val in record["readout"].items():
-            metrics[f"readout.{key}"] = float(val)
-        timings["readout"] = time.perf_counter() - t0
-
-    if cfg.theory:
-        t0 = time.perf_counter()
-        from ..theory.predictions import steps_predictions
-
-        try:
-            with few_threads(0.0):  # small dense problems only (quadrature rules, fixed points)
-                record["theory"] = steps_predictions(cfg)
-        except (GiantstepError, ArithmeticError) as exc:  # outside the theory's domain: the run stands
-            record["theory"] = {"not_applicable": " ".join(f"{type(exc).__name__}: {exc}".split())}
-        _flat_theory(metrics, record["theory"])
-        timings["theory"] = time.perf_counter() - t0
-
+    stages = (
+        ("features", cfg.spectra.features, lambda: _feature_spectrum(cfg, teacher, net_last, top, arrays, metrics)),
+        ("hermite_projections", bool(cfg.spectra.hermite_degree and cfg.steps),
+         lambda: _hermite_block(cfg, net0, traj, teacher, entries[1]["vhat_norm2"] if cfg.steps else 0.0, metrics)),
+        ("readout", cfg.readout is not None, lambda: _readout_block(cfg, teacher, net_last, metrics)),
+        ("theory", cfg.theory, lambda: _theory_block(cfg, metrics)),
+    )
+    for key, wanted, stage in stages:
+        if wanted:
+            t0 = time.perf_counter()
+            record[key] = stage()
+            timings[key] = time.perf_counter() - t0
     record["timings"] = timings
     return ExperimentResult(record=record, metrics=metrics, arrays=arrays)
 

@@ -1,4 +1,4 @@
-r"""BBP phase transitions for rank-one perturbations (theory section 8).
+r"""BBP phase transitions for rank-one perturbations (docs/theory.md, section 2).
 
 Rectangular (Benaych-Georges & Nadakuditi 2012, arXiv 1103.2221): X (n x m, n <= m) with
 i.i.d. entries of variance 1/m, c = n/m in (0, 1]; bulk singular values fill

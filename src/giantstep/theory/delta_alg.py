@@ -1,7 +1,7 @@
 r"""delta_alg: the weak-recovery threshold of polynomial-time algorithms for index models.
 
 Single-index model y ~ P(y | z), z = <theta*, x>, x ~ N(0, I_d), n = delta * d samples
-(theory doc section 5.2; Mondelli-Montanari 2018 arXiv 1708.05932, Barbier et al. 2019
+(docs/phase_transitions.md; Mondelli-Montanari 2018 arXiv 1708.05932, Barbier et al. 2019
 arXiv 1708.03395, Maillard et al. 2020 arXiv 2006.05228, Troiani et al. 2024 arXiv 2405.15480):
 
 * if E[z | y] != 0 with positive probability ("trivial direction", generative exponent 1),
@@ -370,7 +370,7 @@ class DeltaAlg(Result):
 
 @validate_params({"link": Function(), "noise": NOISE, "method": Options(METHODS)})
 def delta_alg(link: "str | Activation | Callable", noise: float = 0.0, *, method: str = "auto") -> DeltaAlg:
-    r"""delta_alg of the single-index model y = g(z) + noise * eps (theory doc 5.2).
+    r"""delta_alg of the single-index model y = g(z) + noise * eps (docs/phase_transitions.md).
 
     delta_alg = 0 if E_y[(E[z|y])^2] > 0, else 1/E_y[(E[z^2-1|y])^2] (inf if that is 0).
     Regime: proportional n/d -> delta, single index, Gaussian inputs. Reference: Mondelli &
@@ -406,7 +406,7 @@ def multi_index_delta_alg(
     n_bins: int = 3000,
 ) -> DeltaAlg:
     r"""delta_alg = 1/lambda_max(M -> E_y[G(y) M G(y)]) with G(y) = E[z z^T - I_k | y] (Troiani et al.
-    2024, arXiv 2405.15480; theory doc 5.2), for the teachers of :mod:`giantstep.targets`, k <= 3.
+    2024, arXiv 2405.15480; docs/phase_transitions.md), for the teachers of :mod:`giantstep.targets`, k <= 3.
 
     Conditional expectations are bin averages over a tensor Gauss-Legendre grid of z (and of eps when
     noise > 0), in equal-probability bins of y (exact ties kept together, so atoms are exact). The

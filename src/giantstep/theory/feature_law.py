@@ -1,6 +1,6 @@
 r"""The spiked feature law of one large step: the rows of W1 as a random vector.
 
-After one step (theory doc sections 1.2, 3.2, 9.1) each row of the first layer is, to leading order,
+After one step (docs/theory.md, sections 6, 8; docs/function_space.md) each row of the first layer is, to leading order,
 
     w = sqrt(b(a)) w0 + s a u,     w0 ~ N(0, I_d / d),  ||u|| = 1,                        (1)
     b(a) = bulk + (c - 1) a^2,
@@ -15,7 +15,7 @@ law itself is N(0, Sigma), Sigma = (bulk/d) I + s^2 u u^T.
 
 Law quantities:
     beta = d s^2 / (bulk + c - 1)        the spike of the row covariance against its mean bulk
-                                         (E a^2 = 1 for both second layers; theory 9.3)
+                                         (E a^2 = 1 for both second layers; docs/function_space.md)
     excess kurtosis of <w, u_hat>        for a direction u_hat with |<u_hat, u>|^2 = overlap2:
         t = sqrt(b(a)/d) G + sqrt(overlap2) s a, kurtosis E t^4 / (E t^2)^2 - 3
         (0 for a Gaussian law; -2 beta^2/(1 + beta)^2 for a = +-1 with c = 1 and overlap2 = 1).

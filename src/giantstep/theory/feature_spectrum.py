@@ -1,10 +1,10 @@
-r"""Deterministic equivalent of the feature spectrum after one maximal step (theory doc 11).
+r"""Deterministic equivalent of the feature spectrum after one maximal step (docs/theory.md, section 11).
 
 Matrix described: C = Phi^T Phi / n (p x p), Phi (n x p) the features of n fresh inputs,
 **column-centred** by default (Phi_c = Phi - 1 mean(Phi), as the simulator's ``features``
 spectrum, :func:`giantstep.spectra.feature_covariance_eigenvalues`) or raw (``centred=False``).
 Features are those of the spiked random-features (sRF) model of one maximal step (alpha = 1/2,
-eta = eta0 sqrt(N); Cui et al. arXiv 2402.04980, Dandi et al. arXiv 2410.18938; theory 3.2):
+eta = eta0 sqrt(N); Cui et al. arXiv 2402.04980, Dandi et al. arXiv 2410.18938; docs/theory.md, section 8):
 
     phi_i(x) = sigma(sqrt(c) <w_i, x> + a_i r kappa),   kappa = <v, x>,   W (p x d) isotropic rows,
 
@@ -26,7 +26,7 @@ whose spectrum is c MP(psi1). For independent samples with covariances S(kappa_m
 m_Omega the Marchenko-Pastur Stieltjes transform (:func:`giantstep.theory.mp.mp_stieltjes`,
 closed form; no random matrix is sampled). Density rho(x) = Im g(x + i0)/pi. At r = 0, c = 1 it
 is the Pennington-Worah law; at z = -lam/alpha, (delta1, delta2, alpha A1, alpha A2) are the
-(V1, V2, V1hat, V2hat) of the sRF ridge fixed point (theory 3.3, alpha = n/d, p = d).
+(V1, V2, V1hat, V2hat) of the sRF ridge fixed point (docs/theory.md, section 8, alpha = n/d, p = d).
 
 **Outliers** (above the bulk). The finite-rank part of Phi is sum_k f_k(kappa) l_k^T with the
 modes k: "mean" (f = mu0(kappa), l = 1, ||l||^2 = p), "spike" (f = kappa mu1(kappa),

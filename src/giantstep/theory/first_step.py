@@ -2,7 +2,7 @@ r"""The quantities of the first gradient step: the one home of their formulas.
 
 Convention P (docs/theory.md, section 0): f(x) = N^{-1/2} sum_i a_i sigma(<w_i, x>), W0 rows of
 norm ~ 1, teacher y = g(<theta*, x>) + tau eps, one step W1 = W0 - eta grad L on n = psi2 d
-samples with eta = eta0 N^alpha. Replacing sigma'(<w_i, x>) by its mean mu1 (theory 1.2):
+samples with eta = eta0 N^alpha. Replacing sigma'(<w_i, x>) by its mean mu1 (docs/theory.md, section 6):
 
     -grad_W L ~ (mu1 / sqrt(N)) a vhat^T,    vhat = X^T r / n,                        (1)
 
@@ -118,7 +118,7 @@ class FirstStep(Result):
         return self.s * math.sqrt(width)
 
     def beta(self, d: int) -> float:
-        """beta = d s^2: the spike of the rows' covariance against its 1/d bulk (theory 9.3)."""
+        """beta = d s^2: the spike of the rows' covariance against its 1/d bulk (docs/function_space.md)."""
         return d * self.s * self.s
 
 

@@ -1,5 +1,5 @@
 r"""Ridge risk on the features of given first-layer weights: Gaussian equivalence (GE) plus the
-deterministic equivalent (DE) of ridge regression (theory 1.5).
+deterministic equivalent (DE) of ridge regression (docs/theory.md, section 5).
 
 Second stage: fresh (X2, y2) with n samples, features F = sigma(X2 W^T) (n x N), column-centered
 (an unpenalised intercept), readout a = argmin (1/n)||y2 - F a||^2 + ridge ||a||^2 (exactly the
@@ -22,7 +22,7 @@ Everything is computed in the eigenbasis of W W^T (singular pairs of W through
 :func:`giantstep.linalg.top_singular`; no inverse is formed). Regime: GE holds for small steps
 (alpha = 0, rows of norm ~ 1); the DE is exact as n, N -> inf proportionally; conditional on W
 it fluctuates ~5% between draws of W at d = 800, and its average over W reproduces Mei-Montanari
-(theory 6). The *best-linear bound* (Ba et al. 2022) is Var(g) - mu1*^2 + tau^2 - tau^2 = E g^2 -
+(docs/theory.md, section 4). The *best-linear bound* (Ba et al. 2022) is Var(g) - mu1*^2 + tau^2 - tau^2 = E g^2 -
 mu0*^2 - mu1*^2, the nonlinear energy of the teacher (:func:`best_linear_error`).
 
 Domain (ValidityError outside): rows of W of norm ~ 1 (mean ||w||^2 within 0.25 of 1; the

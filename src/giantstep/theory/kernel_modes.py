@@ -1,6 +1,6 @@
-r"""Kernel modes after one large step: the section 9.3 predictions, checked and corrected.
+r"""Kernel modes after one large step: the predictions of seed 000 (Lobo et al.), checked and corrected.
 
-Setting (convention P, theory doc sections 0, 1.2, 3.2, 9). One step W1 = W0 - eta grad,
+Setting (convention P, docs/theory.md, sections 0, 6, 8; docs/function_space.md). One step W1 = W0 - eta grad,
 eta = eta0 N^alpha, residual r = y (network at initialisation subtracted), single-index teacher
 y = g(<theta*, x>) + tau eps. To leading order each row moves as
 
@@ -19,7 +19,7 @@ Gauss-Laguerre (Golub-Welsch) for the chi-square norm of the rest -- so it is ex
 (no 1/d expansion), to ~1e-12 for relu.
 
 Leading order in 1/d at beta = d s^2 = O(1) (alpha = 0), with beta_t := beta gamma^2 the spike
-seen along theta*. What section 9.3 says, and what the exact expressions give:
+seen along theta*. What seed 000 predicts, and what the exact expressions give:
 
 * linear along theta*: ratio 1 + beta_t (exact for relu; 9.3 writes 1 + beta along u).
 * generic linear <e, x>, e orthogonal to theta*, u: ratio 1 (exactly (1 + zeta^2) for relu).
@@ -38,7 +38,7 @@ seen along theta*. What section 9.3 says, and what the exact expressions give:
 
 Large step (alpha = 1/2, s = O(1), beta = O(d)): the top of the spectrum is the 1-D operator
 k0(kappa, kappa') = E_a[m0(s a kappa) m0(s a kappa')], m0(t) = E_g sigma(sqrt(1 + zeta^2 a^2) g + t),
-kappa ~ N(0, 1) (section 9.3, with the bulk inflation of section 3.2 added). It has rank 2 for a
+kappa ~ N(0, 1) (seed 000, with the bulk inflation c of docs/theory.md, section 8, added). It has rank 2 for a
 +-1 second layer (two neuron types sigma(g +- s kappa)) and a decaying spectrum for Gaussian a.
 :func:`k0_spectrum` diagonalises it by Gauss-Hermite Nystrom in kappa, exact in a.
 
@@ -66,7 +66,7 @@ from ..hermite import hermite_constants
 from ..kernels import MIXING_BLOCK, block_mixing_angle, deflated_eigenvalue, projections_from_invariants
 from .feature_law import SECOND_LAYERS, SpikedLaw
 from .first_step import first_step
-from .quadrature import gauss_hermite, tensor_grid
+from .quadrature import HALF_RANGE, gauss_hermite, kinked_gaussian_rule, tensor_grid
 from .validation import NOISE, NONNEGATIVE, SIZE, STEP_EXPONENT, UNIT, Function, Interval, Optional, Options, validate_params
 from .result import Result
 
@@ -226,7 +226,9 @@ def leading_order(activation: str, d: int, beta: float, gamma: float = 1.0) -> L
 
 
 def _m0(act: Activation, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
-    """m0(t) = E_g sigma(scale g + t) (closed form for relu and erf, 120-node Gauss-Hermite else)."""
+    """m0(t) = E_g sigma(scale g + t): closed form for relu and erf; for another kinked sigma,
+    Gauss-Legendre panels split at each t's kinks (120-node Gauss-Hermite across a kink errs by
+    ~1e-3: -relu gave a k0 eigenvalue 0.17% off relu's); 120-node Gauss-Hermite for a smooth sigma."""
     t = np.asarray(t, dtype=float)
     sc = np.broadcast_to(np.asarray(scale, dtype=float), t.shape)
     if act.name == "relu":
@@ -236,6 +238,11 @@ def _m0(act: Activation, t: np.ndarray, scale: np.ndarray | float) -> np.ndarray
         from scipy.special import erf
 
         return erf(t / np.sqrt(1 + 2 * sc * sc))
+    if act.kinks:
+        tf, sf = t.ravel(), sc.ravel()
+        edges = np.clip((np.asarray(act.kinks, dtype=float)[None, :] - tf[:, None]) / sf[:, None], -HALF_RANGE, HALF_RANGE)
+        z, w = kinked_gaussian_rule(np.linspace(-HALF_RANGE, HALF_RANGE, 37), edges)
+        return np.sum(w * act.f(tf[:, None] + sf[:, None] * z), axis=1).reshape(t.shape)
     z, w = gauss_hermite(120)
     return act.f(t[..., None] + sc[..., None] * z) @ w
 

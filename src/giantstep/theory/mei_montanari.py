@@ -1,6 +1,6 @@
 r"""Random-features ridge regression: asymptotic risk, bias and variance (Mei & Montanari).
 
-Setting (theory 6.1): x, theta_j ~ Unif(S^{d-1}(sqrt(d))) (Gaussian x gives the same limit),
+Setting (docs/theory.md, section 4): x, theta_j ~ Unif(S^{d-1}(sqrt(d))) (Gaussian x gives the same limit),
 features sigma(<theta_j, x>/sqrt(d)) = sigma(<w_j, x>) with unit-norm w_j, j = 1..N, target
 y = F1 <beta1, x> + f_NL(x) + eps with ||beta1|| = 1, E f_NL^2 = F*^2, Var eps = tau^2, and
 
@@ -15,7 +15,7 @@ s = sqrt(psi1 psi2 lambda_bar), the fixed point nu1 = i a, nu2 = i b (a, b > 0) 
 
     a = psi1 / (s + b + zeta^2 b / (1 + zeta^2 a b)),    b = psi2 / (s + a + zeta^2 a / (1 + zeta^2 a b)),
 
-chi = nu1 nu2 = -a b, and with E0, E1, E2 the polynomials of theory 6.1,
+chi = nu1 nu2 = -a b, and with E0, E1, E2 the polynomials of docs/theory.md, section 4,
 
     B = E1/E0,  V = E2/E0,  R = F1^2 B + (tau^2 + F*^2) V + F*^2
 
@@ -166,7 +166,7 @@ def bias_variance_factors(psi1, psi2, lam_bar, zeta: float) -> tuple[np.ndarray,
 @validate_params({"activation": Function(), "psi1": RATIO_ARRAY, "psi2": RATIO_ARRAY, "ridge_mm": RIDGE_ARRAY,
                   "F1": NONNEGATIVE, "Fstar": NONNEGATIVE, "noise": NOISE})
 def rf_ridge_risk(activation, psi1, psi2, ridge_mm, F1: float = 1.0, Fstar: float = 0.0, noise: float = 0.0) -> RFRisk:
-    """Asymptotic RF ridge risk R = F1^2 B + (tau^2 + F*^2) V + F*^2 (theory 6.1).
+    """Asymptotic RF ridge risk R = F1^2 B + (tau^2 + F*^2) V + F*^2 (docs/theory.md, section 4).
 
     ``psi1``, ``psi2``, ``ridge_mm`` may be arrays (broadcast); ``ridge_mm`` is lambda in
     Mei-Montanari's normalisation (penalty (N lambda / d)||a||^2); ``noise`` is tau (standard deviation).

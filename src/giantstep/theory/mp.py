@@ -1,4 +1,4 @@
-r"""Marchenko-Pastur law (theory section 6.2).
+r"""Marchenko-Pastur law (docs/theory.md, section 1).
 
 Convention: S = X^T X / n with X (n x d) of i.i.d. entries of variance ``var``; aspect ratio
 aspect = d / n. As n, d -> inf at fixed aspect the eigenvalue law of S converges to

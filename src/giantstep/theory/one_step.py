@@ -1,22 +1,22 @@
 r"""One large gradient step: the rank-one spike, its alignment, and the BBP outlier of W1.
 
-Convention P (theory 0.1), one step W1 = W0 - eta grad L, eta = eta0 N^alpha. The step-1
+Convention P (docs/theory.md, section 0), one step W1 = W0 - eta grad L, eta = eta0 N^alpha. The step-1
 quantities -- ||vhat||^2, gamma, the per-row move s, the bulk inflation c, by residual and second
 layer -- come from :mod:`giantstep.theory.first_step` (their one home); this module adds the
 spike of the update, s1(Delta W) = s sqrt(N) (||a||/sqrt(N) -> 1), and the BBP outlier of W1.
 
-BBP for W1 (theory 1.3, in Gram form). Write W0 = a_hat g^T + W_perp with a_hat = a/||a||,
+BBP for W1 (docs/theory.md, section 6, in Gram form). Write W0 = a_hat g^T + W_perp with a_hat = a/||a||,
 g = W0^T a_hat (||g||^2 -> 1, independent of W_perp, W_perp^T a_hat = 0). Then
 W1 = W_perp + a_hat q^T and W1^T W1 = W_perp^T W_perp + q q^T: an *additive* rank-one spike of
 strength ||q||^2 on a bulk with law c (N/d) MP(d/N) (:func:`giantstep.theory.bbp.additive_spike_mp`),
 and |<v1(W1), theta*>|^2 = overlap^2(additive) x <q/||q||, theta*>^2. By case:
   * centered / b = 0: q = g + s vhat/||vhat||, ||q||^2 = c + s^2, <q, theta*>^2 = s^2 gamma^2.
     This is identical to the rectangular BBP formula with theta = s (checked in the tests), so it
-    restates theory 1.3;
+    restates the rectangular BBP formula (docs/theory.md, section 2);
   * full residual, rademacher/gaussian a [DER, correction]: the f0 part of vhat, -b = -mu1 g, is
     *not* independent of W0; it shrinks W0 along a_hat: q = (1 - eta mu1^2) g + s' w_hat with
     s'^2 = eta^2 mu1^2 (||vhat||^2 - mu1^2), so ||q||^2 = (1 - eta mu1^2)^2 + (c - 1) + s'^2 and
-    <q, theta*>^2 = s'^2 mu1*^2 / (||vhat||^2 - mu1^2). (Applying theory 1.3 with theta = s
+    <q, theta*>^2 = s'^2 mu1*^2 / (||vhat||^2 - mu1^2). (Applying the rectangular formula of docs/theory.md, section 2, with theta = s
     over-predicts s1(W1) and under-predicts the overlap; see docs/theory.md.)
   * symmetric (paired) a: W0 = [H; H], W0^T a = 0, so q = s vhat/||vhat|| and the bulk is
     c (N/d) MP(2d/N) (singular values of W0 sqrt(2) larger).

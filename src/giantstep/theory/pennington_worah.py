@@ -1,4 +1,4 @@
-r"""Conjugate-kernel spectrum of nonlinear random features (Pennington & Worah 2017; theory 6.3).
+r"""Conjugate-kernel spectrum of nonlinear random features (Pennington & Worah 2017; docs/theory.md, section 3).
 
 Setting: W (n1 x n0) with entries N(0, sigma_w^2/n0), X (n0 x m) with entries N(0, sigma_x^2),
 Y = f(W X) for a *centered* f (E f(sigma_w sigma_x G) = 0), M = Y Y^T / m (n1 x n1).

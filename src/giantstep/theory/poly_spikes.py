@@ -1,4 +1,4 @@
-r"""Polynomial feature spikes after one growing step eta = eta0 N^alpha (theory 2; Moniri, Lee,
+r"""Polynomial feature spikes after one growing step eta = eta0 N^alpha (docs/theory.md, section 7; Moniri, Lee,
 Hassani, Dobriban, ICML 2024, arXiv 2310.07891).
 
 After the step, w_i^(1) = w_i + s a_i u + (bulk), with the per-neuron move s = |eta mu1| ||vhat|| / sqrt(N)
@@ -18,7 +18,7 @@ g = <w_i, x> and rho = s / sqrt(1 + s^2),
 
     E[He_k(kappa) sigma(g + s a_i kappa)] a_i^k = rho^k c_k(sigma(sqrt(1 + s^2) .)) -> c_k s^k (s -> 0),
 
-which is what mean_i [(1/n) He_k(kappa)^T F_c e_i a_i^k] estimates (theory 2.3).
+which is what mean_i [(1/n) He_k(kappa)^T F_c e_i a_i^k] estimates (docs/theory.md, section 7).
 
 Example
 -------

@@ -6,8 +6,8 @@ r"""The predictions that apply to a ``steps`` run config, shaped like the measur
                  {"t": 1, ...}],                     # t = 1 only when the one-step formula applies
      "first_step": {...},                             # theory.first_step: ||vhat||^2, gamma, s, c, ...
      "one_step": {...},                               # keys of ``giantstep theory one-step``
-     "two_step": {...},                               # if >= 2 steps (theory 4)
-     "readout": {"test_error": ...},                  # Mei-Montanari (no steps) or sRF (alpha = 1/2)
+     "two_step": {...},                               # if >= 2 steps (docs/theory.md, section 9)
+     "readout": {"test_error": ...},                  # Mei-Montanari (W = W0) or sRF (alpha = 1/2)
      "assumptions": {...},                            # the model the numbers describe
      "regime": "..."}
 
@@ -117,7 +117,13 @@ def _srf_readout(cfg) -> dict:
                          noise=cfg.teacher.noise, d=cfg.d)
     return {"test_error": res.test_error, "r": par.r, "c": par.c, "gamma": par.gamma, "method": res.method,
             "iterations": res.iterations, "solver_residual": res.solver_residual,
-            "regime": "spiked random features (theory 3.3), odd sigma, +-1 second layer"}
+            "regime": "spiked random features (docs/theory.md, section 8), odd sigma, +-1 second layer, "
+                      "readout with an intercept"}
+
+
+def _leaves_w0(cfg) -> bool:
+    """No step moves W (no steps, or eta0 = 0 in every one): the readout sees the random features of W0."""
+    return all(step.eta0 == 0 for step in cfg.steps)
 
 
 def _weights_entry(cfg, one: Any, overlap_factor: float) -> dict | None:
@@ -147,7 +153,7 @@ def steps_predictions(cfg) -> dict[str, Any]:
         if len(cfg.steps) >= 2:
             out["two_step"] = attempt(lambda: _two_step(cfg))
     if cfg.readout is not None:
-        out["readout"] = attempt(lambda: _srf_readout(cfg) if cfg.steps else _mm_readout(cfg))
+        out["readout"] = attempt(lambda: _mm_readout(cfg) if _leaves_w0(cfg) else _srf_readout(cfg))
     out["regime"] = _regime(out)
     return out
 

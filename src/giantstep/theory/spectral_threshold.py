@@ -1,6 +1,6 @@
 r"""Spectral methods D_T = (1/n) sum_mu T(y_mu) x_mu x_mu^T: top eigenvalue, overlap, threshold.
 
-Setting (theory doc section 10.2; Lu & Li 2017, arXiv 1702.06435; Mondelli & Montanari 2018,
+Setting (docs/phase_transitions.md; Lu & Li 2017, arXiv 1702.06435; Mondelli & Montanari 2018,
 arXiv 1708.05932): x_mu ~ N(0, I_d) (unit-variance entries, no 1/d), n = delta * d, y_mu depends
 on x_mu through z = Theta*^T x_mu, and T is bounded above with tau = sup T. For lambda > tau
 

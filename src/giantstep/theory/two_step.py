@@ -1,49 +1,95 @@
-r"""Two gradient steps: power counting of the second step (theory 4; Moniri & Hassani 2026,
-arXiv 2605.17767).
+r"""Two gradient steps: power counting of the second step (docs/theory.md, section 9; Moniri &
+Hassani 2026, arXiv 2605.17767).
 
-Step sizes eta_t = eta0_t N^{alpha_t}, alpha_1, alpha_2 in [0, 1/2). After step 1,
-w_i^(1) = w_i + s1 a_i u1 with s1 = eta_1 mu1 ||vhat_1|| / sqrt(N) ~ N^{alpha_1 - 1/2}. Expanding
-sigma' in the second gradient, term k (k = 0, 1, ...) is
+Step sizes eta_t = eta0_t N^{alpha_t}, alpha_1, alpha_2 in [0, 1/2); residual r = y at both steps.
+After step 1, w_i^(1) = w_i + sign(mu1) s1 a_i u1 + (bulk) with s1 = eta_1 |mu1| ||vhat_1|| / sqrt(N)
+~ N^{alpha_1 - 1/2}, u1 = vhat_1/||vhat_1||. Expanding sigma' in the second gradient, term k
+(k = 0, 1, ...) is
 
-    eta_2 (c_{k+1} s1^k / (k! sqrt(N))) a^{(k+1)} [ (1/n) sum_mu r_mu kappa1_mu^k x_mu ]^T,   kappa1 = X2 u1,
+    eta_2 (c_{k+1} s1^k / (k! sqrt(N))) a^{(k+1)} [ (1/n) sum_mu y_mu kappa_mu^k x_mu ]^T,   kappa = X2 u1,
 
 with operator norm ~ N^{alpha_2 - k (1/2 - alpha_1)} against ||W0||_op = O(1):
 
     exponent_k = alpha_2 - k (1/2 - alpha_1);   outlier iff exponent_k >= 0 (= 0 critical),
     new directions = floor(alpha_2 / (1/2 - alpha_1))  (terms k >= 1; k = 0 merges with the
     first-step spike),  outliers including the first = new directions + 1.
+At a_i = +-1 the left vectors a^{(k+1)} take two values (a for k even, 1 for k odd), so at most two
+distinct outliers appear; Gaussian a separates them. Counts are asymptotic; test exponents.
 
-Finite-N magnitude of term k [DER, leading order, noise-dominated right vector]:
-    ||term_k|| ~ eta_2 |c_{k+1}| s1^k / k! * sqrt(E a^{2(k+1)}) * sqrt(E[y^2 kappa^{2k}]/psi2 + E[y kappa^k z]^2),
-with E a^{2j} = 1 (rademacher) or (2j - 1)!! (gaussian).
+**Right vectors.** With z = <x, theta*>, u1 = gamma1 theta* + rho xi (rho^2 = 1 - gamma1^2) and zeta
+the leave-one-out part of <x, xi>, a right vector R(b) = (1/n) sum_mu b_mu x_mu of a function b of
+the sample has, in the limit,
 
-Which terms carry theta*: the theta* component of the right vector is E[y kappa^k z] (z = <theta*, x>).
-  * fresh batch: kappa = gamma1 z + sqrt(1 - gamma1^2) zeta (zeta independent), gamma1 = alignment
-    of step 1 (0 if mu1* = 0: information exponent >= 2 learns nothing);
-  * reused batch: kappa_mu also contains the self term y_mu ||x_mu||^2 / (n ||vhat_1||) ~
-    y_mu / (psi2 ||vhat_1||) [DER; the theory notes drop the 1/||vhat_1|| of the normalised u1],
-    so term k carries E[y^{j+1} z] for j <= k: theta* is reached once some power y^{j+1} has a
-    nonzero first Hermite coefficient and term k is visible. Even links (He2, |z|) never do.
-At a_i = +-1 the left vectors a^{(k+1)} take two values, so at most two distinct outliers appear;
-Gaussian a separates them. Counts are asymptotic; test exponents, not exact counts.
+    ||R(b)||^2 = E[b z]^2 + (E[b zeta] + self_xi E[b y])^2 + E[b^2]/psi2 - self_xi^2 E[b y]^2.
 
-The right vector of term k has, besides theta*, a component along xi (u1 = gamma1 theta* +
-sqrt(1 - gamma1^2) xi): E[y kappa^k zeta]; both enter its norm.
+Fresh batch: self_xi = 0 and kappa = gamma1 z + rho zeta. Reused batch: x_mu is in vhat_1, so
+<x_mu, xi> = zeta + self_xi y_mu with self_xi = 1/sqrt(psi2 E y^2), the part of R(b) off theta* and
+xi loses its component along the batch's y (x_mu's are constrained by sum_mu y_mu x_mu = n vhat_1),
+and the step-2 preactivation of neuron i on sample mu contains the self term of the first step:
 
-New part of the update along He_j(a), exact in s1 [DER][NUM] (Gaussian a, fresh batch): the left
-vector a^{k+1} = sum_j <a^{k+1}, He_j> He_j / j! overlaps earlier terms, and at finite s1 every
-term k >= j - 1 of the same parity feeds the He_j(a) direction. Summing the Taylor series inside
-the expectation over the neurons, with h_j = He_j(a) / ||He_j(a)|| (||He_j(a)||^2 = N j!),
+    <w_i^(1), x_mu> = g_imu + a_i [sign(mu1) s1 kappa_loo + h y_mu sigma'(g_imu) / psi2] + (bulk),
 
-    ||h_j^T dW2|| -> eta_2 / sqrt(j!) * sqrt(E[y^2 F_j(kappa)^2]/psi2 + E[y F_j z]^2 + E[y F_j zeta]^2),
-    F_j(kappa) = E_{a, g}[He_j(a) a sigma'(g + s1 a kappa)],   a, g ~ N(0, 1),
+h = eta_1 / sqrt(N) the row step, kappa_loo = gamma1 z + rho zeta. (Check: b = c1 y gives R = c1
+vhat_1, ||R||^2 = c1^2 ||vhat_1||^2, exactly.)
 
-(:func:`left_hermite_part`). To leading order in s1 it is term k = j - 1 restricted to He_j(a):
-the magnitude of :func:`two_step_terms` times sqrt(j! / (2j - 1)!!). At (alpha1, alpha2) =
-(0.4, 0.3), tanh, N = 512..2048 (s1 ~ 0.25-0.28) the exact value is ~35% below the leading order
-(0.27, 0.30, 0.34 vs 0.43, 0.46, 0.50): the higher terms (a^5 = He5 + 10 He3 + 15 He1, ...) carry
-the opposite sign. Measured by :func:`giantstep.spectra.left_hermite_parts` (noise-corrected
-projection): 0.30 +- 0.06, 0.30, 0.35 (3 seeds).
+**The self term (corrected).** The source's power counting replaces sigma'(g_imu) by its mean mu1,
+i.e. kappa_mu = kappa_loo + y_mu / (psi2 ||vhat_1||) in every term (:attr:`SampleLaw.kappa`, kept
+for the theta* content below). The neuron's own sigma'(g) is the first step's whole update (its
+rank-one part and its bulk) projected on its own sample: it enters term k through the coefficients
+E[sigma^{(k+1)}(g) sigma'(g)^q] of (h y / psi2)^q, q <= k, not c_{k+1} mu1^q. These agree for k = 0;
+for k = 1, E[sigma''(g) sigma'(g)] = E[g sigma'(g)^2] / 2 (Stein), computed here (= c2 mu1 for an odd
+sigma and for ReLU); for k >= 2 they are not computed and the magnitudes are refused. For a kinked
+sigma, E_g[sigma'(g + t) sigma'(g)] has a kink at t = 0: there is no expansion at all past k = 1.
+
+**Magnitudes** (leading order in s1) of term k: eta_2 N^{alpha_2} sqrt(E a^{2(k+1)}) ||R(y b_k)||, with
+E a^{2j} = 1 (+-1) or (2j - 1)!! (Gaussian), b_k = c_{k+1} (sign(mu1) s1 kappa)^k / k! (fresh) and
+b_0 = c1, b_1 = c2 sign(mu1) s1 kappa_loo + E[g sigma'^2]/2 h y / psi2 (reused). A coefficient with
+|c_{k+1}| <= 1e-8 sqrt((k+1)! E sigma^2) is 0 (relu's c3 = c5 = ... = 0): the term is exactly 0.
+
+**Exact in s1.** Summing the expansion inside the average over the neurons, the step-2 update's
+low-rank part is (eta_2 N^{alpha_2} / sqrt(N)) sum over neurons of a_i Psi(a_i u, a_i v) with
+
+    Psi(u, v) = E_g sigma'(g + u + v sigma'(g)),   u = sign(mu1) s1 kappa_loo,   v = h y / psi2 (reuse; 0 fresh)
+
+(:func:`step2_derivative`). ``update_parts``: for a +-1 second layer, the parts along a (terms k
+even: a (Psi(a .) + Psi(-a .))/2) and along 1 (k odd), each the norm eta_2 N^{alpha_2} ||R(y part)||
+-- the two outliers of dW2 when its bulk is small; for a Gaussian second layer, the parts along
+h_j = He_j(a)/||He_j(a)||, ||h_j^T dW2|| = eta_2 N^{alpha_2} / sqrt(j!) ||R(y F_j)||,
+F_j = E_a[He_j(a) a Psi(a u, a v)] (:func:`left_hermite_part`), j = 1, 2, 3. The first step's bulk
+adds variance c - 1 = O(N^{2 alpha_1 - 1}) to the step-2 preactivations, which these parts leave
+out: refused when c - 1 > 0.1.
+
+**Validity of the expansion.** At finite N, s1 kappa is not small where kappa has heavy tails (the
+reuse self term is y/(psi2 ||vhat_1||) = O(1): He3 labels make E[kappa^2k] grow like (6k)!!), and
+the leading-order magnitudes of successive terms grow instead of decreasing (2e12 at k = 9 for relu,
+He3, N = 768, alpha = (0.45, 0.4)). Term k's magnitude is reported only where the expansion holds
+to order k in its parity class: the exact size of what it leaves out of that class,
+rest_k = sqrt(E_a ||R(y (class - sum_{j <= k} a^{j+1} b_j))||^2), is at most term_k/sqrt(2) (plus
+1e-8 of the update's size, for rounding), and so for every earlier nonzero term of the class;
+otherwise "not applicable: ...".
+
+**Which terms carry theta*** (the source's power counting, rank-one self term): the theta* component
+of term k's right vector is E[y kappa^k z].
+  * fresh batch: kappa = gamma1 z + rho zeta, gamma1 = alignment of step 1 (0 if mu1* = 0:
+    information exponent >= 2 learns nothing);
+  * reused batch: kappa contains y / (psi2 ||vhat_1||), so term k carries E[y^{j+1} z] for j <= k:
+    theta* is reached once some power y^{j+1} has a nonzero first Hermite coefficient and term k
+    is visible. Even links (He2, |z|) never do.
+Term k carries theta* when its theta* part is not negligible against the term's own scale:
+|c_{k+1}| / sqrt((k+1)! E sigma^2) x |E[y kappa^k z]| / sqrt(E[y^2 kappa^{2k}]) > 1e-8 (both factors in
+[0, 1]). With a reused batch and k >= 2 the answer is refused for a kinked sigma or mu1 = 0, where the
+neuron's own sigma'(g) in the self term can make a term with c_{k+1} mu1^q = 0 nonzero.
+
+**Verified** (tests/theory/test_two_step.py, tests/core/test_steps.py): b = c1 y (k = 0, reused)
+gives c1 ||vhat_1|| exactly; Psi in closed form for ReLU; the parts tend to the leading order as
+s1 -> 0 with the right order. Simulation, 6-12 seeds: relu, He1, +-1 a, N = 400 (1000), n = 2N,
+(alpha1, alpha2) = (0.4, 0.3), reused batch: s1, s2(dW2) = 3.294 +- 0.052, 1.080 +- 0.029 (4.302 +-
+0.062, 1.289 +- 0.032) against update_parts 3.243, 1.059 (4.291, 1.303); leading order 3.695, 1.259
+(4.864, 1.512); fresh batch (N = 1000): 4.877, 1.016 against 4.864, 0.981. tanh, tanh, Gaussian a,
+N = 1024, reused: He1(a), He3(a) parts 2.929 +- 0.015, 0.631 +- 0.029 against 2.918, 0.625.
+At (alpha1, alpha2) = (0.4, 0.3), tanh, fresh batch, N = 512..2048 (s1 ~ 0.25-0.28) the He3(a) part
+is ~35% below the leading order (0.27, 0.30, 0.34 vs 0.43, 0.46, 0.50): the higher terms
+(a^5 = He5 + 10 He3 + 15 He1, ...) carry the opposite sign.
 
 Example
 -------
@@ -59,16 +105,24 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial.hermite_e import hermeval
 
-from ..hermite import hermite_coefficients
+from ..hermite import gaussian_expectation, hermite_coefficients, hermite_constants
 from .domain import require
 from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
-from .quadrature import broadcast_grid, gauss_hermite, tensor_grid
+from .quadrature import HALF_RANGE, broadcast_grid, gauss_hermite, kinked_gaussian_rule, tensor_grid
 from .result import Result
-from .validation import GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, SIZE, UNIT, Function, Interval, Options, validate_params
+from .validation import (GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, POSITIVE, SIZE, UNIT, Function, Interval, Options,
+                         validate_params)
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
 GAMMA_NODES = 6  # Gauss-Hermite nodes over the first direction's alignment (update_theta_energy)
+VALID_RATIO = 1 / math.sqrt(2)  # largest rest / term of a term whose magnitude is reported
+NEGLIGIBLE = 1e-8  # a normalised coefficient or theta* fraction below this is a zero (quadrature rounding ~1e-13)
+MAX_BULK_INFLATION = 0.1  # c - 1 of step 1 beyond which the exact-in-s1 parts are refused
+GRID_NODES = 40  # Gauss-Hermite nodes per direction of the sample law (exact for polynomials of degree < 80)
+NOISE_NODES = 12  # Gauss-Hermite nodes of the label noise eps (y is linear in it)
+A_NODES = 16  # Gauss-Hermite nodes of a Gaussian second layer
+ROWS = 4096  # (u, v) pairs per block of step2_derivative
 STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
          "eta2": NONNEGATIVE, "alpha2": GROWING_STEP_EXPONENT}
 
@@ -85,7 +139,9 @@ class TwoStepStructure(Result):
 
 @dataclass(frozen=True)
 class TwoStepTerms(Result):
-    """The structure, per-term magnitudes and theta* components, and the first step's s1, gamma1."""
+    """The structure; per term its magnitude and whether it carries theta* (each a value, or
+    'not applicable: <reason>'), its theta* component E[y kappa^k z]; the update's parts exact in s1
+    (a dict, or 'not applicable: ...'); the first step's s1, gamma1."""
 
     exponents: list
     new_directions: int
@@ -94,6 +150,7 @@ class TwoStepTerms(Result):
     magnitudes: list
     theta_component: list
     carries_theta: list
+    update_parts: "dict | str"
     s1: float
     gamma1: float
     batch: str
@@ -116,26 +173,100 @@ def _double_factorial_odd(j: int) -> float:
     return float(np.prod(np.arange(1, 2 * j, 2))) if j > 0 else 1.0
 
 
-def _right_vector_grid(link, tau: float, batch: str, gamma1: float, psi2: float, vhat_norm: float, nodes: int):
-    """Tensor Gauss-Hermite grid over (z, zeta, eps) with weights, y = g(z) + tau eps and kappa
-    = gamma1 z + sqrt(1 - gamma1^2) zeta (+ the reuse self term y / (psi2 ||vhat_1||))."""
+@dataclass(frozen=True)
+class SampleLaw:
+    """One sample of the second batch on a product Gauss-Hermite rule (weights ``w``): z = <x, theta*>,
+    zeta the leave-one-out part of <x, xi> (xi the unit non-theta* part of u1 = gamma1 theta* + rho xi),
+    y = g(z) + tau eps, kappa_loo = gamma1 z + rho zeta (module docstring, 'Right vectors').
+
+    A reused batch adds self terms: <x, u1> = kappa_loo + self_kappa y and <x, xi> = zeta + self_xi y,
+    self_kappa = 1/(psi2 ||vhat_1||), self_xi = 1/sqrt(psi2 E y^2); both are 0 for a fresh batch
+    (and for y = 0)."""
+
+    w: np.ndarray
+    z: np.ndarray
+    zeta: np.ndarray
+    y: np.ndarray
+    kappa_loo: np.ndarray
+    psi2: float
+    self_kappa: float
+    self_xi: float
+
+    @property
+    def kappa(self) -> np.ndarray:
+        """kappa = <x, u1> with the rank-one spike's self term (the source's power counting)."""
+        return self.kappa_loo + self.self_kappa * self.y
+
+    def right_norm2(self, b: np.ndarray) -> np.ndarray:
+        """||(1/n) sum_mu b_mu x_mu||^2 in the limit, for b(sample) of shape (..., nodes):
+        E[b z]^2 + (E[b zeta] + self_xi E[b y])^2 + E[b^2]/psi2 - self_xi^2 E[b y]^2."""
+        w = self.w
+        bz, bzeta, by, b2 = b @ (w * self.z), b @ (w * self.zeta), b @ (w * self.y), (b * b) @ w
+        return np.maximum(bz**2 + (bzeta + self.self_xi * by) ** 2 + b2 / self.psi2 - (self.self_xi * by) ** 2, 0.0)
+
+
+def sample_law(link, noise: float, batch: str, gamma1: float, psi2: float, vhat_norm: float,
+               nodes: int = GRID_NODES, noise_nodes: int = GRID_NODES) -> SampleLaw:
+    """The :class:`SampleLaw` of the second batch; the noise direction eps only when tau > 0."""
     rule = gauss_hermite(nodes)
-    (z, zeta, eps), w = tensor_grid(rule, rule, rule)
-    y = link.f(z) + tau * eps
-    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
-    if batch == "reuse":
-        kappa = kappa + y / (psi2 * vhat_norm)
-    return w, z, zeta, y, kappa
+    if noise > 0:
+        (z, zeta, eps), w = tensor_grid(rule, rule, gauss_hermite(noise_nodes))
+        y = link.f(z) + noise * eps
+    else:
+        (z, zeta), w = tensor_grid(rule, rule)
+        y = link.f(z)
+    kappa_loo = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
+    ey2 = float(w @ (y * y))
+    if batch == "reuse" and ey2 > 0:  # y = 0 has no self term
+        return SampleLaw(w, z, zeta, y, kappa_loo, psi2, 1.0 / (psi2 * vhat_norm), 1.0 / math.sqrt(psi2 * ey2))
+    return SampleLaw(w, z, zeta, y, kappa_loo, psi2, 0.0, 0.0)
 
 
 @validate_params({"link": Function(), "noise": NOISE, "K": Interval(int, 0, 64), "batch": Options(BATCHES),
-                  "gamma1": UNIT, "psi2": Interval(float, 0, None, closed="neither"),
-                  "vhat_norm": Interval(float, 0, None, closed="neither"), "nodes": Interval(int, 4, 200)})
+                  "gamma1": UNIT, "psi2": POSITIVE, "vhat_norm": POSITIVE, "nodes": Interval(int, 4, 200)})
 def theta_components(link, K: int, batch: str, gamma1: float, psi2: float, vhat_norm: float, *, noise: float = 0.0,
-                     nodes: int = 40) -> np.ndarray:
+                     nodes: int = GRID_NODES) -> np.ndarray:
     """E[y kappa^k z] for k = 0..K (the theta* component of term k's right vector; see module doc)."""
-    w, z, _, y, kappa = _right_vector_grid(link, noise, batch, gamma1, psi2, vhat_norm, nodes)
-    return np.array([float(np.sum(w * y * kappa**k * z)) for k in range(K + 1)])
+    law = sample_law(link, noise, batch, gamma1, psi2, vhat_norm, nodes)
+    return np.array([float(law.w @ (law.y * law.kappa**k * law.z)) for k in range(K + 1)])
+
+
+def step2_derivative(activation, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Psi(u, v) = E_g sigma'(g + u + v sigma'(g)), g ~ N(0, 1), elementwise (module docstring,
+    'Exact in s1'): the neuron average of sigma' at step 2, with the neuron's own sigma'(g) in the
+    reuse self term v. Composite Gauss-Legendre panels on [-9, 9], split at sigma's kinks and at
+    k - u - v s for each kink k and one-sided value s of sigma' there (exact splitting for a
+    piecewise-linear sigma). v = 0 gives F(u) = E_g sigma'(g + u) = sum_k c_{k+1} u^k / k!."""
+    act = activation
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(v, dtype=float))
+    kinks = np.asarray(act.kinks, dtype=float)
+    sides = np.concatenate([act.df(kinks - 1e-9), act.df(kinks + 1e-9)]) if kinks.size else np.empty(0)
+    shifted = np.concatenate([kinks, kinks]) if kinks.size else np.empty(0)
+    base = np.linspace(-HALF_RANGE, HALF_RANGE, 37)
+    uf, vf, out = u.ravel(), v.ravel(), np.empty(u.size)
+    for i in range(0, u.size, ROWS):
+        uu, vv = uf[i:i + ROWS, None], vf[i:i + ROWS, None]
+        extra = np.concatenate([np.broadcast_to(kinks, (uu.shape[0], kinks.size)), shifted - uu - vv * sides], axis=1)
+        g, wg = kinked_gaussian_rule(base, np.clip(extra, -HALF_RANGE, HALF_RANGE))
+        out[i:i + ROWS] = np.sum(wg * act.df(g + uu + vv * act.df(g)), axis=1)
+    return out.reshape(u.shape)
+
+
+def _a_rule(second_layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the second layer's law: +-1 (rademacher, symmetric) or N(0, 1)."""
+    if second_layer == "gaussian":
+        return gauss_hermite(A_NODES)
+    return np.array([1.0, -1.0]), np.array([0.5, 0.5])
+
+
+def _parity_classes(activation, law: SampleLaw, fs: FirstStep, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(even k, odd k): the parts of a Psi(a s kappa_loo, a h y / psi2) odd and even in a, shape
+    (len(a), nodes) -- the sums of the terms k of each parity, exact in s1 (s = sign(mu1) s1; the
+    self term h y / psi2 only for a reused batch)."""
+    u = fs.sign * fs.s * a[:, None] * law.kappa_loo[None, :]
+    v = a[:, None] * (fs.row_step * law.y / law.psi2)[None, :] if law.self_xi > 0 else np.zeros_like(u)
+    plus, minus = step2_derivative(activation, u, v), step2_derivative(activation, -u, -v)
+    return a[:, None] * (plus + minus) / 2, a[:, None] * (plus - minus) / 2
 
 
 def _first(activation, link, noise: float, d: int, width: int, n: int, eta1: float, alpha1: float,
@@ -147,6 +278,105 @@ def _first(activation, link, noise: float, d: int, width: int, n: int, eta1: flo
                                  f"(residual 'label'); got '{residual}', whose step-2 residual contains f1 - f0")
     return first_step(activation, link, d, width, n, eta1, alpha1, noise=noise, second_layer=second_layer,
                       residual="label")
+
+
+def _term_functions(activation, law: SampleLaw, fs: FirstStep, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """(b, c_hat): b[k] the function of the sample multiplying a^{k+1} in term k at leading order,
+    and c_hat[k] = |c_{k+1}| / sqrt((k+1)! E sigma^2) in [0, 1] (coefficients below NEGLIGIBLE are 0).
+
+    Fresh: b_k = c_{k+1} (s kappa)^k / k!. Reused: b_0 = c_1, b_1 = c_2 s kappa_loo + E[g sigma'(g)^2]/2
+    h y / psi2 (the self term's coefficient E[sigma''(g) sigma'(g)], by Stein); b_k for k >= 2 is
+    not computed (NaN): its self-term coefficients are E[sigma^(k+1)(g) sigma'(g)^q]."""
+    hc = hermite_constants(activation)
+    c = hermite_coefficients(activation, K + 1)[1:]
+    c_hat = np.abs(c) / np.sqrt([math.factorial(k + 1) * hc.second_moment for k in range(K + 1)])
+    c = np.where(c_hat > NEGLIGIBLE, c, 0.0)
+    s = fs.sign * fs.s
+    if law.self_xi == 0:
+        return np.array([c[k] * (s * law.kappa_loo) ** k / math.factorial(k) for k in range(K + 1)]), c_hat
+    act = activation
+    self_coef = gaussian_expectation(lambda g: g * float(act.df(np.asarray(g))) ** 2, act.kinks) / 2
+    self_coef = 0.0 if abs(self_coef) <= NEGLIGIBLE * (fs.var_dsigma + fs.mu1**2) else self_coef
+    b = np.full((K + 1, law.w.size), np.nan)
+    b[0] = c[0]
+    if K >= 1:
+        b[1] = c[1] * s * law.kappa_loo + self_coef * fs.row_step * law.y / law.psi2
+    return b, c_hat
+
+
+def _checked_magnitudes(term: np.ndarray, rest: np.ndarray, s1: float, scale: float) -> list:
+    """Term k's magnitude where the expansion holds to order k in its parity class -- every nonzero
+    term j <= k of the class has rest_j <= term_j / sqrt(2) + NEGLIGIBLE scale (what the truncation
+    leaves out carries less than half the term's squared norm; ``scale`` is the update's size
+    without cancellations, the floor for rounding) -- else "not applicable: <why>". A term whose
+    coefficient is zero is exactly 0 at every N."""
+    out: list = []
+    failed = [False, False]
+    for k in range(term.size):
+        if not np.isfinite(term[k]):
+            out.append(f"not applicable: with a reused batch term {k} contains powers of the self term h y "
+                       f"sigma'(g) / psi2, whose coefficients E[sigma^({k + 1})(g) sigma'(g)^q] are not computed "
+                       f"(see update_parts, exact in s1)")
+            failed[k % 2] = True
+            continue
+        if term[k] == 0:
+            out.append(0.0)
+            continue
+        failed[k % 2] = failed[k % 2] or rest[k] > VALID_RATIO * term[k] + NEGLIGIBLE * scale
+        out.append(float(term[k]) if not failed[k % 2] else
+                   f"not applicable: the expansion in s1 kappa fails at order {k} (what it leaves out of the "
+                   f"terms of its parity, {rest[k]:.3g}, is not small against the term, {term[k]:.3g}; s1 = {s1:.3g})")
+    return out
+
+
+def _remainders(law: SampleLaw, classes: tuple[np.ndarray, np.ndarray], b: np.ndarray, a: np.ndarray,
+                wa: np.ndarray) -> np.ndarray:
+    """rest_k = sqrt(E_a ||R(y (class_p - sum_{j <= k, j = p mod 2} a^{j+1} b_j))||^2), p = k mod 2:
+    the exact size of what the expansion to order k leaves out of term k's parity class (NaN where
+    b_k is not computed)."""
+    out = np.full(b.shape[0], np.nan)
+    for p in (0, 1):
+        rest = classes[p].copy()
+        for k in range(p, b.shape[0], 2):
+            if not np.all(np.isfinite(b[k])):
+                break
+            rest -= a[:, None] ** (k + 1) * b[k][None, :]
+            out[k] = math.sqrt(float(wa @ law.right_norm2(law.y * rest)))
+    return out
+
+
+def _update_parts(law: SampleLaw, classes: tuple[np.ndarray, np.ndarray], a: np.ndarray, wa: np.ndarray,
+                  fs: FirstStep, eta2_full: float, second_layer: str) -> "dict | str":
+    """The low-rank parts of the step-2 update, exact in s1 (module docstring, 'Exact in s1'):
+    +-1 a: the parts along a and along 1; Gaussian a: along He_j(a)/||He_j(a)||, j = 1, 2, 3."""
+    if fs.inflation - 1.0 > MAX_BULK_INFLATION:
+        return (f"not applicable: the first step's bulk adds c - 1 = {fs.inflation - 1.0:.3g} > "
+                f"{MAX_BULK_INFLATION:g} to the step-2 preactivations, which these parts leave out")
+    if second_layer != "gaussian":
+        return {"a": eta2_full * math.sqrt(float(law.right_norm2(law.y * classes[0][0]))),
+                "ones": eta2_full * math.sqrt(float(law.right_norm2(law.y * classes[1][0])))}
+    both = classes[0] + classes[1]  # a Psi(a, .)
+    return {f"he{j}": eta2_full / math.sqrt(math.factorial(j)) *
+            math.sqrt(float(law.right_norm2(law.y * ((wa * hermeval(a, [0.0] * j + [1.0])) @ both)))) for j in (1, 2, 3)}
+
+
+def _carries_theta(c_hat: np.ndarray, theta: np.ndarray, scale: np.ndarray, activation, fs: FirstStep,
+                   batch: str) -> list:
+    """Term k carries theta* when its theta* part is at least NEGLIGIBLE of the term's own scale:
+    c_hat_k |E[y kappa^k z]| / sqrt(E[y^2 kappa^2k]) > NEGLIGIBLE, both factors in [0, 1]
+    (Cauchy-Schwarz). With a reused batch, k >= 2, the coefficient is the rank-one spike's; for a
+    kinked sigma (the self term is not analytic) or mu1 = 0 (no spike, but a self term) the answer is
+    refused."""
+    out: list = []
+    no_spike = abs(fs.mu1) <= NEGLIGIBLE * math.sqrt(hermite_constants(activation).second_moment)
+    for k in range(c_hat.size):
+        if batch == "reuse" and k >= 2 and (activation.kinks or no_spike):
+            why = "a kinked sigma" if activation.kinks else "mu1 = 0"
+            out.append(f"not applicable: with a reused batch and {why}, term {k}'s self-term coefficients "
+                       f"E[sigma^({k + 1})(g) sigma'(g)^q] are not those of the rank-one spike")
+        else:
+            out.append(bool(scale[k] > 0 and c_hat[k] * abs(theta[k]) / scale[k] > NEGLIGIBLE))
+    return out
 
 
 @validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
@@ -167,35 +397,38 @@ def two_step_terms(
     second_layer: str = DEFAULT_SECOND_LAYER,
     residual: str = DEFAULT_RESIDUAL,
 ) -> TwoStepTerms:
-    """Per-term exponents, finite-N magnitudes (operator-norm estimates) and theta* components
-    (E[y kappa^k z], and whether it is non-zero) of the second step (module docstring).
+    """Per-term exponents, finite-N magnitudes (operator-norm estimates, leading order in s1) and
+    theta* components (E[y kappa^k z], and whether term k carries theta*) of the second step, and the
+    update's low-rank parts exact in s1 (module docstring). A magnitude is ``"not applicable: ..."``
+    where the expansion in s1 kappa fails at this N or is not computed (module docstring, 'Validity').
 
     Domain (ValidityError outside): alpha1, alpha2 in [0, 1/2); residual ``label`` (r = y at
     both steps); the first step's domain (:func:`giantstep.theory.first_step.first_step`).
-    Magnitudes are leading order in s1 (:func:`left_hermite_part` is exact in s1).
     """
-    fs = _first(activation, link, noise, d, width, n, eta1, alpha1, second_layer, residual)
-    psi2, ey2, gamma1, s1 = fs.psi2, fs.ey2, fs.gamma, fs.s
+    act = activation
+    fs = _first(act, link, noise, d, width, n, eta1, alpha1, second_layer, residual)
     st = two_step_structure(alpha1, alpha2)
     K = len(st.exponents) - 1
-    c = hermite_coefficients(activation, K + 1)
-    w, z, zeta, y, kappa = _right_vector_grid(link, noise, batch, gamma1, psi2, math.sqrt(fs.vhat_norm2), 40)
-    theta_c = np.array([float(np.sum(w * y * kappa**k * z)) for k in range(K + 1)])
+    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), noise_nodes=NOISE_NODES)
+    b, c_hat = _term_functions(act, law, fs, K)
+    a, wa = _a_rule(second_layer)
+    a_moment = np.array([_double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0 for k in range(K + 1)])
+    term = np.sqrt(a_moment * law.right_norm2(law.y * b))
+    classes = _parity_classes(act, law, fs, a)
     eta2_full = eta2 * width**alpha2
-    mags, carries = [], []
-    scale_y = math.sqrt(max(ey2, 1e-300))
-    for k in range(K + 1):
-        a_moment = _double_factorial_odd(k + 1) if second_layer == "gaussian" else 1.0
-        xi_c = float(np.sum(w * y * kappa**k * zeta))  # E[y kappa^k zeta]: the right vector's xi component
-        right2 = float(np.sum(w * y**2 * kappa ** (2 * k))) / psi2 + theta_c[k] ** 2 + xi_c**2
-        mags.append(eta2_full * abs(c[k + 1]) * s1**k / math.factorial(k) * math.sqrt(a_moment) * math.sqrt(right2))
-        carries.append(bool(abs(theta_c[k]) > 1e-6 * scale_y))
+    size = eta2_full * math.sqrt((fs.var_dsigma + fs.mu1**2) * fs.ey2 * (1.0 + 1.0 / fs.psi2))
+    mags = _checked_magnitudes(eta2_full * term, eta2_full * _remainders(law, classes, b, a, wa), fs.s, size)
+    powers = np.array([law.y * law.kappa**k for k in range(K + 1)])
+    theta_c = powers @ (law.w * law.z)
+    carries = _carries_theta(c_hat, theta_c, np.sqrt((powers * powers) @ law.w), act, fs, batch)
+    parts = _update_parts(law, classes, a, wa, fs, eta2_full, second_layer)
     return TwoStepTerms(st.exponents, st.new_directions, st.outliers_including_first, st.critical, mags,
-                        theta_c.tolist(), carries, s1, gamma1, batch)
+                        theta_c.tolist(), carries, parts, fs.s, fs.gamma, batch)
 
 
 @validate_params({"activation": Function(), "link": Function(), "noise": NOISE, **STEPS,
-                  "degree": Interval(int, 1, 12), "residual": Options(RESIDUALS), "nodes": Interval(int, 8, 200)})
+                  "degree": Interval(int, 1, 12), "batch": Options(BATCHES), "residual": Options(RESIDUALS),
+                  "nodes": Interval(int, 8, 200)})
 def left_hermite_part(
     activation,
     link,
@@ -209,14 +442,15 @@ def left_hermite_part(
     *,
     degree: int = 3,
     noise: float = 0.0,
+    batch: str = "fresh",
     residual: str = DEFAULT_RESIDUAL,
     nodes: int = 48,
 ) -> float:
     """||h_j^T dW2||: the step-2 update along the left direction h_j = He_j(a)/||He_j(a)||, exact in s1.
 
-    Gaussian second layer, fresh second batch, residual r = y (``label``; see the module docstring
-    for the formula and its leading order). ``degree`` j >= 1; returns the N -> infinity limit at the
-    given (d, N, n) of the projection without the update's bulk (the noise that
+    Gaussian second layer, residual r = y (``label``); a fresh or a reused second batch (module
+    docstring, 'Exact in s1'). ``degree`` j >= 1; returns the N -> infinity limit at the given
+    (d, N, n) of the projection without the update's bulk (the noise that
     :func:`giantstep.spectra.left_hermite_parts` subtracts). Domain: that of :func:`two_step_terms`.
 
     >>> round(left_hermite_part("tanh", "tanh", 1024, 1024, 1024, 1.0, 0.4, 1.0, 0.3), 2)
@@ -224,19 +458,11 @@ def left_hermite_part(
     """
     j = degree
     fs = _first(activation, link, noise, d, width, n, eta1, alpha1, "gaussian", residual)
-    psi2, gamma1, s1 = fs.psi2, fs.gamma, fs.s
-    x, w = gauss_hermite(nodes)
-    # F_j(kappa) = E_{a,g}[He_j(a) a sigma'(g + s1 a kappa)] on the kappa grid of the (z, zeta) quadrature
-    he_j = hermeval(x, [0.0] * j + [1.0])
-    (z, zeta), wz = tensor_grid((x, w), (x, w))
-    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * zeta
-    lead = (w * he_j * x)[:, None, None]  # over a
-    shift = s1 * x[:, None, None] * kappa[None, :, None] + x[None, None, :]  # a, (z, zeta), g
-    F = np.sum(lead * w[None, None, :] * activation.df(shift), axis=(0, 2))
-    y = link.f(z)
-    ey2F2 = float(np.sum(wz * (y**2 + noise**2) * F**2))
-    bz, bzeta = float(np.sum(wz * y * F * z)), float(np.sum(wz * y * F * zeta))
-    return eta2 * width**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(ey2F2 / psi2 + bz**2 + bzeta**2)
+    law = sample_law(link, noise, batch, fs.gamma, fs.psi2, math.sqrt(fs.vhat_norm2), nodes, noise_nodes=NOISE_NODES)
+    a, wa = gauss_hermite(nodes)
+    even, odd = _parity_classes(activation, law, fs, a)
+    Fj = (wa * hermeval(a, [0.0] * j + [1.0])) @ (even + odd)  # F_j = E_a[He_j(a) a Psi(a, .)]
+    return eta2 * width**alpha2 / math.sqrt(math.factorial(j)) * math.sqrt(float(law.right_norm2(law.y * Fj)))
 
 
 @dataclass(frozen=True)
@@ -291,7 +517,7 @@ def update_theta_energy(
 
     eta_t = eta0_t N^{alpha_t}; g ~ N(0, 1) independent of (z, zeta) up to O(d^{-1/2}). For a fresh
     batch and information exponent >= 2 the signal vanishes (kappa is independent of z); on a reused
-    batch the self term makes G(a) carry E[y^{j+1} z] (theory 4.2), and with the ``centered``
+    batch the self term makes G(a) carry E[y^{j+1} z] (docs/theory.md, section 9), and with the ``centered``
     residual the O(N^{alpha_1}) part sqrt(N) Phi, a function of the sample's own label, carries
     theta* already in the k = 0 term. The first direction's alignment is taken at finite n,
     gamma1^2 = (mu1*^2 + (E[y^2 z^2] - mu1*^2) / n) / ||vhat||^2: for IE >= 2 the alignment is the
