@@ -32,7 +32,7 @@ even where docs/theory.md, section 9 (r = O(1)) says it is not: at d = 2048, (0.
 Hence "learned" is predicted at the run's own sizes from the signal, for both residuals: learned
 when sqrt(signal) exceeds the BBP threshold of W1's bulk, sqrt(c1) (N = d: theta_c = 1, c1 the
 bulk inflation of step 1), by the finite-size window 3 d^{-1/3}; not learned below it; undecided
-inside. docs/theory.md, section 9's asymptotic verdict (the exponents of the theta*-carrying terms) is given in
+inside. the asymptotic verdict of docs/theory.md, section 9 (the exponents of the theta*-carrying terms) is given in
 the notes.
 
 Measurement of "learned": q = d sum_{j<=3} <v_j(W2), theta*>^2, the theta* mass of the top-3 right
@@ -132,7 +132,7 @@ def sweeps(mode: str) -> dict[str, dict]:
 
 def cell_prediction(residual: str, link: str, batch: str, alpha1: float, alpha2: float, d: int) -> dict:
     """theta* energy of the second update (signal, noise) and the learned flag at this size
-    (module docstring), with docs/theory.md, section 9's asymptotic exponents of the theta*-carrying terms."""
+    (module docstring), with the asymptotic exponents (docs/theory.md, section 9) of the theta*-carrying terms."""
     import math
 
     from ..theory.first_step import first_step
