@@ -360,6 +360,72 @@ def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
         return sla.cho_solve((c, low), b, check_finite=False)
 
 
+def backend_top_spectrum(A, k: int, backend) -> TopSpectrum:
+    """Top-k singular pairs and *every* singular value of a backend array A (p x q), on the backend:
+    one Gram G of the smaller side (``matmul``), one full symmetric eigensolve ``linalg.eigh(G)``
+    (cuSOLVER ``syevd`` on a GPU: values and vectors, O(p^3)), V = B^T U / s; only the k pairs
+    and the min(p, q) values come back to the host (float64 numpy arrays; brackets equal to the
+    values). Float32 input is solved in float32, as on the host path."""
+    xp = backend.xp
+    p, q = A.shape
+    side = min(p, q)
+    k = int(min(k, side))
+    transpose = p > q
+    B = A.mT if transpose else A
+    w, U = xp.linalg.eigh(B @ B.mT)  # ascending
+    w = xp.maximum(xp.flip(w), 0.0)
+    U = xp.flip(U[:, side - k:], axis=1) if k else U[:, :0]
+    s = xp.sqrt(w[:k])
+    safe = xp.where(s > 0, s, xp.ones_like(s))
+    V = (B.mT @ U) / safe
+    host = lambda x: backend.get(x).astype(np.float64)  # noqa: E731
+    values, U, V = np.sqrt(host(w)), host(U), host(V)
+    s = values[:k]
+    pairs = SingularPairs(s, V, U) if transpose else SingularPairs(s, U, V)
+    return TopSpectrum(pairs, values, values, values)
+
+
+def backend_cholesky_solve(G, b, ridge: float, backend):
+    """Solve (G + ridge I) x = b on the backend for a symmetric PSD G held in full: Cholesky
+    (``linalg.cholesky``), then two triangular solves (the library's own when it has one, a
+    general ``linalg.solve`` on the factor otherwise: array_api_strict). Raises
+    ``numpy.linalg.LinAlgError`` when G + ridge I is not positive definite."""
+    xp = backend.xp
+    A = G + ridge * xp.eye(G.shape[0], dtype=G.dtype, device=backend.device)
+    L = _backend_cholesky(A, backend)
+    if not bool(xp.all(xp.isfinite(L))):
+        raise np.linalg.LinAlgError("the matrix is not positive definite")
+    column = b.ndim == 1
+    rhs = b[:, None] if column else b
+    if backend.library == "cupy":
+        from cupyx.scipy.linalg import solve_triangular
+
+        x = solve_triangular(L.T, solve_triangular(L, rhs, lower=True), lower=False)
+    elif backend.library == "torch":
+        import torch
+
+        x = torch.linalg.solve_triangular(L.mT, torch.linalg.solve_triangular(L, rhs, upper=False), upper=True)
+    else:
+        x = xp.linalg.solve(L.mT, xp.linalg.solve(L, rhs))
+    return x[:, 0] if column else x
+
+
+def _backend_cholesky(A, backend):
+    """Lower Cholesky factor on the backend; a failed factorisation raises LinAlgError (CuPy is
+    asked to raise rather than return a partial factor)."""
+    if backend.library == "cupy":
+        import cupyx
+
+        with cupyx.errstate(linalg="raise"):
+            return backend.xp.linalg.cholesky(A)
+    try:
+        return backend.xp.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise
+    except RuntimeError as exc:  # torch's error for a matrix that is not positive definite
+        raise np.linalg.LinAlgError(str(exc)) from None
+
+
 @contextmanager
 def blas_threads(n: int | None):
     """Limit BLAS/OpenMP threads inside the block (no-op for None)."""
