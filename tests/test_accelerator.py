@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from giantstep.activations import NAMES, get_activation
 from giantstep.backend import (activation_values, gpu_available, host_backend, select_backend, to_host)
@@ -202,8 +203,9 @@ def test_numpy_gradient_pass_is_bit_identical_to_the_plain_formula(activation, r
     net0, teacher = build(cfg)
     net = net0.with_weights(net0.W * 1.5) if residual == "centered" else net0
     src = batch(cfg, teacher, 0)
-    gp = gradient_pass(net, src.chunks(37), residual, net0)
-    grad, vhat, mse = _plain_pass(net, src.chunks(37), residual, net0)
+    with threadpool_limits(1):  # the thread count is the policy's business (test_performance_paths)
+        gp = gradient_pass(net, src.chunks(37), residual, net0)
+        grad, vhat, mse = _plain_pass(net, src.chunks(37), residual, net0)
     assert gp.grad.dtype == np.dtype(dtype)
     assert np.array_equal(gp.grad, grad) and np.array_equal(gp.vhat, vhat) and gp.residual_mse == mse
 

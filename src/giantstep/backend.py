@@ -45,7 +45,7 @@ DEVICES = ("cpu", "gpu")
 DTYPES = ("float64", "float32")
 GPU_LIBRARY = "cupy"  # the library of the [gpu] extra
 TEST_LIBRARY = "array_api_strict"  # the device path on the CPU, for the tests
-LIBRARY_ENV = "GIANTSTEP_ARRAY_LIBRARY"  # overrides the library of ``device: cpu`` (tests, benchmarks)
+LIBRARY_ENV = "GIANTSTEP_ARRAY_LIBRARY"  # overrides the array library of a device (tests, benchmarks)
 GPU_HINT = "a CUDA device and the [gpu] extra (pip install 'giantstep[gpu]')"
 
 
@@ -112,17 +112,18 @@ def host_backend(dtype: str = "float64") -> Backend:
 def select_backend(device: str = "cpu", dtype: str = "float64", library: str | None = None) -> Backend:
     """The backend for ``device`` ("cpu" or "gpu") and ``dtype``.
 
-    ``library`` (default: the ``GIANTSTEP_ARRAY_LIBRARY`` environment variable for "cpu", cupy for
-    "gpu") picks the array library: "numpy" or "array_api_strict" on the CPU; "cupy" or "torch" on
-    a GPU. Raises :class:`ConfigError` (field ``device``) when a GPU is asked for and there is none,
+    ``library`` (default: the ``GIANTSTEP_ARRAY_LIBRARY`` environment variable, else numpy on the
+    CPU and cupy on a GPU) picks the array library: "numpy" or "array_api_strict" on the CPU;
+    "cupy" or "torch" on a GPU (torch: the same array-API path, not measured on a device). Raises :class:`ConfigError` (field ``device``) when a GPU is asked for and there is none,
     or its library is not installed.
     """
     if device not in DEVICES:
         raise ConfigError("device", "one of ['cpu', 'gpu']", device)
     if dtype not in DTYPES:
         raise ConfigError("dtype", "one of ['float64', 'float32']", dtype)
+    library = library or os.environ.get(LIBRARY_ENV) or None
     if device == "cpu":
-        library = library or os.environ.get(LIBRARY_ENV) or "numpy"
+        library = library or "numpy"
         if library == "numpy":
             return host_backend(dtype)
         if library == TEST_LIBRARY:
@@ -169,10 +170,11 @@ def gpu_available(library: str = GPU_LIBRARY) -> bool:
     return True
 
 
-def require_gpu(library: str = GPU_LIBRARY) -> int:
+def require_gpu(library: str | None = None) -> int:
     """The number of visible CUDA devices; :class:`ConfigError` (field ``device``) when there is
-    none or the library is missing (the check made before a run or a sweep starts)."""
-    _gpu_backend(library, "float64")
+    none or the library (default as in :func:`select_backend`) is missing: the check made before a
+    run or a sweep starts."""
+    _gpu_backend(library or os.environ.get(LIBRARY_ENV) or GPU_LIBRARY, "float64")
     return len(visible_gpus())
 
 
@@ -220,10 +222,12 @@ def backend_of(x: Any) -> Backend:
     """The backend an array belongs to (its library, namespace, device and dtype)."""
     if isinstance(x, np.ndarray):
         return host_backend(x.dtype.name)
-    xp = namespace(x)
-    library = type(x).__module__.split(".")[0]
-    dtype = getattr(x.dtype, "name", None) or str(x.dtype).rsplit(".", 1)[-1]
-    return Backend(library, xp, x.device, dtype)
+    return Backend(type(x).__module__.split(".")[0], namespace(x), x.device, dtype_name(x))
+
+
+def dtype_name(x: Any) -> str:
+    """"float64" or "float32" for an array of any backend."""
+    return getattr(x.dtype, "name", None) or str(x.dtype).rsplit(".", 1)[-1]
 
 
 def namespace(x: Any) -> Any:
@@ -270,7 +274,7 @@ def _term(xp: Any, name: str, Z: Any, order: int) -> Any | None:
     one = lambda: xp.ones_like(Z)  # noqa: E731
     dtype = Z.dtype
     if name == "relu":
-        return xp.maximum(Z, 0.0) if order == 0 else (xp.astype(Z > 0, dtype) if order == 1 else zero())
+        return xp.maximum(Z, xp.zeros_like(Z)) if order == 0 else (xp.astype(Z > 0, dtype) if order == 1 else zero())
     if name == "tanh":
         t = xp.tanh(Z)
         return (t, 1.0 - t * t, -2.0 * t * (1.0 - t * t))[order]
@@ -316,7 +320,7 @@ def activation_values(activation: Activation, Z: Any, backend: Backend, order: i
         else:
             if out is not None:
                 return out
-    fn = (activation.f, activation.df, activation.d2f)[order]  # Z is in the run's dtype
+    fn = (activation.f, activation.df, activation.d2f)[order]
     with np.errstate(all="ignore"):
         host = np.asarray(fn(backend.get(Z)))
-    return backend.put(host)
+    return backend.put(host, dtype_name(Z))

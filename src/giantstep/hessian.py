@@ -168,19 +168,19 @@ def _backend_hvp(W, a, act: Activation, X, y, v, wrt: str, chunk: int | None, ba
     outW, outa = backend.zeros((m, d)), backend.zeros((m,))
     for sl in chunk_slices(n, chunk):
         Xc = X[sl, :]
-        U = Xc @ W.mT
+        U = Xc @ W.T
         S = activation_values(act, U, backend)
         dS = activation_values(act, U, backend, 1)
         r = y[sl] - S @ a
-        XV = Xc @ V.mT  # (c, m)
+        XV = Xc @ V.T  # (c, m)
         Jv = xp.sum(dS * a * XV, axis=1)
         if b is not None:
             Jv = Jv + S @ b
         coefW = (dS * a) * Jv[:, None] - r[:, None] * (activation_values(act, U, backend, 2) * a) * XV
         if b is not None:
             coefW = coefW - r[:, None] * dS * b[None, :]
-            outa = outa + S.mT @ Jv - xp.sum(r[:, None] * dS * XV, axis=0)
-        outW = outW + coefW.mT @ Xc
+            outa += S.T @ Jv - xp.sum(r[:, None] * dS * XV, axis=0)
+        outW += coefW.T @ Xc
     out = xp.reshape(outW, (m * d,)) / n
     if wrt == "Wa":
         out = xp.concat([out, outa / n])

@@ -55,14 +55,17 @@ class RidgeFit:
     train_error: float
 
 
-def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
+def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float, backend: Backend | None = None) -> np.ndarray:
     """x with (G + ridge I) x = b for a symmetric PSD G (m x m), b of shape (m,) or (m, r), by
     Cholesky (no inverse formed; G is not modified; only its upper triangle is read). The
-    library's one ridge solver.
+    library's one ridge solver; with a non-numpy ``backend``, G (held in full) and b are backend
+    arrays and the solve runs on its device (:func:`giantstep.linalg.backend_cholesky_solve`).
 
     Raises :class:`DivergenceError` when G + ridge I is not positive definite.
     """
     try:
+        if backend is not None and not backend.is_host:
+            return backend_cholesky_solve(G, b, ridge, backend)
         return cholesky_solve(G, b, ridge)
     except np.linalg.LinAlgError:
         m = G.shape[0]
@@ -158,10 +161,10 @@ def _fit_on_backend(net: TwoLayerNetwork, train: BatchSource, ridge: float, chun
     N, n = net.width, train.n
     if N > n:
         X, y = (backend.put(v) for v in train.materialize())
-        F = activation_values(net.activation, X @ net.W.mT, backend)
+        F = activation_values(net.activation, X @ net.W.T, backend)
         m, ybar = xp.mean(F, axis=0), backend.scalar(xp.mean(y))
         Fc, yc = F - m, y - ybar
-        coef = Fc.mT @ _solve(Fc @ Fc.mT / n, yc / n, ridge, backend)
+        coef = Fc.T @ solve_ridge(Fc @ Fc.T / n, yc / n, ridge, backend)
         resid = yc - Fc @ coef
         check_finite_array("the ridge readout", coef, backend)
         train_err = backend.scalar(xp.vecdot(resid, resid)) / n
@@ -169,32 +172,20 @@ def _fit_on_backend(net: TwoLayerNetwork, train: BatchSource, ridge: float, chun
     G, f1, fy = backend.zeros((N, N)), backend.zeros((N,)), backend.zeros((N,))
     y1 = yy = 0.0
     for X, y in train.device_chunks(chunk, backend):
-        F = activation_values(net.activation, X @ net.W.mT, backend)
-        G = G + F.mT @ F
-        f1 = f1 + xp.sum(F, axis=0)
-        fy = fy + y @ F
+        F = activation_values(net.activation, X @ net.W.T, backend)
+        G += F.T @ F
+        f1 += xp.sum(F, axis=0)
+        fy += y @ F
         y1 += backend.scalar(xp.sum(y))
         yy += backend.scalar(xp.vecdot(y, y))
     m, ybar = f1 / n, y1 / n
     Gc = G / n - m[:, None] * m[None, :]  # F_c^T F_c / n
     bc = fy / n - m * ybar  # F_c^T y_c / n
-    coef = _solve(Gc, bc, ridge, backend)
+    coef = solve_ridge(Gc, bc, ridge, backend)
     quad = backend.scalar(xp.vecdot(coef, Gc @ coef))
     train_err = (yy / n - ybar**2) - 2.0 * backend.scalar(xp.vecdot(coef, bc)) + quad
     check_finite_array("the ridge readout", coef, backend)
     return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
-
-
-def _solve(G, b, ridge: float, backend: Backend):
-    """:func:`solve_ridge` on the backend."""
-    try:
-        return backend_cholesky_solve(G, b, ridge, backend)
-    except np.linalg.LinAlgError:
-        m = G.shape[0]
-        raise DivergenceError(
-            f"the ridge system ({m} x {m}, ridge = {ridge}) is not positive definite "
-            "(ridge = 0 with fewer samples than features?)"
-        ) from None
 
 
 def predict(net: TwoLayerNetwork, fit: RidgeFit, X: np.ndarray) -> np.ndarray:
@@ -236,7 +227,7 @@ def _test_errors_on_backend(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSour
     se_clean = se_noisy = 0.0
     for parts in test.device_chunks(chunk, backend, clean=noisy):
         X, y = parts[0], parts[1]
-        yhat = activation_values(net.activation, X @ net.W.mT, backend) @ fit.coef + offset
+        yhat = activation_values(net.activation, X @ net.W.T, backend) @ fit.coef + offset
         err = yhat - y
         se_noisy += backend.scalar(xp.vecdot(err, err))
         if noisy:

@@ -238,10 +238,10 @@ def left_hermite_parts(M: np.ndarray, a: np.ndarray, degree: int) -> tuple[np.nd
         xp = namespace(M)
         Hd = xp.asarray(H, device=M.device)
         M = xp.astype(M, xp.float64)
-        HM = Hd.mT @ M
+        HM = Hd.T @ M
         rest = M - Hd @ HM
         row_energy = xp.sum(rest * rest, axis=1)
-        noise2 = to_host((Hd * Hd).mT @ row_energy)
+        noise2 = to_host((Hd * Hd).T @ row_energy)
         proj2 = to_host(xp.sum(HM * HM, axis=1))
         return np.sqrt(np.maximum(proj2 - noise2, 0.0)), np.sqrt(noise2)
     HM = H.T @ M  # (degree + 1, d)

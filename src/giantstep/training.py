@@ -127,30 +127,30 @@ def _times_derivative(sigma: Activation, Z: np.ndarray, r: np.ndarray) -> np.nda
 
 def _backend_pass(net, batches, residual, net0, backend: Backend) -> GradientPass:
     """The same pass on backend arrays through the array API (:mod:`giantstep.backend`); the
-    accumulators stay on the device, one synchronisation per chunk (the residual's sum of squares)."""
+    accumulators (the residual's sum of squares in float64) stay on the device until the end."""
     xp = backend.xp
     N, d = net.W.shape
     scale = 1.0 / math.sqrt(N)
     sigma = net.activation
     acc, vsum = backend.zeros((N, d)), backend.zeros((d,))
-    r2, n = 0.0, 0
+    r2, n = xp.zeros((), dtype=xp.float64, device=backend.device), 0
     for X, y in batches:
-        Z = X @ net.W.mT
+        Z = X @ net.W.T
         if residual == "full" or (residual == "centered" and net0 is not None):
             f = (activation_values(sigma, Z, backend) @ net.a) * scale
             if residual == "full":
                 r = y - f
             else:
-                r = y - (f - (activation_values(sigma, X @ net0.W.mT, backend) @ net0.a) * scale)
+                r = y - (f - (activation_values(sigma, X @ net0.W.T, backend) @ net0.a) * scale)
         else:
             r = y
-        acc = acc + (activation_values(sigma, Z, backend, 1) * r[:, None]).mT @ X
-        vsum = vsum + r @ X
-        r2 += backend.scalar(xp.vecdot(r, r))
+        acc += (activation_values(sigma, Z, backend, 1) * r[:, None]).T @ X  # in place: no second (N, d)
+        vsum += r @ X
+        r2 += xp.astype(xp.vecdot(r, r), xp.float64)
         n += X.shape[0]
     grad = acc * (-(net.a / (n * math.sqrt(N))))[:, None]
     check_finite_array("the first-layer gradient", grad, backend)
-    return GradientPass(grad=grad, vhat=vsum / n, residual_mse=r2 / n, n=n)
+    return GradientPass(grad=grad, vhat=vsum / n, residual_mse=backend.scalar(r2) / n, n=n)
 
 
 def gradient_step(net: TwoLayerNetwork, grad: np.ndarray, eta: float) -> TwoLayerNetwork:
