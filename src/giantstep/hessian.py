@@ -46,6 +46,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from .activations import Activation, get_activation
 from .errors import ConfigError
+from .backend import Backend, activation_values
 from .linalg import DEFAULT_CHUNK, chunk_slices
 
 WRT = ("W", "Wa")
@@ -121,9 +122,12 @@ def hessian(W, a, sigma, X, y, wrt: str = "W", chunk: int | None = DEFAULT_CHUNK
     return 0.5 * (H + H.T)
 
 
-def hvp(W, a, sigma, X, y, v, wrt: str = "W", chunk: int | None = DEFAULT_CHUNK) -> np.ndarray:
-    """H v without forming H (O(n m d) per product, over sample chunks)."""
+def hvp(W, a, sigma, X, y, v, wrt: str = "W", chunk: int | None = DEFAULT_CHUNK, backend: Backend | None = None):
+    """H v without forming H (O(n m d) per product, over sample chunks). With a non-numpy
+    ``backend`` every array is a backend array and so is the result (:func:`_backend_hvp`)."""
     act = _act(sigma)
+    if backend is not None and not backend.is_host:
+        return _backend_hvp(W, a, act, X, y, v, wrt, chunk, backend)
     m, d = W.shape
     n = X.shape[0]
     V = v[: m * d].reshape(m, d)
@@ -154,6 +158,35 @@ def hvp(W, a, sigma, X, y, v, wrt: str = "W", chunk: int | None = DEFAULT_CHUNK)
     return out
 
 
+def _backend_hvp(W, a, act: Activation, X, y, v, wrt: str, chunk: int | None, backend: Backend):
+    """:func:`hvp` through the array API: the same chunked products on the backend's device."""
+    xp = backend.xp
+    m, d = W.shape
+    n = X.shape[0]
+    V = xp.reshape(v[: m * d], (m, d))
+    b = v[m * d :] if wrt == "Wa" else None
+    outW, outa = backend.zeros((m, d)), backend.zeros((m,))
+    for sl in chunk_slices(n, chunk):
+        Xc = X[sl, :]
+        U = Xc @ W.T
+        S = activation_values(act, U, backend)
+        dS = activation_values(act, U, backend, 1)
+        r = y[sl] - S @ a
+        XV = Xc @ V.T  # (c, m)
+        Jv = xp.sum(dS * a * XV, axis=1)
+        if b is not None:
+            Jv = Jv + S @ b
+        coefW = (dS * a) * Jv[:, None] - r[:, None] * (activation_values(act, U, backend, 2) * a) * XV
+        if b is not None:
+            coefW = coefW - r[:, None] * dS * b[None, :]
+            outa += S.T @ Jv - xp.sum(r[:, None] * dS * XV, axis=0)
+        outW += coefW.T @ Xc
+    out = xp.reshape(outW, (m * d,)) / n
+    if wrt == "Wa":
+        out = xp.concat([out, outa / n])
+    return out
+
+
 class Eigs(NamedTuple):
     """Smallest eigenpairs, ascending: values (q,), vectors (P, q)."""
 
@@ -164,9 +197,12 @@ class Eigs(NamedTuple):
 def smallest_eigs(
     W, a, sigma, X, y, q: int = 6, wrt: str = "W", method: str = "auto", chunk: int | None = DEFAULT_CHUNK,
     dense_max: int = 2500, tol: float = 1e-10, rng: np.random.Generator | None = None,
+    backend: Backend | None = None,
 ) -> Eigs:
     """The q smallest eigenpairs of H: dense ``eigh`` (subset) when P <= dense_max, else Lanczos on
-    Hessian-vector products (``method`` in {"auto", "dense", "lanczos"})."""
+    Hessian-vector products (``method`` in {"auto", "dense", "lanczos"}). With a non-numpy
+    ``backend`` the Lanczos products run on its device (W, a, X, y copied there once; each
+    Lanczos vector copied there and back); the dense path stays on the host."""
     m, d = W.shape
     P = n_params(m, d, wrt)
     q = int(min(q, P))
@@ -176,7 +212,16 @@ def smallest_eigs(
         H = hessian(W, a, sigma, X, y, wrt, chunk)
         val, vec = sla.eigh(H, subset_by_index=[0, q - 1], driver="evr", check_finite=False)
         return Eigs(val, vec)
-    op = LinearOperator((P, P), matvec=lambda v: hvp(W, a, sigma, X, y, np.asarray(v).ravel(), wrt, chunk), dtype=float)
+    if backend is not None and not backend.is_host:
+        on = [backend.put(x, "float64") for x in (W, a, X, y)]
+
+        def matvec(v):
+            out = hvp(*on[:2], sigma, *on[2:], backend.put(np.asarray(v).ravel(), "float64"), wrt, chunk, backend)
+            return backend.get(out)
+    else:
+        def matvec(v):
+            return hvp(W, a, sigma, X, y, np.asarray(v).ravel(), wrt, chunk)
+    op = LinearOperator((P, P), matvec=matvec, dtype=float)
     v0 = (rng or np.random.default_rng(0)).standard_normal(P)
     val, vec = eigsh(op, k=q, which="SA", tol=tol, v0=v0, ncv=min(P, max(4 * q + 1, 40)))
     order = np.argsort(val)

@@ -39,9 +39,15 @@ memory-bound BLAS-2 and gains little from a second thread on a quiet machine), a
 wait on each other cost far more than they save when the cores are shared: measured under load
 (load average 5-7 on 2 cores), a top-10 eigensolve of a 2048^2 Gram took 4.7 s on two threads and
 0.36 s on one, a 256^2 Cholesky 0.30 s, a 256-node Gauss-Legendre rule (eigvalsh of 256^2) 4.2 s.
-Large products (GEMM, syrk) keep the threads they are given unless other processes compete for
-the cores (:func:`contended`: load average >= cores + 1): then they too run on one thread (the
-readout's block loop at N = 1024 ran at 48 GFLOP/s on one thread and 17-32 on two, at load 6.7).
+Large products (GEMM, syrk) keep the threads they are given. The choice depends on the work
+only, never on the machine's load: OpenBLAS's GEMM sums in a thread-count-dependent order when
+the inner dimension is not a multiple of its block (measured: X W^T with d = 500, 700, 1500 and
+D^T X over a chunk of 4956 rows differ between one and two threads in the last bits), so a
+load-dependent choice made a run's record depend on what else the machine was doing (the readout
+errors at d = 500, the step's metrics once the step followed the same rule). On a shared machine,
+limit the threads of the whole process instead (OPENBLAS_NUM_THREADS=1, or a sweep's
+``--blas-threads``; under load the readout's block loop at N = 1024 ran at 48 GFLOP/s on one
+thread and 17-32 on two, at load 6.7).
 
 Ridge systems (:func:`cholesky_solve`) and Gram accumulation over sample blocks
 (:func:`gram_update`, BLAS ``syrk`` into the upper triangle of one preallocated matrix) are the
@@ -50,7 +56,6 @@ readout's kernels.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 
@@ -91,22 +96,14 @@ def gram_update(S: np.ndarray, A: np.ndarray) -> np.ndarray:
 _CONTROLLER = None
 
 
-def contended() -> bool:
-    """True when other processes compete for the cores: the 1-minute load average exceeds the
-    core count by one or more (this process's own threads account for up to the core count)."""
-    try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1) + 1.0
-    except OSError:  # no load average on this platform
-        return False
-
-
 @contextmanager
 def few_threads(work: float) -> Iterator[None]:
-    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK or the cores are
-    contended (:func:`contended`); no-op otherwise. Never raises the number of threads (an outer
-    limit, e.g. a sweep worker's, still holds)."""
+    """One BLAS thread inside the block when ``work`` (flops) < SMALL_WORK; no-op otherwise. A
+    function of the work alone (module docstring: the same config gives the same bits whatever
+    the load). Never raises the number of threads (an outer limit, e.g. a sweep worker's, still
+    holds)."""
     global _CONTROLLER
-    if work >= SMALL_WORK and not contended():
+    if work >= SMALL_WORK:
         yield
         return
     if _CONTROLLER is None:
@@ -358,6 +355,73 @@ def cholesky_solve(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
     with few_threads(0.0):
         c, low = sla.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
         return sla.cho_solve((c, low), b, check_finite=False)
+
+
+def backend_top_spectrum(A, k: int, backend) -> TopSpectrum:
+    """Top-k singular pairs and *every* singular value of a backend array A (p x q), on the backend:
+    one Gram G of the smaller side (``matmul``), one full symmetric eigensolve ``linalg.eigh(G)``
+    (cuSOLVER ``syevd`` on a GPU: values and vectors, O(p^3)), V = B^T U / s; only the k pairs
+    and the min(p, q) values come back to the host (float64 numpy arrays; brackets equal to the
+    values). Float32 input is solved in float32, as on the host path."""
+    xp = backend.xp
+    p, q = A.shape
+    side = min(p, q)
+    k = int(min(k, side))
+    transpose = p > q
+    B = A.T if transpose else A
+    w, U = xp.linalg.eigh(B @ B.T)  # ascending
+    w = xp.flip(w)
+    w = xp.maximum(w, xp.zeros_like(w))
+    U = xp.flip(U[:, side - k:], axis=1) if k else U[:, :0]
+    s = xp.sqrt(w[:k])
+    safe = xp.where(s > 0, s, xp.ones_like(s))
+    V = (B.T @ U) / safe
+    host = lambda x: backend.get(x).astype(np.float64)  # noqa: E731
+    values, U, V = np.sqrt(host(w)), host(U), host(V)
+    s = values[:k]
+    pairs = SingularPairs(s, V, U) if transpose else SingularPairs(s, U, V)
+    return TopSpectrum(pairs, values, values, values)
+
+
+def backend_cholesky_solve(G, b, ridge: float, backend):
+    """Solve (G + ridge I) x = b on the backend for a symmetric PSD G held in full: Cholesky
+    (``linalg.cholesky``), then two triangular solves (the library's own when it has one, a
+    general ``linalg.solve`` on the factor otherwise: array_api_strict). Raises
+    ``numpy.linalg.LinAlgError`` when G + ridge I is not positive definite."""
+    xp = backend.xp
+    A = G + ridge * xp.eye(G.shape[0], dtype=G.dtype, device=backend.device)
+    L = _backend_cholesky(A, backend)
+    if not bool(xp.all(xp.isfinite(L))):
+        raise np.linalg.LinAlgError("the matrix is not positive definite")
+    column = b.ndim == 1
+    rhs = b[:, None] if column else b
+    if backend.library == "cupy":
+        from cupyx.scipy.linalg import solve_triangular
+
+        x = solve_triangular(L.T, solve_triangular(L, rhs, lower=True), lower=False)
+    elif backend.library == "torch":
+        import torch
+
+        x = torch.linalg.solve_triangular(L.T, torch.linalg.solve_triangular(L, rhs, upper=False), upper=True)
+    else:
+        x = xp.linalg.solve(L.T, xp.linalg.solve(L, rhs))
+    return x[:, 0] if column else x
+
+
+def _backend_cholesky(A, backend):
+    """Lower Cholesky factor on the backend; a failed factorisation raises LinAlgError (CuPy is
+    asked to raise rather than return a partial factor)."""
+    if backend.library == "cupy":
+        import cupyx
+
+        with cupyx.errstate(linalg="raise"):
+            return backend.xp.linalg.cholesky(A)
+    try:
+        return backend.xp.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        raise
+    except RuntimeError as exc:  # torch's error for a matrix that is not positive definite
+        raise np.linalg.LinAlgError(str(exc)) from None
 
 
 @contextmanager

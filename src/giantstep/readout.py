@@ -36,8 +36,9 @@ from typing import Iterator
 import numpy as np
 from scipy import linalg as sla
 
+from .backend import Backend, activation_values, check_finite_array
 from .errors import DivergenceError, check_finite
-from .linalg import cholesky_solve, chunk_slices, few_threads, gram, gram_update
+from .linalg import backend_cholesky_solve, cholesky_solve, chunk_slices, few_threads, gram, gram_update
 from .network import TwoLayerNetwork, activate_in_place
 from .targets import BatchSource
 
@@ -54,14 +55,17 @@ class RidgeFit:
     train_error: float
 
 
-def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
+def solve_ridge(G: np.ndarray, b: np.ndarray, ridge: float, backend: Backend | None = None) -> np.ndarray:
     """x with (G + ridge I) x = b for a symmetric PSD G (m x m), b of shape (m,) or (m, r), by
     Cholesky (no inverse formed; G is not modified; only its upper triangle is read). The
-    library's one ridge solver.
+    library's one ridge solver; with a non-numpy ``backend``, G (held in full) and b are backend
+    arrays and the solve runs on its device (:func:`giantstep.linalg.backend_cholesky_solve`).
 
     Raises :class:`DivergenceError` when G + ridge I is not positive definite.
     """
     try:
+        if backend is not None and not backend.is_host:
+            return backend_cholesky_solve(G, b, ridge, backend)
         return cholesky_solve(G, b, ridge)
     except np.linalg.LinAlgError:
         m = G.shape[0]
@@ -107,8 +111,13 @@ def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int |
     return S
 
 
-def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None) -> RidgeFit:
-    """Fit the centered ridge readout on ``train`` (primal streamed, or dual, by shape)."""
+def fit_ridge(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None,
+              backend: Backend | None = None) -> RidgeFit:
+    """Fit the centered ridge readout on ``train`` (primal streamed, or dual, by shape). With a
+    non-numpy ``backend`` the network holds backend arrays, so do ``coef`` and ``feature_mean``
+    (:func:`_fit_on_backend`)."""
+    if backend is not None and not backend.is_host:
+        return _fit_on_backend(net, train, ridge, chunk, backend)
     N, n = net.width, train.n
     if N > n:
         return _fit_dual(net, train, ridge)
@@ -142,6 +151,43 @@ def _fit_dual(net: TwoLayerNetwork, train: BatchSource, ridge: float) -> RidgeFi
     return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(float(resid @ resid) / n, 0.0))
 
 
+def _fit_on_backend(net: TwoLayerNetwork, train: BatchSource, ridge: float, chunk: int | None,
+                    backend: Backend) -> RidgeFit:
+    """The readout on backend arrays (array API). Primal (N <= n): the same sufficient statistics
+    as :func:`sufficient_statistics` accumulated chunk by chunk on the device (F^T F, F^T 1, F^T y,
+    sum y, y^T y; one chunk of features at a time), centering on the Gram, one Cholesky solve
+    (:func:`giantstep.linalg.backend_cholesky_solve`). Dual (n < N): the centered n x n kernel."""
+    xp = backend.xp
+    N, n = net.width, train.n
+    if N > n:
+        X, y = (backend.put(v) for v in train.materialize())
+        F = activation_values(net.activation, X @ net.W.T, backend)
+        m, ybar = xp.mean(F, axis=0), backend.scalar(xp.mean(y))
+        Fc, yc = F - m, y - ybar
+        coef = Fc.T @ solve_ridge(Fc @ Fc.T / n, yc / n, ridge, backend)
+        resid = yc - Fc @ coef
+        check_finite_array("the ridge readout", coef, backend)
+        train_err = backend.scalar(xp.vecdot(resid, resid)) / n
+        return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
+    G, f1, fy = backend.zeros((N, N)), backend.zeros((N,)), backend.zeros((N,))
+    y1 = yy = 0.0
+    for X, y in train.device_chunks(chunk, backend):
+        F = activation_values(net.activation, X @ net.W.T, backend)
+        G += F.T @ F
+        f1 += xp.sum(F, axis=0)
+        fy += y @ F
+        y1 += backend.scalar(xp.sum(y))
+        yy += backend.scalar(xp.vecdot(y, y))
+    m, ybar = f1 / n, y1 / n
+    Gc = G / n - m[:, None] * m[None, :]  # F_c^T F_c / n
+    bc = fy / n - m * ybar  # F_c^T y_c / n
+    coef = solve_ridge(Gc, bc, ridge, backend)
+    quad = backend.scalar(xp.vecdot(coef, Gc @ coef))
+    train_err = (yy / n - ybar**2) - 2.0 * backend.scalar(xp.vecdot(coef, bc)) + quad
+    check_finite_array("the ridge readout", coef, backend)
+    return RidgeFit(coef=coef, feature_mean=m, intercept=ybar, train_error=max(train_err, 0.0))
+
+
 def predict(net: TwoLayerNetwork, fit: RidgeFit, X: np.ndarray) -> np.ndarray:
     """ŷ(X), shape (n,): (F - Fbar) a computed as F a + (intercept - Fbar . a), no (n x N) temporary
     beyond the features."""
@@ -149,9 +195,12 @@ def predict(net: TwoLayerNetwork, fit: RidgeFit, X: np.ndarray) -> np.ndarray:
     return F @ fit.coef + (fit.intercept - float(fit.feature_mean @ fit.coef))
 
 
-def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: int | None) -> tuple[float, float]:
+def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: int | None,
+                backend: Backend | None = None) -> tuple[float, float]:
     """(test_error vs the noiseless target, test_mse vs noisy labels) on ``test``, streamed in blocks.
     Without label noise the labels are the noiseless target (same rows, same formula)."""
+    if backend is not None and not backend.is_host:
+        return _test_errors_on_backend(net, fit, test, chunk, backend)
     se_clean = se_noisy = 0.0
     teacher = test.teacher
     for X, y in _blocks(test, chunk):
@@ -166,3 +215,22 @@ def test_errors(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: i
 
 
 test_errors.__test__ = False  # not a pytest test despite the name
+
+
+def _test_errors_on_backend(net: TwoLayerNetwork, fit: RidgeFit, test: BatchSource, chunk: int | None,
+                            backend: Backend) -> tuple[float, float]:
+    """:func:`test_errors` on backend arrays, chunk by chunk; the noiseless labels of a noisy
+    teacher are computed on the host with the draw (:meth:`BatchSource.device_chunks`)."""
+    xp = backend.xp
+    noisy = test.teacher.noise > 0
+    offset = fit.intercept - backend.scalar(xp.vecdot(fit.feature_mean, fit.coef))
+    se_clean = se_noisy = 0.0
+    for parts in test.device_chunks(chunk, backend, clean=noisy):
+        X, y = parts[0], parts[1]
+        yhat = activation_values(net.activation, X @ net.W.T, backend) @ fit.coef + offset
+        err = yhat - y
+        se_noisy += backend.scalar(xp.vecdot(err, err))
+        if noisy:
+            err = yhat - parts[2]
+        se_clean += backend.scalar(xp.vecdot(err, err))
+    return se_clean / test.n, se_noisy / test.n

@@ -51,7 +51,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .linalg import SingularPairs, TopSpectrum, singular_values, top_spectrum
+from .backend import Backend, backend_of, namespace, to_host
+from .linalg import SingularPairs, TopSpectrum, backend_top_spectrum, singular_values, top_spectrum
 from .theory.mp import initial_singular_edge, singular_edge
 
 OUTLIER_MARGIN = 2.5  # kappa: outliers lie above E + kappa C
@@ -158,7 +159,7 @@ class MatrixSpectrum(NamedTuple):
     edge_scale: float  # C of the fit
 
 
-def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
+def spectrum(M: np.ndarray, top: int, full: bool = False, backend: Backend | None = None) -> MatrixSpectrum:
     """Top-``top`` singular pairs of M (N x d), its bulk edge and exact outlier count (edge-fit
     rule, module docstring), and optionally all its singular values.
 
@@ -167,6 +168,8 @@ def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
     decision's distance to its threshold, divided by its sensitivity to a uniform perturbation of
     the values, exceeds the widest bracket), and recomputed on the float64 path otherwise."""
     window, allowance = fit_window(min(M.shape))
+    if not isinstance(M, np.ndarray):
+        return _backend_spectrum(M, top, full, allowance, window, backend)
     all_values = singular_values(M) if full else None
     ts, fit = _edge_and_count(M, top, allowance, window, all_values, exact=False)
     if fit is None:  # overflow: the caller's finiteness check names the stage
@@ -177,6 +180,20 @@ def spectrum(M: np.ndarray, top: int, full: bool = False) -> MatrixSpectrum:
         if fit is None:
             return MatrixSpectrum(ts.pairs, math.nan, 0, all_values, math.nan)
     return MatrixSpectrum(ts.pairs, fit.edge, fit.outliers, all_values, fit.scale)
+
+
+def _backend_spectrum(M, top: int, full: bool, allowance: int, window: int, backend: Backend) -> MatrixSpectrum:
+    """The spectrum of a backend array: every singular value from one eigensolve on the device
+    (:func:`giantstep.linalg.backend_top_spectrum`), so the count is the exact one of the full
+    spectrum (as with ``full`` on the host) and needs no brackets."""
+    ts = backend_top_spectrum(M, top, backend or backend_of(M))
+    if len(ts.values) == 0 or not np.all(np.isfinite(ts.values)):
+        return MatrixSpectrum(ts.pairs, math.nan, 0, ts.values if full else None, math.nan)
+    fit = count_outliers(ts.values, allowance, window)
+    while fit is None:  # the deepest window may hold outliers: scan from twice as deep
+        allowance *= 2
+        fit = count_outliers(ts.values, allowance, window)
+    return MatrixSpectrum(ts.pairs, fit.edge, fit.outliers, ts.values if full else None, fit.scale)
 
 
 def _edge_and_count(M, top, allowance, window, all_values, exact) -> tuple[TopSpectrum, EdgeFit | None]:
@@ -222,6 +239,16 @@ def left_hermite_parts(M: np.ndarray, a: np.ndarray, degree: int) -> tuple[np.nd
     powers = np.vander(np.asarray(a, dtype=np.float64), degree + 1, increasing=True)  # (N, degree + 1)
     H, R = np.linalg.qr(powers)
     H = H * np.sign(np.where(np.diag(R) == 0, 1.0, np.diag(R)))  # h_j has a positive component along a^j
+    if not isinstance(M, np.ndarray):  # a backend array: the products on its device, in float64
+        xp = namespace(M)
+        Hd = xp.asarray(H, device=M.device)
+        M = xp.astype(M, xp.float64)
+        HM = Hd.T @ M
+        rest = M - Hd @ HM
+        row_energy = xp.sum(rest * rest, axis=1)
+        noise2 = to_host((Hd * Hd).T @ row_energy)
+        proj2 = to_host(xp.sum(HM * HM, axis=1))
+        return np.sqrt(np.maximum(proj2 - noise2, 0.0)), np.sqrt(noise2)
     HM = H.T @ M  # (degree + 1, d)
     rest = M - H @ HM
     row_energy = np.einsum("ij,ij->i", rest, rest)

@@ -138,3 +138,33 @@ class BatchSource:
     def materialize(self) -> tuple[np.ndarray, np.ndarray]:
         """The whole batch at once (X of shape (n, d), y of shape (n,))."""
         return next(self.chunks(None))
+
+    def device_chunks(self, chunk: int | None, backend, clean: bool = False) -> Iterator[tuple]:
+        """:meth:`chunks` drawn on the host and copied to ``backend`` (same rows, same rounding),
+        the next chunk drawn while the caller works on the current one (numpy's generators release
+        the GIL, so the host draw overlaps the device's work). With ``clean`` each tuple also holds
+        the noiseless labels g(Theta*^T x), computed on the host from the same rounded X."""
+        teacher = self.teacher
+
+        def host() -> Iterator[tuple]:
+            for X, y in self.chunks(chunk):
+                extra = (teacher.clean(teacher.latent(X)).astype(X.dtype, copy=False),) if clean else ()
+                yield (X, y, *extra)
+
+        for parts in prefetched(host()):
+            yield tuple(backend.put(p) for p in parts)
+
+
+def prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """The items of ``items`` in order, up to ``depth`` of them produced ahead on one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(next, items, done) for _ in range(depth)]
+        while True:
+            item = pending.pop(0).result()
+            if item is done:
+                return
+            pending.append(pool.submit(next, items, done))
+            yield item

@@ -52,16 +52,21 @@ def run(
                                                                      "(steps runs; sets save.weights)."),
     save_updates: bool = typer.Option(False, "--save-updates", help="Save the updates W_t - W_{t-1} too "
                                                                      "(sets save.updates)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or gpu (sets device; gpu needs a CUDA "
+                                                                "device and the [gpu] extra)."),
 ) -> None:
     """Run one experiment described by CONFIG."""
-    from ..engine.execution import failure_reason
+    from ..backend import require_gpu
+    from ..engine.execution import failure_reason, request_device
     from ..experiments.configfile import load_config_file
     from ..experiments.kinds import parse_config, run_config
     from ..experiments.memory import check_memory
     from ..experiments.record import check_run_output, request_saved_state, write_run_output
     from ..jsonable import to_jsonable
 
-    cfg = parse_config(request_saved_state(load_config_file(config), save_weights, save_updates))
+    cfg = parse_config(request_device(request_saved_state(load_config_file(config), save_weights, save_updates), device))
+    if getattr(cfg, "device", "cpu") == "gpu":
+        require_gpu()  # one line and status 2 before any work when there is no GPU or no CuPy
     check_memory(cfg)
     if out is not None:
         check_run_output(out, force)

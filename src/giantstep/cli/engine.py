@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
         name: Optional[str] = typer.Option(None, "--name", help="Sweep name in the store (default: the file's)."),
         blas_threads: Optional[int] = typer.Option(None, "--blas-threads", help="BLAS threads of each cell (default 1)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+        device: Optional[str] = typer.Option(None, "--device", help="cpu or gpu for every cell (one GPU per worker; "
+                                                                    "default: each cell's config)."),
     ) -> None:
         """Run every cell of SWEEP (grid x zip x seeds) and record it in the store."""
         from ..engine import store as st
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
         if st.store_state(store) == "store":
             check_binding(store, spec)
         report = run_sweep(spec, store, workers=workers, scheduler=scheduler, resume=resume,
-                           retry_failed=retry_failed, progress=not quiet, blas_threads=blas_threads)
+                           retry_failed=retry_failed, progress=not quiet, blas_threads=blas_threads, device=device)
         typer.echo(report_line(report))
 
     @app.command("results")

@@ -15,6 +15,14 @@ Execution model
   :data:`CELL_BLAS_THREADS` = 1, set with threadpoolctl inside the cell, wherever it runs), never
   a number derived from the worker count: the reduction order of BLAS kernels depends on their
   thread count, so this is what makes a cell's result bit-identical for 1 or 16 workers.
+* GPUs (``device="gpu"``, or cells whose config says ``device: gpu``; docs/accelerator.md): the
+  LocalCluster gets one worker per visible CUDA device by default, and each worker is pinned to
+  one device before it touches CUDA (``CUDA_VISIBLE_DEVICES`` set in the worker to one entry of
+  the client's visible list, round robin when there are more workers than devices:
+  :func:`gpu_assignment`). Workers of an external scheduler are pinned by whoever starts them
+  (one ``CUDA_VISIBLE_DEVICES`` per ``dask worker``). ``device`` given here applies to every cell
+  of a kind that has the field (:func:`request_device`), like ``blas_threads`` an execution choice
+  that does not enter the cells' config hashes.
 * Each cell runs :func:`giantstep.experiments.kinds.run_config` with the cell's resolved config.
   :class:`~giantstep.errors.DivergenceError` -> row status ``failed`` with its reason; any other
   exception -> ``failed`` with :func:`failure_reason`; a non-finite metric counts as divergence. A
@@ -42,6 +50,7 @@ count, the execution order or on whether the sweep was interrupted.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import socket
@@ -124,9 +133,49 @@ def failure_reason(exc: BaseException) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
-def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> dict[str, Any]:
+def request_device(config: Any, device: str | None) -> Any:
+    """The run config with ``device`` set when its kind has that field (``--device``); a config
+    that is not a mapping, or ``device`` None, is returned as given. ``device: gpu`` for a kind
+    without the field is refused (only the ``steps`` kind runs on a GPU)."""
+    if device is None or not isinstance(config, Mapping):
+        return config
+    if device not in ("cpu", "gpu"):
+        raise ConfigError("device", "one of ['cpu', 'gpu']", device)
+    from ..experiments.kinds import KIND_MODULES, KINDS
+
+    for module in KIND_MODULES:  # the registry of kinds (an unknown kind is refused by validation)
+        importlib.import_module(module)
+    kind = str(config.get("kind", "steps"))
+    if kind in KINDS and "device" in KINDS[kind].config_model.model_fields:
+        return {**config, "device": device}
+    if device == "gpu":
+        raise ConfigError("device", f"'cpu' for kind '{kind}' (the 'steps' kind runs on a GPU)", device)
+    return config
+
+
+def gpu_assignment(workers: list[str], visible: list[str]) -> dict[str, str]:
+    """One device of ``visible`` (CUDA_VISIBLE_DEVICES entries) per worker address, round robin
+    in the sorted order of the addresses."""
+    return {w: visible[i % len(visible)] for i, w in enumerate(sorted(workers))} if visible else {}
+
+
+def _pin_gpu(device: str) -> str:
+    """(On a worker, before it initialises CUDA) make ``device`` its only visible device."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = device
+    return device
+
+
+def _pin_workers(client) -> None:
+    from ..backend import visible_gpus
+
+    for address, device in gpu_assignment(list(client.scheduler_info()["workers"]), visible_gpus()).items():
+        client.run(_pin_gpu, device, workers=[address])
+
+
+def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None, device: str | None = None) -> dict[str, Any]:
     """Run one cell's config (on a worker) with ``blas_threads`` BLAS threads (default
-    :data:`CELL_BLAS_THREADS`); never raises for failures of the run itself.
+    :data:`CELL_BLAS_THREADS`) and, if given, on ``device`` (:func:`request_device`); never raises
+    for failures of the run itself.
 
     Returns a payload with status, reason, metrics, arrays, record (JSON-clean), timings and host.
     """
@@ -143,7 +192,7 @@ def execute_cell(config: Mapping[str, Any], blas_threads: int | None = None) -> 
     out: dict[str, Any] = {"status": "done", "reason": None, "metrics": {}, "arrays": {}, "record": None}
     try:
         with limit_threads(blas_threads or CELL_BLAS_THREADS):
-            result = run_config(dict(config))
+            result = run_config(request_device(dict(config), device))
         metrics = {str(k): float(v) for k, v in result.metrics.items()}
         for k, v in metrics.items():
             if not math.isfinite(v):
@@ -207,9 +256,10 @@ def _check_args(workers: Any, scheduler: Any, blas_threads: Any) -> None:
 
 @contextlib.contextmanager
 def dask_client(
-    workers: int | None, scheduler: str | None, n_tasks: int, blas_threads: int | None
+    workers: int | None, scheduler: str | None, n_tasks: int, blas_threads: int | None, gpus: int = 0
 ) -> Iterator[tuple[Any, int, int | None]]:
-    """Yield (client, number of workers, BLAS threads per worker) for a LocalCluster or a scheduler."""
+    """Yield (client, number of workers, BLAS threads per worker) for a LocalCluster or a scheduler.
+    With ``gpus`` > 0 a LocalCluster has one worker per GPU by default, each pinned to one."""
     from distributed import Client
 
     threads = blas_threads if blas_threads is not None else CELL_BLAS_THREADS
@@ -224,10 +274,12 @@ def dask_client(
         finally:
             client.close()
         return
-    n = workers if workers is not None else max(1, min(available_cores(), n_tasks))
+    n = workers if workers is not None else max(1, min(gpus or available_cores(), n_tasks))
     with local_cluster(n, threads) as cluster:
         client = Client(cluster, set_as_default=False)
         try:
+            if gpus:
+                _pin_workers(client)
             _warm(client, threads)
             yield client, n, threads
         finally:
@@ -327,6 +379,7 @@ def run_sweep(
     retry_failed: bool = False,
     progress: "bool | Progress" = True,
     blas_threads: int | None = None,
+    device: str | None = None,
 ) -> SweepReport:
     """Run the pending cells of a sweep on Dask and record them in the store at ``store_path``.
 
@@ -338,6 +391,7 @@ def run_sweep(
     progress     : a live bar on stderr (only drawn when stderr is a terminal), or a
                    :class:`~giantstep.engine.progress.Progress` shared with other sweeps.
     blas_threads : BLAS threads of each cell (default :data:`CELL_BLAS_THREADS`, whatever the workers).
+    device       : "cpu" or "gpu" for every cell whose kind has the field (default: each cell's config).
 
     Invalid arguments, a store path that cannot hold a store and a sweep name bound to another
     definition raise :class:`ConfigError` before anything is written or started.
@@ -351,6 +405,7 @@ def run_sweep(
     store_path = st.check_store_path(store_path, write=True)
     if st.store_state(store_path) == "store":
         check_binding(store_path, spec)
+    gpus = _required_gpus(spec, device)
     todo, skipped = _pending(spec, store_path, resume, retry_failed)
     bar = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress), description=spec.name)
     bar.add_total(len(spec.cells))
@@ -363,12 +418,12 @@ def run_sweep(
     try:
         if todo:
             t0 = time.perf_counter()
-            with dask_client(workers, scheduler, len(todo), blas_threads) as (client, n_workers, threads):
+            with dask_client(workers, scheduler, len(todo), blas_threads, gpus) as (client, n_workers, threads):
                 startup = time.perf_counter() - t0
                 con = _open_bound(store_path, spec)
                 t1 = time.perf_counter()
                 with bar:
-                    done, failed = _execute(client, con, store_path, spec, todo, threads, bar)
+                    done, failed = _execute(client, con, store_path, spec, todo, threads, bar, device)
                 compute = time.perf_counter() - t1
         else:
             con = _open_bound(store_path, spec)  # an empty sweep still leaves a valid (empty) store
@@ -377,6 +432,18 @@ def run_sweep(
             con.close()
     return SweepReport(spec.name, str(store_path), len(spec.cells), done, failed, skipped, n_workers, threads,
                        startup, compute, time.perf_counter() - t_start)
+
+
+def _required_gpus(spec: SweepSpec, device: str | None) -> int:
+    """Visible GPUs when the sweep runs on them (``device`` or a cell's config asks for 'gpu'), 0
+    otherwise; raises the one-line :class:`ConfigError` when none is available. Every cell is
+    checked first (:func:`request_device`)."""
+    from ..backend import require_gpu
+
+    wants = False
+    for cell in spec.cells:
+        wants = wants or request_device(cell.config, device).get("device") == "gpu"
+    return require_gpu() if wants else 0
 
 
 def _open_bound(store_path: Path, spec: SweepSpec):
@@ -392,12 +459,12 @@ def _open_bound(store_path: Path, spec: SweepSpec):
 
 
 def _execute(client, con, store_path: Path, spec: SweepSpec, todo: list[Cell], threads: int | None,
-             bar: Progress) -> tuple[int, int]:
+             bar: Progress, device: str | None = None) -> tuple[int, int]:
     from distributed import as_completed
 
     futures = {}
     for cell in todo:
-        fut = client.submit(execute_cell, cell.config, threads, key=f"giantstep-cell-{cell.config_hash[:16]}-"
+        fut = client.submit(execute_cell, cell.config, threads, device, key=f"giantstep-cell-{cell.config_hash[:16]}-"
                             f"{uuid.uuid4().hex[:8]}", pure=False)
         futures[fut] = cell
     done = failed = 0

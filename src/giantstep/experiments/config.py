@@ -26,6 +26,7 @@ This module defines the pieces shared by all kinds and the ``steps`` kind itself
     spectra: {top: 10, full: false, features: false, hermite_degree: 0}
     save: {weights: false, updates: false}   # W_t, a, Theta* (and W_t - W_{t-1}) as arrays
     dtype: float64
+    device: cpu              # or gpu: one CUDA device (the [gpu] extra; docs/accelerator.md)
     chunk: 8192              # samples per chunk (memory O((N + d) chunk + N d))
 """
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_serializer, model_validator
 
 from ..activations import function_name, get_activation
 from ..errors import ConfigError
@@ -135,9 +136,22 @@ class StepsConfig(Strict):
     readout: ReadoutConfig | None = None
     spectra: SpectraConfig = SpectraConfig()
     dtype: Literal["float64", "float32"] = "float64"
+    device: Literal["cpu", "gpu"] = Field("cpu", description=(
+        "where the weights, batches, spectra and readout are computed: 'cpu' (numpy) or 'gpu' (one CUDA "
+        "device, the [gpu] extra; docs/accelerator.md). Data are drawn on the host either way, so a seed "
+        "gives the same data on both; left out of the resolved config (and its hash) when 'cpu'"))
     chunk: int = Field(8192, ge=1, le=MAX_SIZE)
     theory: bool = True
     save: SaveConfig = SaveConfig()
+
+    @model_serializer(mode="wrap")
+    def _cpu_is_implicit(self, handler):
+        """``device: cpu`` is not written out, so the configs (and the hashes of sweep cells) of
+        runs on the CPU are those of the library before the field existed."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("device") == "cpu":
+            del data["device"]
+        return data
 
     @model_validator(mode="after")
     def _consistency(self):

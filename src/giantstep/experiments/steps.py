@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..backend import Backend, host_backend, select_backend, sync, to_host
 from ..errors import GiantstepError, check_finite
 from ..hermite import hermite_constants
 from ..linalg import few_threads
@@ -58,7 +59,7 @@ LEFT_HERMITE_DEGREE = 3  # left parts He2(a), He3(a) of each update (Gaussian se
 class Trajectory:
     """Weights after each schedule entry and what each step's pass measured."""
 
-    weights: tuple[np.ndarray, ...]  # W_0, W_1, ... (each (N, d))
+    weights: tuple[np.ndarray, ...]  # W_0, W_1, ... (each (N, d); backend arrays on a device)
     vhats: tuple[np.ndarray, ...]  # vhat of the first step of each entry
     etas: tuple[float, ...]
     residual_mse: tuple[float, ...]
@@ -80,8 +81,20 @@ def batch(cfg: StepsConfig, teacher: Teacher, index: "int | str", n: int | None 
     return BatchSource(cfg.seed, index, cfg.n if n is None else n, teacher, cfg.dtype)
 
 
-def train(cfg: StepsConfig, net0: TwoLayerNetwork, teacher: Teacher) -> Trajectory:
-    """Apply the step schedule; entry i uses batch i (fresh) or the batch it reuses."""
+def on_backend(net: TwoLayerNetwork, backend: Backend) -> TwoLayerNetwork:
+    """The network with W and a copied to ``backend`` (itself on the host backend)."""
+    if backend.is_host:
+        return net
+    return TwoLayerNetwork(backend.put(net.W), backend.put(net.a), net.activation)
+
+
+def train(cfg: StepsConfig, net0: TwoLayerNetwork, teacher: Teacher, backend: Backend | None = None) -> Trajectory:
+    """Apply the step schedule; entry i uses batch i (fresh) or the batch it reuses. With a
+    device ``backend`` the weights in the trajectory are backend arrays and the batches are drawn
+    on the host and copied (:meth:`giantstep.targets.BatchSource.device_chunks`); ``vhats`` are
+    host arrays either way."""
+    backend = backend or host_backend(cfg.dtype)
+    net0 = on_backend(net0, backend)
     net = net0
     weights, vhats, etas, rmse = [net0.W], [], [], []
     source_of: list[int] = []
@@ -96,9 +109,10 @@ def train(cfg: StepsConfig, net0: TwoLayerNetwork, teacher: Teacher) -> Trajecto
         first_vhat, first_mse = None, None
         for _ in range(step.repeat):
             ref = None if net is net0 else net0
-            gp = gradient_pass(net, source.chunks(cfg.chunk), cfg.residual, ref)
+            chunks = source.chunks(cfg.chunk) if backend.is_host else source.device_chunks(cfg.chunk, backend)
+            gp = gradient_pass(net, chunks, cfg.residual, ref, backend)
             if first_vhat is None:
-                first_vhat, first_mse = gp.vhat, gp.residual_mse
+                first_vhat, first_mse = to_host(gp.vhat), gp.residual_mse
             net = gradient_step(net, gp.grad, eta)
         weights.append(net.W)
         vhats.append(first_vhat)
@@ -149,15 +163,17 @@ def run(cfg: StepsConfig) -> ExperimentResult:
     Overflow is not an exception here: every stage checks its output for NaN/inf and raises
     :class:`~giantstep.errors.DivergenceError` with the stage's name.
     """
+    backend = select_backend(cfg.device, cfg.dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _run(cfg)
+        return run_on(cfg, backend)
 
 
 def _update_entry(cfg: StepsConfig, traj: Trajectory, t: int, net0: TwoLayerNetwork, theta: np.ndarray, top: int,
-                  arrays: dict, metrics: dict) -> dict[str, Any]:
+                  arrays: dict, metrics: dict, backend: Backend) -> dict[str, Any]:
     """The entries of W_t (t >= 1) about its step: the update's spectrum, eta, vhat, residual MSE."""
     dW = traj.weights[t] - traj.weights[t - 1]
-    upd = spectrum(dW, top, full=cfg.spectra.full)
+    upd = spectrum(dW, top, full=cfg.spectra.full, backend=backend)
+    dW = to_host(dW)  # the theta* energy and the left Hermite parts on the host
     check_finite(f"the spectrum of W{t} - W{t - 1}", np.array([*upd.pairs.s, upd.bulk_edge]))
     entry: dict[str, Any] = {"update": _spectrum_entry(upd, theta)}
     if upd.all_values is not None:
@@ -182,19 +198,19 @@ def _update_entry(cfg: StepsConfig, traj: Trajectory, t: int, net0: TwoLayerNetw
 
 
 def _weight_entries(cfg: StepsConfig, traj: Trajectory, net0: TwoLayerNetwork, theta: np.ndarray, top: int,
-                    arrays: dict, metrics: dict) -> list[dict[str, Any]]:
+                    arrays: dict, metrics: dict, backend: Backend) -> list[dict[str, Any]]:
     """One record entry per W_t: spectrum, overlaps with theta* and with W_{t-1}, and the update."""
     edge0 = initial_edge(cfg.width, cfg.d, cfg.second_layer)
     entries: list[dict[str, Any]] = []
     prev_V = None
     for t, W in enumerate(traj.weights):
-        spec = spectrum(W, top, full=cfg.spectra.full)
+        spec = spectrum(W, top, full=cfg.spectra.full, backend=backend)
         check_finite(f"the spectrum of W{t}", np.array([*spec.pairs.s, spec.bulk_edge]))
         entry = {"t": t, **_spectrum_entry(spec, theta), "bulk_edge_mp": edge0}
         if spec.all_values is not None:
             arrays[f"w{t}.singular_values"] = spec.all_values
         if t >= 1:
-            update = _update_entry(cfg, traj, t, net0, theta, top, arrays, metrics)
+            update = _update_entry(cfg, traj, t, net0, theta, top, arrays, metrics, backend)
             entry["update"] = update.pop("update")
             entry["overlaps_previous"] = overlaps(spec.pairs.V, prev_V).tolist()
             entry.update(update)
@@ -221,7 +237,7 @@ def _feature_spectrum(cfg: StepsConfig, teacher: Teacher, net: TwoLayerNetwork, 
 def _hermite_block(cfg: StepsConfig, net0: TwoLayerNetwork, traj: Trajectory, teacher: Teacher, vhat_norm2: float,
                    metrics: dict) -> dict[str, Any]:
     """The per-degree feature projections after step 1 and their leading order c_k s^k."""
-    net1 = net0.with_weights(traj.weights[1])
+    net1 = net0.with_weights(to_host(traj.weights[1]))
     hp = hermite_projections(cfg, net1, traj.vhats[0], teacher)
     c = hermite_constants(cfg.activation).coefficients
     s = traj.etas[0] * hermite_constants(cfg.activation).mu1 * math.sqrt(vhat_norm2) / math.sqrt(cfg.width)
@@ -234,11 +250,12 @@ def _hermite_block(cfg: StepsConfig, net0: TwoLayerNetwork, traj: Trajectory, te
     return hp
 
 
-def _readout_block(cfg: StepsConfig, teacher: Teacher, net: TwoLayerNetwork, metrics: dict) -> dict[str, float]:
-    """The ridge readout on the last W: train error, test error and test MSE."""
+def _readout_block(cfg: StepsConfig, teacher: Teacher, net: TwoLayerNetwork, metrics: dict,
+                   backend: Backend) -> dict[str, float]:
+    """The ridge readout on the last W (on ``backend``): train error, test error and test MSE."""
     ro = cfg.readout
-    fit = fit_ridge(net, batch(cfg, teacher, "readout-train", ro.n_train), ro.ridge, cfg.chunk)
-    test_error, test_mse = test_errors(net, fit, batch(cfg, teacher, "readout-test", ro.n_test), cfg.chunk)
+    fit = fit_ridge(net, batch(cfg, teacher, "readout-train", ro.n_train), ro.ridge, cfg.chunk, backend)
+    test_error, test_mse = test_errors(net, fit, batch(cfg, teacher, "readout-test", ro.n_test), cfg.chunk, backend)
     check_finite("the readout test error", test_error)
     out = {"train_error": fit.train_error, "test_error": test_error, "test_mse": test_mse}
     for key, val in out.items():
@@ -259,21 +276,25 @@ def _theory_block(cfg: StepsConfig, metrics: dict) -> dict[str, Any]:
     return theory
 
 
-def _run(cfg: StepsConfig) -> ExperimentResult:
+def run_on(cfg: StepsConfig, backend: Backend) -> ExperimentResult:
+    """:func:`run` on a given backend (:mod:`giantstep.backend`): the weights, batches, spectra
+    and readout on it; theory, outlier counts and the record on the host. A non-numpy backend
+    adds a ``backend`` block (library, device, dtype) to the record."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net0, teacher = build(cfg)
     timings["init"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    traj = train(cfg, net0, teacher)
+    traj = train(cfg, net0, teacher, backend)
+    sync(traj.weights[-1])
     timings["steps"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     top = min(cfg.spectra.top, cfg.width, cfg.d)
     arrays: dict[str, np.ndarray] = {}
     metrics: dict[str, float] = {}
-    entries = _weight_entries(cfg, traj, net0, teacher.theta, top, arrays, metrics)
+    entries = _weight_entries(cfg, traj, net0, teacher.theta, top, arrays, metrics, backend)
     timings["spectra"] = time.perf_counter() - t0
     arrays.update(saved_state(cfg, traj, net0, teacher))
 
@@ -284,12 +305,15 @@ def _run(cfg: StepsConfig) -> ExperimentResult:
         "version": __version__,
         "weights": entries,
     }
-    net_last = net0.with_weights(traj.weights[-1])
+    if not backend.is_host:
+        record["backend"] = backend.describe()
+    net_last = on_backend(net0, backend).with_weights(traj.weights[-1])
+    host_last = net0.with_weights(to_host(traj.weights[-1]))  # features and probes run on the host
     stages = (
-        ("features", cfg.spectra.features, lambda: _feature_spectrum(cfg, teacher, net_last, top, arrays, metrics)),
+        ("features", cfg.spectra.features, lambda: _feature_spectrum(cfg, teacher, host_last, top, arrays, metrics)),
         ("hermite_projections", bool(cfg.spectra.hermite_degree and cfg.steps),
          lambda: _hermite_block(cfg, net0, traj, teacher, entries[1]["vhat_norm2"] if cfg.steps else 0.0, metrics)),
-        ("readout", cfg.readout is not None, lambda: _readout_block(cfg, teacher, net_last, metrics)),
+        ("readout", cfg.readout is not None, lambda: _readout_block(cfg, teacher, net_last, metrics, backend)),
         ("theory", cfg.theory, lambda: _theory_block(cfg, metrics)),
     )
     for key, wanted, stage in stages:
@@ -306,10 +330,10 @@ def saved_state(cfg: StepsConfig, traj: Trajectory, net0: TwoLayerNetwork, teach
     (d x k) with ``save.weights``; ``dW1``..``dWT`` (W_t - W_{t-1}) with ``save.updates``."""
     out: dict[str, np.ndarray] = {}
     if cfg.save.weights:
-        out.update({f"W{t}": W for t, W in enumerate(traj.weights)})
+        out.update({f"W{t}": to_host(W) for t, W in enumerate(traj.weights)})
         out["a"], out["theta"] = np.asarray(net0.a), np.asarray(teacher.theta)
     if cfg.save.updates:
-        out.update({f"dW{t}": traj.weights[t] - traj.weights[t - 1] for t in range(1, len(traj.weights))})
+        out.update({f"dW{t}": to_host(traj.weights[t] - traj.weights[t - 1]) for t in range(1, len(traj.weights))})
     return out
 
 
