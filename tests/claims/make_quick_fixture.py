@@ -9,7 +9,8 @@ writes, for every claim in ``repro/summary.json``,
   analysis sees them (``load_results``), the sweep in column ``sweep``, columns that are empty for
   all of the claim's rows dropped;
 * ``tests/claims/data/quick_power.json``: ``{claim: power}``, the power each claim stated in that
-  run's summary.json (the numbers tests/claims/test_planted_on_real_data.py holds it to).
+  run's summary.json (the numbers tests/claims/test_planted_on_real_data.py holds it to); the
+  entries of claims not in the run are kept, so ``reproduce --quick C3`` refreshes C3 alone.
 
 The fixture is the documented quick run (docs/claims.md); regenerate it whenever a claim's sweeps
 or analysis change.
@@ -36,7 +37,8 @@ def main(out: str) -> None:
     if summary.get("mode") != "quick":
         raise SystemExit(f"{out_dir} holds a {summary.get('mode')!r} run; the fixture is a quick run")
     DATA.mkdir(parents=True, exist_ok=True)
-    power = {}
+    power_file = DATA / "quick_power.json"
+    power = json.loads(power_file.read_text()) if power_file.exists() else {}
     for claim in select(list(summary["claims"])):
         frames = []
         for name in claim.sweeps("quick"):
@@ -45,7 +47,7 @@ def main(out: str) -> None:
         table = pd.concat(frames, ignore_index=True).dropna(axis=1, how="all")
         table.to_parquet(DATA / f"quick_{claim.id}.parquet", index=False, compression="zstd")
         power[claim.id] = summary["claims"][claim.id]["power"]
-    (DATA / "quick_power.json").write_text(json.dumps(power, indent=1, sort_keys=True) + "\n")
+    power_file.write_text(json.dumps(power, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
