@@ -16,7 +16,6 @@ from giantstep import plots
 from giantstep.claims import registry, runner
 from giantstep.claims.base import Claim, ClaimOutcome, compare, summarise, verdict_from
 from giantstep.cli import main
-from giantstep.engine import execution
 
 SIZES = {"quick": 8, "full": 12}
 
@@ -44,29 +43,15 @@ def _plot(ctx, pred, outcome):
 
 
 @pytest.fixture
-def tiny_claim(monkeypatch):
-    from giantstep.engine.progress import Progress
-
+def tiny_claim(monkeypatch, inline_sweeps):
     registry.load_all()
     monkeypatch.setitem(registry.CLAIMS, "T9", Claim("T9", "tiny", "statement", "test", _sweeps, lambda m: {},
                                                      _analyse, _plot, "setting"))
 
     @contextlib.contextmanager
-    def client(workers, scheduler, n_tasks, blas_threads):
-        yield None, 1, 1
-
-    def execute(_client, con, store_path, spec, todo, threads, bar: Progress):
-        for cell in todo:
-            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config))
-            bar.advance(done=int(status == "done"), failed=int(status != "done"))
-        return len(todo), 0
-
-    @contextlib.contextmanager
     def cluster(workers, scheduler):
         yield None, None
 
-    monkeypatch.setattr(execution, "dask_client", client)
-    monkeypatch.setattr(execution, "_execute", execute)
     monkeypatch.setattr(runner, "shared_cluster", cluster)
 
 

@@ -110,28 +110,6 @@ def dask_scheduler(tmp_path_factory):
 # ----------------------------------------------------------------------------- in-process sweeps
 
 
-@pytest.fixture
-def inline_sweeps(monkeypatch):
-    """Run sweeps without a Dask cluster: cells execute one by one in this process (same
-    execute_cell and write_result as on a cluster). For tests of stores, paths and validation."""
-    from giantstep.engine import execution
-
-    @contextlib.contextmanager
-    def client(workers, scheduler, n_tasks, blas_threads):
-        yield None, 1, blas_threads or execution.CELL_BLAS_THREADS
-
-    def execute(_client, con, store_path, spec, todo, threads, bar):
-        done = failed = 0
-        for cell in todo:
-            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config, threads))
-            done, failed = done + (status == "done"), failed + (status != "done")
-            bar.advance(done=int(status == "done"), failed=int(status != "done"))
-        return done, failed
-
-    monkeypatch.setattr(execution, "dask_client", client)
-    monkeypatch.setattr(execution, "_execute", execute)
-
-
 # ----------------------------------------------------------------------------- read-only places
 
 
