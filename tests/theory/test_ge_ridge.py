@@ -78,3 +78,15 @@ def test_bad_input():
         ge_ridge_risk(W, theta[:-1], "relu", "he1", NS, 1e-2)
     with pytest.raises(ConfigError, match="'ridge'"):
         ge_ridge_risk(W, theta, "relu", "he1", NS, -1.0)
+
+
+@pytest.mark.parametrize("ridge", [0.0, 0.1])
+def test_a_constant_activation_is_outside_the_domain(ridge):
+    # sigma = 0 (mu1 = mu* = 0): every feature eigenvalue is 0 and the fixed point divided 0 by 0
+    from giantstep.errors import ValidityError
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((30, 20)) / math.sqrt(20)
+    theta = np.ones(20) / math.sqrt(20)
+    with pytest.raises(ValidityError, match="must vary"):
+        ge_ridge_risk(W, theta, "0", "tanh", n=10, ridge=ridge)

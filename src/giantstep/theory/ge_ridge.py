@@ -100,6 +100,8 @@ def ge_ridge_risk(W: np.ndarray, theta: np.ndarray, activation, link, n: int, ri
     s = pairs.s
     proj = pairs.V.T @ theta  # (k,) components of theta on the right singular vectors
     mu1, mus2, m1s = hs.mu1, hs.mustar**2, hg.mu1
+    require(mu1**2 + mus2 > 0, f"GE ridge: sigma = {activation.name} must vary (mu1^2 + mu*^2 > 0): a constant "
+            "sigma gives no features beyond the intercept", hard=True)
     omega = mu1**2 * s**2 + mus2  # eigenvalues on span(U); mus2 on the N - k complement
     extra = N - k
     cov = mu1 * m1s * s * proj  # Cov(phi, y) in the U basis
