@@ -465,6 +465,10 @@ def test_cli_srf_spectrum(cli):
     assert len(out["x"]) == 300 and np.trapezoid(out["density"], out["x"]) == pytest.approx(1.0, abs=1e-3)
     assert out["outliers"] == sorted(out["outliers"], reverse=True) and len(out["outliers"]) == 1
     assert out["stieltjes"] == pytest.approx([-1.236155, 0.605085], abs=1e-5)
+    # without --width: the limit p -> inf (no mean-mode outlier), stated as "inf"
+    limit = cli("theory", "srf-spectrum", "--eta0", "3", "--psi2", "2", "--readout-ratio", "2", "--grid", "50", "--json")
+    assert limit.returncode == 0, limit.stderr
+    assert json.loads(limit.stdout)["width"] == "inf" and "stieltjes" not in json.loads(limit.stdout)
     bad = cli("theory", "srf-spectrum", "--eta0", "3", "--psi2", "2", "--readout-ratio", "2", "--z", "1,-1")
     assert bad.returncode == 2 and "'z'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     app = cli_theory.build_theory_app()

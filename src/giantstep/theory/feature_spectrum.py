@@ -649,7 +649,7 @@ class FeatureSpectrum:
             "outliers": list(self.outliers.locations),
             "outlier_modes": list(self.outliers.modes),
             "mean_mode_slope": self.outliers.mean_mode_slope,
-            "width": self.outliers.width,
+            "width": "inf" if self.outliers.width is None else self.outliers.width,  # None: the limit p -> inf
             "converged": self.converged,
             "residual": self.residual,
         }
@@ -707,7 +707,7 @@ class FeatureTail:
         return {
             "eta0": list(self.eta0), "r": list(self.r), "c": list(self.c), "lower_edge": list(self.lower_edge),
             "upper_edge": list(self.upper_edge), "outliers": [list(o) for o in self.outliers],
-            "mean_mode_slope": list(self.mean_mode_slope), "width": self.width,
+            "mean_mode_slope": list(self.mean_mode_slope), "width": "inf" if self.width is None else self.width,
         }
 
 
