@@ -39,7 +39,11 @@ Verdict rows (t99 = two-sided 99% Student-t quantile for the number of runs; p =
   the sample standard error is floored by it. The mean's finite-size bias is O(1/(p Im z)): column
   centring and dropping lambda_1 are rank-one changes, each moving (1/p) tr (C - z)^{-1} by at most
   1/(p Im z) (interlacing), and the deterministic equivalent's own error is of that order at fixed
-  Im z. These rows test c: a 5% change of c moves g by 0.013-0.019 at these z (tolerance ~0.01).
+  Im z. The network's rows add BATCH_GAP = 0.004, the finite-step-batch error of the sRF
+  equivalence (exact only as psi2 -> inf; docs/theory.md, section 11: an offset of g that does not
+  shrink with d, 0.021 at 0.3 + 0.1i): measured before this design at d = 1600 (4 runs, seeds apart
+  from the claim's) as |offset| <= 0.0035 at these z, where the sRF simulation's is <= 0.002.
+  These rows test c: a 5% change of c moves g by 0.013-0.019 at these z.
 * outlier: lambda_1 vs the secular equation at width p
   (:func:`~giantstep.theory.feature_spectrum.feature_outliers`, the mean mode), t99 stderr + 2 x the
   upper bulk edge (the mean mode's O(1) corrections beyond its interaction with the bulk, the He2
@@ -74,10 +78,11 @@ NET_RATIO = 2.0  # the network's feature spectrum is taken on 2d fresh inputs
 BULK_Z = (0.3 + 0.36j, 0.8 + 0.36j, 1.3 + 0.36j)  # Im z = (upper edge 1.443) / 4 at readout ratio 2
 TAIL_ETA0 = [0.0, 1.0, 2.0, 4.0]  # with ETA0 from the main sweep: the spectrum along eta0
 OUTLIERS = 1  # predicted eigenvalues above the bulk for r > 0 (the mean mode; docs/theory.md, section 11)
+BATCH_GAP = 0.004  # the network's g rows: the sRF equivalence's finite-step-batch error at psi2 = 2 (docstring)
 EDGE_TW = 5.0  # top bulk eigenvalue allowance, in units of edge p^{-2/3}
 MEAN_MODE_EDGES = 2.0  # lambda_1 allowance, in units of the upper bulk edge
 SIZES = {"quick": {"d": 512, "seeds": 10, "seeds_gauss": 3, "seeds_tail": 4, "n_test": 8192},
-         "full": {"d": 1600, "seeds": 10, "seeds_gauss": 4, "seeds_tail": 4, "n_test": 16384}}
+         "full": {"d": 1600, "seeds": 12, "seeds_gauss": 4, "seeds_tail": 4, "n_test": 16384}}
 LAYERS = {"pm": ("rademacher", "rademacher"), "gauss": ("gaussian", "gaussian")}
 
 
@@ -295,9 +300,11 @@ def _test_error_rows(ctx: ClaimContext, pred: dict, d: int) -> list[Comparison]:
     return rows
 
 
-def _bulk_rows(label: str, stats: pd.DataFrame, entry: dict, d: int) -> list[Comparison]:
-    """Re and Im g_hat(z) at each z of BULK_Z against the deterministic equivalent (module docstring)."""
+def _bulk_rows(label: str, stats: pd.DataFrame, entry: dict, d: int, batch_gap: float = 0.0) -> list[Comparison]:
+    """Re and Im g_hat(z) at each z of BULK_Z against the deterministic equivalent (module docstring);
+    ``batch_gap``: the network's finite-step-batch allowance (BATCH_GAP)."""
     rows = []
+    gap_note = f" + finite-batch gap {batch_gap:g}" if batch_gap else ""
     for k, z in enumerate(BULK_Z):
         for part, key in (("Re", "g_re"), ("Im", "g_im")):
             col = f"{key}{k}"
@@ -306,8 +313,9 @@ def _bulk_rows(label: str, stats: pd.DataFrame, entry: dict, d: int) -> list[Com
             floor = entry["g_sd"][k] / math.sqrt(cnt) if cnt else 0.0
             se_used = max(se, floor) if cnt > 1 else se
             rows.append(compare(f"{label}: {part} g({z.real:g}+{z.imag:g}i) of the bulk", entry[key][k], m, se_used,
-                                k=kt, bias=1.0 / (d * z.imag), count=cnt,
-                                note=f"t99 = {kt:.3g} x max(stderr, sd_kappa/sqrt(runs) = {floor:.2g}) + 1/(p Im z)"))
+                                k=kt, bias=1.0 / (d * z.imag) + batch_gap, count=cnt,
+                                note=f"t99 = {kt:.3g} x max(stderr, sd_kappa/sqrt(runs) = {floor:.2g}) + 1/(p Im z)"
+                                     + gap_note))
     return rows
 
 
@@ -335,7 +343,7 @@ def _spectrum_rows(ctx: ClaimContext, pred: dict, d: int) -> list[Comparison]:
     models = pred["spectrum"]
     net = _statistics(ctx, "net_pm", d)
     if len(net):
-        rows += _bulk_rows("network (a=+-1), n = 2d", net, models["net"], d)
+        rows += _bulk_rows("network (a=+-1), n = 2d", net, models["net"], d, BATCH_GAP)
         rows += _outlier_rows("network (a=+-1), n = 2d", net, models["net"], d)
     srf = _statistics(ctx, "srf_pm", d)
     for a in ALPHAS:
