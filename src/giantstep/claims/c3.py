@@ -240,6 +240,8 @@ def _statistics(ctx: ClaimContext, sweep: str, d: int, outliers: int | None = OU
     (``outliers`` None: 1 where the row's eta0 > 0, else 0)."""
     ref, cache = _STATS.get(id(ctx), (None, None))
     if ref is None or ref() is not ctx:
+        for key in [k for k, (r, _) in _STATS.items() if r() is None]:  # contexts gone
+            del _STATS[key]
         cache = {}
         _STATS[id(ctx)] = (weakref.ref(ctx), cache)
     if sweep not in cache:
