@@ -84,3 +84,17 @@ def test_the_upper_tail_recedes_with_eta0(quick):
     stats = c3._statistics(ctx, "tail", c3.SIZES["quick"]["d"], outliers=None)
     top = stats.groupby("steps.0.eta0")["lambda_bulk"].mean()
     assert all(a > b for a, b in zip(top.values, top.values[1:]))
+
+
+def test_the_first_published_bulk_inflation_is_told_apart(quick):
+    """docs/theory.md, section 8: the notebook's first c (extra mu1^2 on the inflation term, 1.0635
+    here) moves the test error by < 1%, which no test-error row sees; the spectrum rows FAIL it."""
+    from giantstep.hermite import hermite_constants
+
+    claim, ctx, pred = quick
+    mu1 = hermite_constants(c3.ACTIVATION).mu1
+    first = 1.0 + (pred["c"] - 1.0) * mu1**2
+    assert first == pytest.approx(1.0635, abs=1e-3)
+    out = claim.analyse(ctx, c3.shift_c(pred, first / pred["c"]))
+    assert out.verdict == "FAIL"
+    assert all(r.passed is not False for r in out.comparisons if "test error" in r.quantity)
