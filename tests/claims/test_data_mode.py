@@ -52,12 +52,12 @@ def tiny_claim(monkeypatch):
                                                      _analyse, _plot, "setting"))
 
     @contextlib.contextmanager
-    def client(workers, scheduler, n_tasks, blas_threads):
+    def client(workers, scheduler, n_tasks, blas_threads, gpus=None):
         yield None, 1, 1
 
-    def execute(_client, con, store_path, spec, todo, threads, bar: Progress):
+    def execute(_client, con, store_path, spec, todo, threads, bar: Progress, device=None):
         for cell in todo:
-            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config))
+            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config, None, device))
             bar.advance(done=int(status == "done"), failed=int(status != "done"))
         return len(todo), 0
 

@@ -117,13 +117,14 @@ def inline_sweeps(monkeypatch):
     from giantstep.engine import execution
 
     @contextlib.contextmanager
-    def client(workers, scheduler, n_tasks, blas_threads):
+    def client(workers, scheduler, n_tasks, blas_threads, gpus=None):
         yield None, 1, blas_threads or execution.CELL_BLAS_THREADS
 
-    def execute(_client, con, store_path, spec, todo, threads, bar):
+    def execute(_client, con, store_path, spec, todo, threads, bar, device=None):
         done = failed = 0
         for cell in todo:
-            status = execution.write_result(con, store_path, spec, cell, execution.execute_cell(cell.config, threads))
+            status = execution.write_result(con, store_path, spec, cell,
+                                            execution.execute_cell(cell.config, threads, device))
             done, failed = done + (status == "done"), failed + (status != "done")
             bar.advance(done=int(status == "done"), failed=int(status != "done"))
         return done, failed
