@@ -8,6 +8,8 @@ writes, for every claim in ``repro/summary.json``,
 * ``tests/claims/data/quick_<claim>.parquet``: every completed row of the claim's sweeps as the
   analysis sees them (``load_results``), the sweep in column ``sweep``, columns that are empty for
   all of the claim's rows dropped;
+* ``tests/claims/data/quick_<claim>_arrays.npz``: for a claim whose verdict reads stored arrays
+  (``Claim.arrays``), those arrays of every row, under the key ``"<row_id>:<name>"``;
 * ``tests/claims/data/quick_power.json``: ``{claim: power}``, the power each claim stated in that
   run's summary.json (the numbers tests/claims/test_planted_on_real_data.py holds it to); the
   entries of claims not in the run are kept, so ``reproduce --quick C3`` refreshes C3 alone.
@@ -22,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,7 +33,7 @@ DATA = Path(__file__).resolve().parent / "data"
 def main(out: str) -> None:
     from giantstep.claims.registry import select
     from giantstep.claims.runner import STORE_NAME, sweep_name
-    from giantstep.engine.results import load_results
+    from giantstep.engine.results import load_arrays, load_results
 
     out_dir = Path(out)
     summary = json.loads((out_dir / "summary.json").read_text())
@@ -42,10 +45,14 @@ def main(out: str) -> None:
     for claim in select(list(summary["claims"])):
         frames = []
         for name in claim.sweeps("quick"):
-            frame = load_results(out_dir / STORE_NAME, sweep=sweep_name(claim, name))
-            frames.append(frame[frame["status"] == "done"])
+            frame = load_results(out_dir / STORE_NAME, sweep=sweep_name(claim, name, "quick"))
+            frames.append(frame[frame["status"] == "done"].assign(sweep=f"{claim.id}.{name}"))  # the tests' key
         table = pd.concat(frames, ignore_index=True).dropna(axis=1, how="all")
         table.to_parquet(DATA / f"quick_{claim.id}.parquet", index=False, compression="zstd")
+        if claim.arrays:
+            stored = {f"{int(rid)}:{name}": arr for rid in table["row_id"]
+                      for name, arr in load_arrays(out_dir / STORE_NAME, int(rid)).items() if name in claim.arrays}
+            np.savez_compressed(DATA / f"quick_{claim.id}_arrays.npz", **stored)
         power[claim.id] = summary["claims"][claim.id]["power"]
     power_file.write_text(json.dumps(power, indent=1, sort_keys=True) + "\n")
 

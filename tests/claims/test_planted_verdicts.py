@@ -141,7 +141,7 @@ def test_c5_hetero_factor_exact_values():
 
 def test_c3_planted_wrong_error_fails(tmp_path):
     d = c3.SIZES["quick"]["d"]
-    pred = {"test_error": {str(a): 0.1 for a in c3.ALPHAS}, "lambda1_pm": 100.0, "r": 1, "c": 1, "gamma": 1}
+    pred = {"test_error": {str(a): 0.1 for a in c3.ALPHAS}, "spectrum": {}, "tail": [], "r": 1, "c": 1, "gamma": 1}
     net = _rows("readout.n_train", [int(a * d) for a in c3.ALPHAS], lambda n: {"readout.test_error": 0.1,
                                                                                "features.lambda1": 100.0})
     srf = _rows("n", [int(a * d) for a in c3.ALPHAS], lambda n: {"test_risk": 0.1, "features.lambda1": 100.0})

@@ -174,6 +174,7 @@ class Claim:
     plot: Callable[[ClaimContext, dict, ClaimOutcome], list[Path]]
     setting: str = ""
     headline: Mapping[str, "Shift"] = field(default_factory=dict)
+    arrays: tuple[str, ...] = ()  # stored arrays ``analyse`` reads (the real-data test fixture keeps them)
 
 
 # ----------------------------------------------------------------------------------------------
