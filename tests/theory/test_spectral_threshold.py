@@ -108,3 +108,13 @@ def test_cli_spectral_threshold(cli):
     assert out["delta_T"] == pytest.approx(0.66122, abs=1e-4)
     bad = cli("theory", "spectral-threshold", "--delta", "-2", "--upper", "3")
     assert bad.returncode == 2 and "delta" in bad.stderr
+
+
+@pytest.mark.parametrize("link", ["1e308", "1e120*tanh"])
+def test_labels_too_large_to_square_are_outside_the_domain(link):
+    # T(y) ~ 1e308 made the edge's root finder see NaN (found by the fuzz tier)
+    from giantstep.errors import ValidityError
+    from giantstep.theory.spectral_threshold import spectral_prediction as prediction
+
+    with pytest.raises(ValidityError, match="finite and at most"):
+        prediction(link, delta=2.0)

@@ -50,6 +50,7 @@ from scipy import optimize
 from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..targets import COMBINES, multi_index_link
+from .domain import require
 from .quadrature import gaussian_panels, tensor_grid
 from .result import Result
 from .validation import NOISE, POSITIVE, RATIO, Function, Instance, Interval, Options, validate_params
@@ -369,7 +370,14 @@ def simulate_spectral(
     return float(val[0]), float(np.sum(v[:k] ** 2))
 
 
+MAX_LEVEL = 1e100  # largest |T(y)| on the quadrature nodes: the formulas square T(y) / (lambda - T(y))
+
+
 def _require_bounded(link, T: Preprocessing, noise, k, combine) -> None:
     if not _bounded_above(get_activation(link, "link"), T, float(noise), int(k), combine):
         raise ConfigError("preprocessing", "a transform T bounded above on the support of y (clip it with 'upper')",
                           T.describe())
+    t = _get_law(link, T, noise, k, combine).T
+    require(bool(np.all(np.isfinite(t))) and float(np.max(np.abs(t))) <= MAX_LEVEL,
+            f"spectral threshold: the preprocessed labels T(y) must be finite and at most {MAX_LEVEL:g} in size "
+            f"on the quadrature nodes (the formulas square them); got up to {float(np.max(np.abs(t))):.3g}", hard=True)
