@@ -27,8 +27,8 @@ measured curve, cos^2 of the bottom-k Hessian eigenvectors with span(Theta*) at 
 over the ladder's cell means; grid then refined grid in log delta_NN): a horizontal scale of the
 predicted curve, so that every cell of the curve informs the threshold. The ladder (x ~ 3-6) is
 chosen in advance outside the finite-size window of the transition: there the predicted
-separation of the outlier from the bulk edge, (top - edge)/edge = 0.08-0.3 (k = 1) and 0.11-0.34
-(k = 2), is 4-16 times the edge's Tracy-Widom scale d^{-2/3} at d = 400, and cos^2 has an
+separation of the outlier from the bulk edge, (top - edge)/edge = 0.08-0.26 (k = 1) and 0.11-0.34
+(k = 2), is 4-19 times the edge's Tracy-Widom scale d^{-2/3} at d = 400, and cos^2 has an
 O(1/d) bias and O(d^{-1/2}) fluctuations. Near x = 1 the separation vanishes quadratically and the
 window d^{-1/3} is wide at these sizes (the outlier cos^2 stays lifted to ~0.1-0.2 below delta_T at
 d <= 200), which is why a threshold crossing cannot resolve delta_T. delta_NN is fitted at the two
@@ -83,7 +83,7 @@ SIZES = {
     "quick": {"d": [100, 200], "seeds": 4, "steps": 300, "spectra_d": 200,
               "curve_d": [400, 800], "curve_seeds": 16, "curve_steps": 50, "hessian_method": "dense"},
     "full": {"d": [200, 400], "seeds": 6, "steps": 600, "spectra_d": 400,
-             "curve_d": [1000, 2000], "curve_seeds": 24, "curve_steps": 50, "hessian_method": "lanczos"},
+             "curve_d": [1000, 2000], "curve_seeds": 16, "curve_steps": 50, "hessian_method": "lanczos"},
 }
 SPECTRA_DELTAS = {"k1": [0.4, 1.0, 3.0], "k2": [1.2, 2.5, 5.0]}
 SHAPE_X = (1.0, 40.0, 121)  # the predicted cos^2 shape C(x), x = delta / delta_T, on a geometric grid
