@@ -92,6 +92,17 @@ def test_bootstrap_error_matches_the_linearised_error(pred):
     assert abs(math.log(est / planted)) < 4 * se_u
 
 
+def test_fit_chi2_is_exact_on_a_planted_offset(pred):
+    """Two seeds per cell at C(x_j) + off +- e: mean C + off, se = e, so chi^2/dof = J (off/e)^2 / (J - 1)."""
+    shape, dnn = pred["k1"]["shape"], 0.65
+    deltas = c7.TARGETS["k1"]["curve"]
+    for off, e in ((0.0, 0.01), (0.02, 0.01)):
+        rows = [{"delta": dl, "seed": i, "outlier_overlap_theta": _shape_value(shape, dl / dnn) + off + sgn * e}
+                for dl in deltas for i, sgn in enumerate((1.0, -1.0))]
+        expected = len(deltas) * (off / e) ** 2 / (len(deltas) - 1)
+        assert c7.fit_chi2(pd.DataFrame(rows), shape, dnn) == pytest.approx(expected, abs=1e-9)
+
+
 def _synthetic_frames(pred, mode="quick", noise=0.01, bias=0.0, delta_nn=None):
     """Frames following the asymptotic prediction, with ``bias`` * (400 / d) added to cos^2 (an O(1/d)
     finite-size bias), the curve shifted to threshold ``delta_nn`` when given, and small scatter."""

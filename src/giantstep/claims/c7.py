@@ -232,6 +232,18 @@ def fit_with_bootstrap(frame, shape: dict, seed: int, boot: int = BOOTSTRAP) -> 
     return est, fit_delta_nn(deltas, reps, shape)
 
 
+def fit_chi2(frame, shape: dict, dnn: float) -> float:
+    """chi^2 / dof of the fitted curve at one size: sum_j ((mean_j - C(delta_j / delta_NN)) / se_j)^2 / (J - 1),
+    se_j the standard error over seeds of cell j (a check of the predicted shape; NaN when undefined)."""
+    cells = _cells(frame, "outlier_overlap_theta")
+    if len(cells) < 2 or any(v.size < 2 for _, v in cells) or not math.isfinite(dnn):
+        return math.nan
+    deltas = np.array([dl for dl, _ in cells])
+    model = np.interp(np.log(deltas / dnn), np.log(shape["x"]), shape["cos2"], left=0.0, right=shape["cos2"][-1])
+    z = np.array([(v.mean() - c) / (v.std(ddof=1) / math.sqrt(v.size)) for (_, v), c in zip(cells, model)])
+    return float(np.sum(z ** 2) / (z.size - 1))
+
+
 def _half_range(reps: np.ndarray) -> float:
     """Half the 16-84% range of finite bootstrap replicates (the standard error; NaN if < 10)."""
     reps = reps[np.isfinite(reps)]
@@ -269,7 +281,8 @@ def _delta_nn(frame, sizes: list[int], shape: dict) -> dict:
     fits = {d: fit_with_bootstrap(_at(frame, d), shape, BOOT_SEED + i) for i, d in enumerate(sizes)}
     (v0, b0), (v1, b1) = fits[sizes[-2]], fits[sizes[-1]]
     r = sizes[-1] / sizes[-2]
-    return {"per_d": {str(d): {"delta_nn": v, "stderr": _half_range(b)} for d, (v, b) in fits.items()},
+    return {"per_d": {str(d): {"delta_nn": v, "stderr": _half_range(b), "chi2_dof": fit_chi2(_at(frame, d), shape, v)}
+                      for d, (v, b) in fits.items()},
             "delta_nn": extrapolate(v0, v1, r), "stderr": _half_range(extrapolate(b0, b1, r)),
             "d": [sizes[-2], sizes[-1]]}
 
@@ -340,7 +353,8 @@ def _target_rows(ctx: ClaimContext, p: dict, key: str, s: dict) -> tuple[list[Co
                             count=runs, note=f"1/d extrapolation from d = {dprev}, {dmax}; {runs} seeds per cell; t99 x propagated stderr"))
     for d, fit in m["per_d"].items():
         rows.append(Comparison(f"{name}: delta_NN fitted at d = {d}", None, fit["delta_nn"], fit["stderr"], None, None,
-                               "reported: the fit at one size (the verdict uses the extrapolation)"))
+                               f"reported: the fit at one size (the verdict uses the extrapolation); chi^2/dof of the "
+                               f"fitted shape {fit['chi2_dof']:.2f} ({len(t['curve']) - 1} dof)"))
     tab = summarise(_at(ctx.ok(f"ladder_{key}"), s["d"][-1]), "delta", "final_best_overlap")
     if len(tab):
         last = tab.iloc[-1]
