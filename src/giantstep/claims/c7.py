@@ -57,18 +57,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import plots
-from .base import (
-    scaled,
-    single_blas_thread,
-    Claim,
-    ClaimContext,
-    ClaimOutcome,
-    Comparison,
-    compare,
-    summarise,
-    t_factor,
-    verdict_from,
-)
+from .base import Claim, ClaimContext, ClaimOutcome, Comparison, compare, scaled, single_blas_thread, summarise
+from .base import t_factor, verdict_from
 from .registry import register
 
 TARGETS = {
