@@ -11,10 +11,10 @@ teachers y = tanh(||z||) with k = 1 (y = tanh|z|) and k = 2, noiseless. Phase 1 
 fits the bias b -> mean(y); it ends by the rule of :func:`giantstep.smallwidth.phase_end`. The
 sweeps that decide (``curve``) use rho = 1e-4: b - mean(y) decays as 0.8^t at lr 0.2, so the phase
 ends at step 42 with b within 1e-4 of its initial offset (T = y - b is the centred label to ~6e-5;
-with rho = 0.01 it would be off by ~6e-3, a 1% shift of the outlier eigenvalue) while W has grown
+with rho = 0.01 it would be off by ~6e-3, a 1-3% shift of the outlier eigenvalue) while W has grown
 only to ~1e-5. The ``ladder`` and ``spectra`` sweeps (figures, reported rows) keep rho = 0.01: below
 delta ~ 0.5 (n < d) W grows fast enough that the stricter rule would not fire.
-There the Hessian in W is -2 D_T with T = y - b (docs/phase_transitions.md; the Gauss-Newton part
+At the end of phase 1 the Hessian in W is -2 D_T with T = y - b (docs/phase_transitions.md; the Gauss-Newton part
 vanishes since sigma'(0) = 0), so its negative outlier is predicted by the spectral-method formulas
 of :mod:`giantstep.theory.spectral_threshold` for T(y) = y - E[y]: threshold delta_T, outlier
 location -2 zeta(lambda*) and cos^2(delta). delta_alg (docs/phase_transitions.md) is 1/2 for k = 1
@@ -44,8 +44,8 @@ delta_NN + t99 se >= delta_alg); (iii) the mean over the curve ladder of the mea
 eigenvalues of the Hessian and (iv) the mean over the ladder of the outlier cos^2, each extrapolated
 in 1/d from d_prev, d_max as v_inf = (r v(d_max) - v(d_prev)) / (r - 1) (the O(1/d) bias of a
 spiked spectrum; the mean of the k degenerate outliers because their minimum is biased by
-O(d^{-1/2})), tolerance t99 * propagated stderr; (v) delta_NN at each size and the final overlap
-after training are reported, not decided. A planted delta_T = delta_alg (0.50 for k = 1, 1.0 for
+O(d^{-1/2})), tolerance t99 * propagated stderr; (v) delta_NN at each size (with the chi^2/dof of
+the fitted shape) and the final overlap after training are reported, not decided. A planted delta_T = delta_alg (0.50 for k = 1, 1.0 for
 k = 2) fails row (i) (tests/test_claim_c7.py).
 """
 
