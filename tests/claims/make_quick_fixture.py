@@ -42,8 +42,10 @@ def main(out: str) -> None:
     for claim in select(list(summary["claims"])):
         frames = []
         for name in claim.sweeps("quick"):
-            frame = load_results(out_dir / STORE_NAME, sweep=sweep_name(claim, name))
-            frames.append(frame[frame["status"] == "done"])
+            frame = load_results(out_dir / STORE_NAME, sweep=sweep_name(claim, name, "quick"))
+            frame = frame[frame["status"] == "done"].copy()
+            frame["sweep"] = f"{claim.id}.{name}"  # the fixture's names carry no mode (it is a quick run)
+            frames.append(frame)
         table = pd.concat(frames, ignore_index=True).dropna(axis=1, how="all")
         table.to_parquet(DATA / f"quick_{claim.id}.parquet", index=False, compression="zstd")
         power[claim.id] = summary["claims"][claim.id]["power"]
