@@ -24,15 +24,15 @@ direction at quick sizes; c3 = 0), tanh teacher, N = d = n, the (alpha1, alpha2)
 predicted count; for dW2 with Gaussian a at least that count: the top of that bulk is made of the
 rows with the largest |a_i| -- left singular vectors localised on one row, inverse participation
 up to 0.27 at N = 512 -- and in the first quick run one seed of 8 showed one as an extra outlier,
-28% above the fitted edge, which the quantile law of a does not predict), and the second singular value of dW2 where it is a predicted outlier (the k = 1
-term) vs its predicted position.
+28% above the fitted edge, which the quantile law of a does not predict), and the second singular
+value of dW2 where it is a predicted outlier (the k = 1 term) vs its predicted position.
 ``ladder``: tanh network and teacher, Gaussian a, (alpha1, alpha2) = (0.4, 0.3), N on a ladder.
 Decided: s1(dW2) at each N vs its predicted position (the k = 0 term with the first step's
 direction, exact in s1); the He3(a) part of dW2 at each N vs
 :func:`giantstep.theory.two_step.left_hermite_part` (the k = 2 term's new part, exact in s1); the
 fitted N-exponents of both. Magnitude tolerances: t99 * stderr + stated allowances (the bulk's
-push on an outlier, |position - theta|, which the edge model knows to ~25% and is allowed in full
-twice for the +-1 bulk; (c - 1) theta for the first step's bulk, which the exact-in-s1 parts leave
+push on an outlier, |position - theta|, allowed in full -- twice for the +-1 bulk, whose edge the
+model underestimates by 11%; (c - 1) theta for the first step's bulk, which the exact-in-s1 parts leave
 out; for the He3(a) part, the bias of the bulk subtraction, read off the He2(a) part, 0 in theory
 for tanh: at most (7/5) E[he2^2] / (2 he3)).
 """
