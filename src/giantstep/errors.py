@@ -32,7 +32,7 @@ class ConfigError(GiantstepError, ValueError):
         self.field = field
         self.allowed = allowed
         self.got = got
-        super().__init__(f"The '{field}' parameter must be {allowed}. Got {_show(got)} instead.")
+        super().__init__(f"The '{_printable(field)}' parameter must be {allowed}. Got {_show(got)} instead.")
 
 
 class DivergenceError(GiantstepError, ArithmeticError):
@@ -55,6 +55,11 @@ class ValidityError(GiantstepError, ValueError):
         self.condition = condition
         self.hard = hard
         super().__init__(f"outside the formula's domain: {condition}")
+
+
+def _printable(field: str) -> str:
+    """A field name as one printable line: control characters of a user's key (e.g. '\\r') escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(field))
 
 
 def _show(value: Any) -> str:

@@ -168,3 +168,16 @@ def test_results_command_bad_input(tmp_path, capsys):
         main(["results", str(tmp_path / "absent.db")])
     assert exc.value.code == 2 and not (tmp_path / "absent.db").exists()
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("key", ["\r", "a\nb", "\x1b[2J"])
+def test_control_characters_in_a_key_are_escaped_in_the_one_line_message(tmp_path, capsys, key):
+    # a key '\r' used to put a carriage return inside the message (found by the fuzz tier)
+    path = tmp_path / "run.yaml"  # JSON is YAML: the key written with its escape
+    path.write_text(__import__("json").dumps({"seed": 0, "d": 4, "width": 4, "n": 4, "teacher": {key: 0}}))
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(path)])
+    err = capsys.readouterr().err
+    escaped = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in key)  # '\r' -> backslash r
+    assert exc.value.code == 2 and err.endswith("\n") and err[:-1].isprintable(), repr(err)
+    assert f"'teacher.{escaped}' parameter" in err
