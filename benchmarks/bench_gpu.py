@@ -17,7 +17,7 @@ dtype (best of 3, synchronised), the host's sampling time for the run's standard
 measured rate, and total / floor. The host draws (float64, the seeded streams) are the part a
 device cannot speed up: the table gives them so the device's own share is visible.
 
-Target (issue 16): s = 16384, float32, one step + readout + top-10 spectra under 2 s.
+Target: s = 16384, float32, one step + readout + top-10 spectra under 2 s.
 On the CPU (``--device cpu``, with ``--library array_api_strict`` or the numpy default) the same
 code runs at tiny sizes; the test suite does so, so that the script does not rot.
 """

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The accelerator runs of issue 16 in one go, on a machine with a CUDA GPU and giantstep[gpu]:
+# The accelerator runs in one go, on a machine with a CUDA GPU and giantstep[gpu]:
 #   1. the benchmark table (n = N = d in 4096..32768, float32 and float64, GEMM floor of the device),
 #   2. C4's two-step ladder to N = 16384 on the GPU (giantstep sweep --device gpu),
-#   3. C7's delta_NN ladder to d = 4096 (kind 'phase', host cores of the same machine).
+#   3. C7's delta_NN curve and ladder sweeps to d = 4096 (kind 'phase', host cores of the same machine).
 # Usage: benchmarks/gpu.sh [OUTDIR]        (default: gpu-results; every table and store goes there)
 # Environment: SIZES (default 4096,8192,16384,32768), DTYPES (float32,float64), PYTHON (python3),
 #              SKIP_CLAIMS=1 to run the table only.
@@ -24,11 +24,11 @@ if [ "${SKIP_CLAIMS:-0}" != "1" ]; then
     echo "== C4 ladder to N = 16384 (GPU)"
     "$PY" -m giantstep sweep "$OUT/sweeps/c4_ladder.yaml" --store "$OUT/c4.sqlite" --device gpu --quiet
     "$PY" -m giantstep results "$OUT/c4.sqlite" --format csv --out "$OUT/c4_ladder.csv" --force
-    echo "== C7 ladders to d = 4096 (host cores)"
-    for k in k1 k2; do
-        "$PY" -m giantstep sweep "$OUT/sweeps/c7_ladder_$k.yaml" --store "$OUT/c7.sqlite" --quiet
+    echo "== C7 curve and ladder sweeps to d = 4096 (host cores)"
+    for sweep in "$OUT"/sweeps/c7_*.yaml; do
+        "$PY" -m giantstep sweep "$sweep" --store "$OUT/c7.sqlite" --quiet
     done
-    "$PY" -m giantstep results "$OUT/c7.sqlite" --format csv --out "$OUT/c7_ladders.csv" --force
+    "$PY" -m giantstep results "$OUT/c7.sqlite" --format csv --out "$OUT/c7.csv" --force
 fi
 echo "== done: $OUT"
 ls -l "$OUT"

@@ -6,8 +6,9 @@ C4 (two steps, new outliers): the claim's own ``ladder`` sweep (:func:`giantstep
 full mode: Gaussian a, (alpha1, alpha2) = (0.4, 0.3), N = d = n, 3 seeds) with its N ladder extended to
 :data:`C4_LADDER` (to N = 16384), run with ``giantstep sweep --device gpu``.
 
-C7 (delta_NN drift with d): the claim's ``ladder_k1`` / ``ladder_k2`` sweeps (kind ``phase``, full
-mode) with d extended to :data:`C7_D` (to d = 4096). The ``phase`` kind (width-1 GD, Lanczos on
+C7 (delta_NN with d): the claim's ``curve_k1`` / ``curve_k2`` sweeps (the whole-curve delta_NN
+estimator, kind ``phase``, full mode) with d extended to :data:`C7_CURVE_D` (to d = 4096), and its
+``ladder_k1`` / ``ladder_k2`` sweeps (the cos^2 curve through the transition) to :data:`C7_D`. The ``phase`` kind (width-1 GD, Lanczos on
 Hessian-vector products) has no device path: it runs on the host cores of the machine (one worker
 per core), which is where its small-width work belongs.
 
@@ -24,6 +25,7 @@ import yaml
 
 C4_LADDER = [512, 1024, 2048, 4096, 8192, 16384]
 C7_D = [200, 400, 800, 1600, 3200, 4096]
+C7_CURVE_D = [1000, 2000, 4096]
 
 
 def c4_ladder() -> dict:
@@ -38,8 +40,9 @@ def c7_ladders() -> dict[str, dict]:
 
     out = {}
     for name, sweep in c7.sweeps("full").items():
-        if name.startswith("ladder_"):
-            out[name] = {**sweep, "name": name, "grid": {**sweep["grid"], "d": C7_D}}
+        sizes = C7_D if name.startswith("ladder_") else C7_CURVE_D if name.startswith("curve_") else None
+        if sizes is not None:
+            out[name] = {**sweep, "name": name, "grid": {**sweep["grid"], "d": sizes}}
     return out
 
 

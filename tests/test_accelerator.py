@@ -340,3 +340,4 @@ def test_gpu_benchmark_runs_at_a_tiny_size_on_the_cpu(tmp_path):
     c4 = sizes["c4_ladder"]
     assert max(c.config["width"] for c in c4.cells) == 16384 and c4.name == "ladder"
     assert max(c.config["d"] for c in sizes["c7_ladder_k1"].cells) == 4096
+    assert sorted({c.config["d"] for c in sizes["c7_curve_k2"].cells}) == [1000, 2000, 4096]
