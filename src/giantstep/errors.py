@@ -32,7 +32,7 @@ class ConfigError(GiantstepError, ValueError):
         self.field = field
         self.allowed = allowed
         self.got = got
-        super().__init__(f"The '{_printable(field)}' parameter must be {allowed}. Got {_show(got)} instead.")
+        super().__init__(f"The '{printable_field(field)}' parameter must be {allowed}. Got {_show(got)} instead.")
 
 
 class DivergenceError(GiantstepError, ArithmeticError):
@@ -57,7 +57,7 @@ class ValidityError(GiantstepError, ValueError):
         super().__init__(f"outside the formula's domain: {condition}")
 
 
-def _printable(field: str) -> str:
+def printable_field(field: str) -> str:
     """A field name as one printable line: control characters of a user's key (e.g. '\\r') escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(field))
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from giantstep.engine import store as store_mod
-from giantstep.errors import ConfigError
+from giantstep.errors import ConfigError, printable_field
 from giantstep.experiments.kinds import parse_config
 from giantstep.experiments.memory import check_memory
 
@@ -71,7 +71,7 @@ def _check_run(mapping, tmp: Path) -> None:
     refused = _validation_error(reloaded)
     assert (code == 2) == (refused is not None), (code, refused, stderr)  # validation decides, never the run
     if code == 2:
-        assert f"'{refused}'" in stderr  # the field validation names, exactly
+        assert f"'{printable_field(refused)}'" in stderr  # the field validation names, exactly (escaped)
         assert fz.files(tmp) == before
     elif code == 0:
         record = json.loads(stdout)

@@ -15,6 +15,7 @@ import yaml
 
 from giantstep.cli import main
 from giantstep.engine import store as st
+from giantstep.errors import printable_field
 
 from .conftest import TINY_BASE
 
@@ -179,5 +180,6 @@ def test_control_characters_in_a_key_are_escaped_in_the_one_line_message(tmp_pat
         main(["run", str(path)])
     err = capsys.readouterr().err
     escaped = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in key)  # '\r' -> backslash r
+    assert printable_field(key) == escaped
     assert exc.value.code == 2 and err.endswith("\n") and err[:-1].isprintable(), repr(err)
     assert f"'teacher.{escaped}' parameter" in err
