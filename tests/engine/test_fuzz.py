@@ -10,6 +10,7 @@ GIANTSTEP_FUZZ_SEED to replay one; the seed is printed on failure by hypothesis)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -271,7 +272,6 @@ def claims_argv(draw):
 @pytest.fixture
 def no_claim_work(monkeypatch):
     """reproduce/plot validate and check everything, then stop before any cluster or simulation."""
-    import contextlib
 
     from giantstep.claims import runner
 
@@ -297,7 +297,8 @@ def _check_claims(argv) -> None:
         if "--out" not in argv:
             argv += ["--out", str(tmp / "default-out")]
         before = fz.files(tmp)
-        code, stdout, stderr = fz.invoke(argv)
+        with contextlib.chdir(tmp):  # '--out ""' is the working directory: keep it inside tmp
+            code, stdout, stderr = fz.invoke(argv)
         fz.check_contract(code, stdout, stderr, failed_prefixes=())
         assert code in (0, 2), stderr
         if code == 2:
@@ -353,12 +354,8 @@ def theory_argv(draw):
 def _check_theory(argv) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before = fz.files(Path(tmp))
-        old = os.getcwd()
-        os.chdir(tmp)
-        try:
+        with contextlib.chdir(tmp):
             code, stdout, stderr = fz.invoke(argv)
-        finally:
-            os.chdir(old)
         # theory commands report a solver that gives up as "error: <reason>" with status 1
         fz.check_contract(code, stdout, stderr, failed_prefixes=("run failed: ", "error: "))
         if code == 2:
