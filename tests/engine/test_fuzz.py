@@ -272,7 +272,6 @@ def claims_argv(draw):
 @pytest.fixture
 def no_claim_work(monkeypatch):
     """reproduce/plot validate and check everything, then stop before any cluster or simulation."""
-
     from giantstep.claims import runner
 
     @contextlib.contextmanager
