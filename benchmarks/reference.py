@@ -30,7 +30,9 @@ def reference_one_step(cfg) -> dict[str, float]:
     X, y = batch(cfg, teacher, 0).materialize()
     n = X.shape[0]
     Z = X @ W0.T
-    r = y - sigma.f(Z) @ a / math.sqrt(N)
+    # the step's residual as the config states it: 'full' r = y - f0; 'label' r = y; 'centered'
+    # r = y - (f - f0) = y at the first step
+    r = y - sigma.f(Z) @ a / math.sqrt(N) if cfg.residual == "full" else y
     grad = -((sigma.df(Z) * r[:, None]) * a[None, :]).T @ X / (n * math.sqrt(N))
     eta = step_size(cfg.steps[0].eta0, cfg.steps[0].alpha, N)
     W1 = W0 - eta * grad
