@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks p
 EPS = np.finfo(np.float64).eps
 
 
-def _cfg(d=64, width=48, n=500, n_readout=400, chunk=8192, dtype="float64", seed=0, top=5, activation="relu"):
+def _cfg(d=64, width=48, n=500, n_readout=400, chunk=8192, dtype="float64", seed=0, top=5, activation="relu",
+         residual="full"):
     return parse_config({
         "kind": "steps", "seed": seed, "d": d, "width": width, "n": n, "activation": activation,
-        "teacher": {"link": "relu"}, "residual": "full", "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": top},
+        "teacher": {"link": "relu"}, "residual": residual, "steps": [{"eta0": 1.0, "alpha": 0.5}], "spectra": {"top": top},
         "readout": {"ridge": 1e-2, "n_train": n_readout, "n_test": n_readout},
         "dtype": dtype, "chunk": chunk, "theory": False,
     })
@@ -211,10 +212,11 @@ def test_float32_changes_every_metric_less_than_sampling_error():
     assert checked >= 20
 
 
-def test_reference_implementation_agrees_with_library():
+@pytest.mark.parametrize("residual", ["full", "label", "centered"])
+def test_reference_implementation_agrees_with_library(residual):
     from benchmarks.reference import reference_one_step
 
-    cfg = _cfg(d=128, width=96, n=256, n_readout=300, top=3)
+    cfg = _cfg(d=128, width=96, n=256, n_readout=300, top=3, residual=residual)
     lib = run_config(cfg).metrics
     ref = reference_one_step(cfg)
     assert len(ref) == 21
