@@ -13,7 +13,7 @@ non-finite value is a failed computation (exit 1). Floating-point warnings are n
 consequences are caught that way.
 
 The commands are grouped in the modules named in ``THEORY_COMMAND_MODULES``; each exposes
-``register(theory_app)``. No library module imports the CLI.
+``COMMANDS`` (command name -> function). No library module imports the CLI.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import typer
 from ..errors import DivergenceError
 from ..jsonable import to_jsonable
 
-# Command groups of ``giantstep theory``: each module has ``register(theory_app)``.
+# Command groups of ``giantstep theory``: each module has ``COMMANDS`` (name -> function).
 THEORY_COMMAND_MODULES: tuple[str, ...] = (
     "giantstep.cli.theory_spectra",
     "giantstep.cli.theory_steps",
@@ -81,7 +81,8 @@ def build_theory_app() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     for name in THEORY_COMMAND_MODULES:
-        importlib.import_module(name).register(theory_app)
+        for command, function in importlib.import_module(name).COMMANDS.items():
+            theory_app.command(command)(function)
     return theory_app
 
 

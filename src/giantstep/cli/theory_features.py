@@ -54,9 +54,3 @@ def srf_spectrum_cmd(
 COMMANDS = {
     "srf-spectrum": srf_spectrum_cmd,
 }
-
-
-def register(theory_app: typer.Typer) -> None:
-    """Add ``srf-spectrum`` to the ``theory`` sub-app."""
-    for command, function in COMMANDS.items():
-        theory_app.command(command)(function)

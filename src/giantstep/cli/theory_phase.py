@@ -48,9 +48,3 @@ COMMANDS = {
     "delta-alg": delta_alg_cmd,
     "spectral-threshold": spectral_threshold_cmd,
 }
-
-
-def register(theory_app: typer.Typer) -> None:
-    """Add ``delta-alg``, ``spectral-threshold`` to the ``theory`` sub-app."""
-    for command, function in COMMANDS.items():
-        theory_app.command(command)(function)

@@ -89,9 +89,3 @@ COMMANDS = {
     "ge-ridge": ge_cmd,
     "srf": srf_cmd,
 }
-
-
-def register(theory_app: typer.Typer) -> None:
-    """Add ``rf-ridge``, ``ge-ridge``, ``srf`` to the ``theory`` sub-app."""
-    for command, function in COMMANDS.items():
-        theory_app.command(command)(function)

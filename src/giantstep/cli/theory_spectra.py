@@ -72,9 +72,3 @@ COMMANDS = {
     "bbp": bbp_cmd,
     "ck-spectrum": ck_cmd,
 }
-
-
-def register(theory_app: typer.Typer) -> None:
-    """Add ``hermite``, ``mp``, ``bbp``, ``ck-spectrum`` to the ``theory`` sub-app."""
-    for command, function in COMMANDS.items():
-        theory_app.command(command)(function)

@@ -110,9 +110,3 @@ COMMANDS = {
     "two-step": two_step_cmd,
     "kernel-modes": kernel_modes_cmd,
 }
-
-
-def register(theory_app: typer.Typer) -> None:
-    """Add ``one-step``, ``poly-spikes``, ``two-step``, ``kernel-modes`` to the ``theory`` sub-app."""
-    for command, function in COMMANDS.items():
-        theory_app.command(command)(function)
