@@ -132,6 +132,8 @@ class ClaimContext:
              cell x replicate with ``row_id``, ``status``, axis columns, ``seed`` and metrics).
     store  : path of the results store (None when frames were built in memory, e.g. in tests).
     array_loader : optional ``(sweep, row_id) -> dict`` used instead of the store.
+    derived : memo of quantities a claim computes from the frames and arrays (the power scan
+             re-analyses one context many times), keyed by the claim.
     """
 
     mode: str
@@ -139,6 +141,7 @@ class ClaimContext:
     frames: dict[str, pd.DataFrame]
     store: Path | None = None
     array_loader: Callable[[str, Any], dict[str, np.ndarray]] | None = None
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def arrays(self, sweep: str, row_id: Any) -> dict[str, np.ndarray]:
         """The arrays stored with one result row (e.g. singular values, spectra)."""

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import copy
 import math
-import weakref
 from pathlib import Path
 
 import numpy as np
@@ -232,18 +231,10 @@ def spectral_statistics(ev: np.ndarray, p: int, outliers: int = OUTLIERS) -> dic
     return out
 
 
-_STATS: dict = {}  # id(ctx) -> (weakref(ctx), {sweep: frame}): the power scan re-analyses one context often
-
-
 def _statistics(ctx: ClaimContext, sweep: str, d: int, outliers: int | None = OUTLIERS) -> pd.DataFrame:
     """One row per stored spectrum of ``sweep``: its axis columns and :func:`spectral_statistics`
     (``outliers`` None: 1 where the row's eta0 > 0, else 0)."""
-    ref, cache = _STATS.get(id(ctx), (None, None))
-    if ref is None or ref() is not ctx:
-        for key in [k for k, (r, _) in _STATS.items() if r() is None]:  # contexts gone
-            del _STATS[key]
-        cache = {}
-        _STATS[id(ctx)] = (weakref.ref(ctx), cache)
+    cache = ctx.derived.setdefault("C3.statistics", {})  # the power scan re-analyses one context often
     if sweep not in cache:
         frame = ctx.ok(sweep)
         rows = []
