@@ -120,6 +120,19 @@ def test_phase_run_metrics_and_saddle_hessian():
     json.dumps(res.record, allow_nan=False)
 
 
+def test_width_two_at_the_saddle_reports_each_outlier_once():
+    # Two neurons at the saddle (second layer ones): the Hessian is diag(-2 D_T, -2 D_T), so every
+    # eigenvalue of D_T appears twice. The outlier, the bulk edge below it and the overlap must be
+    # those of width 1 on the same batch (the batch and Theta* do not depend on the width; the bias
+    # at the end of the phase may differ by the GD steps taken, hence the 1e-3 tolerance). Before
+    # the copies were counted, width 2 reported the outlier's second copy as the bulk edge (gap 0).
+    one, two = run(_cfg(delta=6.0)).metrics, run(_cfg(delta=6.0, width=2)).metrics
+    assert two["hess_min"] == pytest.approx(two["hess_min2"], rel=1e-9)  # the two copies
+    for key in ("hess_outlier_mean", "hess_edge", "hess_gap", "outlier_overlap"):
+        assert two[key] == pytest.approx(one[key], rel=1e-3, abs=1e-6), key
+    assert two["hess_gap"] > 0.01 * abs(two["hess_edge"])
+
+
 def test_phase_predictions_apply_at_the_saddle():
     p = predictions(_cfg(theory=True))
     assert p["delta_alg"] == pytest.approx(0.5, abs=1e-6)

@@ -11,7 +11,10 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOK = Path(__file__).parents[2] / "examples" / "tour.ipynb"
 
 
-def test_tour_notebook_executes(tmp_path):
+def test_tour_notebook_executes(tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"  # the kernel's temporary directory: the tour must leave nothing in it
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook without outputs"
     start = time.perf_counter()
@@ -23,4 +26,5 @@ def test_tour_notebook_executes(tmp_path):
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the two figures
     text = "".join(o.get("text", "") for o in outputs)
     assert "8 cells done, 0 failed" in text and "SVD of the saved W" in text
+    assert "removed giantstep-tour-" in text and not [p for p in scratch.iterdir() if p.name.startswith("giantstep-tour-")]
     print(f"tour.ipynb executed in {seconds:.1f} s")

@@ -59,6 +59,24 @@ def test_unbounded_preprocessing_is_rejected():
         spectral_prediction("square", PR, -1.0)
 
 
+def test_saturating_multi_index_link_is_bounded():
+    # y = (tanh|z1| + tanh|z2|)/sqrt2 is bounded (sup sqrt2) but along the diagonal it still grows by
+    # 6e-6 between radius 9 and 60: it was refused as "not bounded above". Checked against simulation
+    # at d = 400, delta = 4, 3 seeds: t99 * stderr + 5 |pred| / d (as below; the 2-fold degenerate
+    # outlier splits by O(d^-1/2), which the top of two values biases up by ~0.6 sd, inside t99 * se).
+    T = Preprocessing(shift=0.786)
+    p = spectral_prediction("tanh(abs(x))", T, 4.0, k=2, combine="sum")
+    assert p.outlier and p.top > p.edge and 0 < p.cos2 < 1
+    rng = np.random.default_rng(11)
+    sims = np.array([simulate_spectral(rng, "tanh(abs(x))", T, 400, 4.0, k=2, combine="sum") for _ in range(3)])
+    se = sims.std(axis=0, ddof=1) / math.sqrt(3)
+    assert abs(sims[:, 0].mean() - p.top) <= t_factor(3) * se[0] + 5 * p.top / 400
+    assert abs(sims[:, 1].mean() - p.cos2) <= t_factor(3) * se[1] + 5 / 400
+    for unbounded in ("abs", "log(1 + abs(x))"):  # growth between the two radii: refused
+        with pytest.raises(ConfigError, match="'preprocessing'"):
+            spectral_prediction(unbounded, T, 4.0, k=2, combine="sum")
+
+
 @pytest.mark.parametrize("delta", [2.0, 4.0])
 def test_simulated_spectral_method_matches_prediction(delta):
     # d = 500, 4 seeds. Tolerance: t99(4 runs) * stderr over seeds (outlier fluctuations are O(d^-1/2);

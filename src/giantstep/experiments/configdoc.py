@@ -87,7 +87,8 @@ MEANINGS: dict[str, str] = {
     "PhaseHessianConfig.eigs": "smallest eigenpairs computed",
     "PhaseHessianConfig.method": "eigensolver: dense, Lanczos, or chosen by size ('auto')",
     "PhaseHessianConfig.learned_tol": "overlap above which a teacher direction counts as learned",
-    "PhaseHessianConfig.outliers": "number of candidate outliers (default: from the theory)",
+    "PhaseHessianConfig.outliers": "number of candidate outliers (default: k minus the learned directions, times the "
+                                   "neurons whose block -a_j sigma''(0) D_T is the most negative when all sit at the saddle)",
     # rf
     "RFConfig.n": "training samples n",
     "RFConfig.n_test": "test samples",

@@ -28,7 +28,9 @@ negative outlier(s) and the overlap of their eigenvectors with span(Theta*) orth
 directions already learned; continue to the end and report the final overlap.
 
 Metrics (one column each): ``final_overlap`` ((1/k) tr(Theta*^T Pi_W Theta*)), ``final_best_overlap``,
-``final_risk``, ``hess_outlier_mean`` (mean of the q candidate outlier eigenvalues), ``phase_end_step`` (-1 when the rule did not fire; the Hessian is then taken at the
+``final_risk``, ``hess_outlier_mean`` (mean of the q candidate outlier eigenvalues; by default q = k minus the
+learned directions, times :func:`saddle_copies`: at the saddle each outlier of D_T appears once per neuron with the
+largest a_j sigma''(0)), ``phase_end_step`` (-1 when the rule did not fire; the Hessian is then taken at the
 final iterate), ``hess_min``, ``hess_min2``, ``hess_gap``, ``hess_edge``,
 ``outlier_overlap`` (span(Theta*) minus learned directions), ``outlier_overlap_theta``, ``learned``,
 and with ``theory: true`` the predictions ``delta_alg``, ``delta_T`` (spectral threshold of the
@@ -51,7 +53,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError, GiantstepError
-from ..hessian import outlier_report, smallest_eigs
+from ..hessian import learned_directions, outlier_report, smallest_eigs
 from ..seeding import stream
 from ..smallwidth import SECOND_LAYERS, best_neuron_overlap, init_small, subspace_overlap, train
 from ..targets import BatchSource, make_teacher
@@ -136,6 +138,25 @@ def predictions(cfg: PhaseConfig) -> dict[str, float]:
     return out
 
 
+def saddle_copies(net, min_norm: float = 1e-2) -> int:
+    """How many times the Hessian repeats each eigenvalue of its most negative block at the saddle.
+
+    With every neuron next to the origin (||w_j|| < ``min_norm``, the threshold of
+    :func:`giantstep.hessian.learned_directions`) and sigma'(0) = 0, the Hessian in W is block
+    diagonal with blocks -a_j sigma''(0) D_T (module docstring), so the negative outliers of D_T
+    appear once per neuron attaining max_j a_j sigma''(0) (second layer ``ones``: m times;
+    ``alternating``: ceil(m/2)). Anywhere else, or when no block is negative, 1."""
+    W, a = net.W, np.asarray(net.a, dtype=float)
+    s1, s2 = float(net.sigma.df(np.array(0.0))), float(net.sigma.d2f(np.array(0.0)))
+    if abs(s1) > 1e-12 or np.any(np.linalg.norm(W, axis=1) >= min_norm):
+        return 1
+    c = a * s2
+    top = float(np.max(c))
+    if top <= 0:
+        return 1
+    return int(np.sum(np.abs(c - top) <= 1e-12 * top))
+
+
 def _second_layer_values(cfg: PhaseConfig) -> np.ndarray | None:
     if cfg.second_layer == "ones":
         return np.ones(cfg.width)
@@ -160,7 +181,11 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
     at = traj.net_at_phase_end if traj.net_at_phase_end is not None else traj.net
     q_eigs = min(cfg.hessian.eigs, cfg.width * d)
     eigs = smallest_eigs(at.W, at.a, at.sigma, X, y - at.b, q_eigs, "W", cfg.hessian.method, cfg.chunk)
-    rep = outlier_report(eigs, cfg.width, d, teacher.theta, at.W, cfg.hessian.outliers, cfg.hessian.learned_tol)
+    q = cfg.hessian.outliers
+    if q is None:  # k - (learned) outliers per copy of the most negative block (saddle_copies)
+        q = max(teacher.theta.shape[1] - learned_directions(at.W, teacher.theta, cfg.hessian.learned_tol).shape[1], 1)
+        q *= saddle_copies(at)
+    rep = outlier_report(eigs, cfg.width, d, teacher.theta, at.W, q, cfg.hessian.learned_tol)
     metrics = {
         "n": float(n),
         "final_overlap": subspace_overlap(traj.net.W, teacher.theta) if cfg.width >= 1 else math.nan,
