@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from giantstep.hermite import hermite_coefficients
-from giantstep.errors import ValidityError
+from giantstep.errors import ConfigError, ValidityError
 from giantstep.theory.bbp import rectangular
 from giantstep.theory.first_step import first_step
 from giantstep.theory.two_step import two_step_terms
@@ -172,3 +172,5 @@ def test_model_draws_agree_with_the_formulas_they_simulate():
         model_singular_values("relu", *args[1:], draws=2)
     with pytest.raises(ValidityError, match="draws >= 2"):
         model_singular_values(*args, draws=1)
+    with pytest.raises(ConfigError, match="'second_layer'"):  # paired rows are not modelled
+        model_singular_values(*args, draws=2, second_layer="symmetric")

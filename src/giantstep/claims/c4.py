@@ -31,7 +31,7 @@ draws, its standard error added to the seeds'). The free landing formula of ``up
 treats the low-rank vectors as free from the bulk; the k = 1 term's left vector ~ a^2 lives on the
 rows with the largest bulk variance, and for Gaussian a the full run (N = 2048, alpha1 = 0.25, where
 the term lands 1.5 edges out) measured it 8-13% above that formula (0.0853 +- 0.0008 vs 0.0788 at
-alpha2 = 0.1), in the model 0.0872 +- 0.0014.
+alpha2 = 0.1), in the model 0.0832 +- 0.0006 (16 draws).
 ``ladder``: tanh network and teacher, Gaussian a, (alpha1, alpha2) = (0.4, 0.3), N on a ladder.
 Decided: s1(dW2) at each N vs its predicted position (the k = 0 term with the first step's
 direction, exact in s1); the He3(a) part of dW2 at each N vs

@@ -30,7 +30,7 @@ def _print_verdicts(summary: dict, ids: list[str]) -> None:
 def reproduce_cmd(
     claims: Optional[List[str]] = typer.Argument(None, help="Claim ids (C1 ... C8); all when omitted."),
     quick: bool = typer.Option(False, "--quick", help="Small sizes (about 10 minutes for all claims on 2 cores)."),
-    full: bool = typer.Option(False, "--full", help="Paper-scale sizes (hours)."),
+    full: bool = typer.Option(False, "--full", help="Paper-scale sizes (about 90 minutes for all claims on 2 cores)."),
     out: Path = typer.Option(Path("reproduce"), "--out", help="Directory for the store, figures, summary and report."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Local Dask workers (default: the engine's)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler (tcp://...)."),
