@@ -271,8 +271,9 @@ def learned_directions(W: np.ndarray, theta: np.ndarray, tol: float = 0.5, min_n
 
 
 def outlier_report(eigs: Eigs, m: int, d: int, theta: np.ndarray, W: np.ndarray, q: int | None = None,
-                   learned_tol: float = 0.5) -> OutlierReport:
-    """Gap, edge and overlaps of the bottom q eigenvectors (q defaults to k - learned, at least 1)."""
+                   learned_tol: float = 0.5, copies: int = 1) -> OutlierReport:
+    """Gap, edge and overlaps of the bottom q eigenvectors (q defaults to k - learned, at least 1,
+    times ``copies``: how often the Hessian repeats each outlier, e.g. once per neuron at a saddle)."""
     k = theta.shape[1]
     L = learned_directions(W, theta, learned_tol)
     l = L.shape[1]
@@ -282,7 +283,7 @@ def outlier_report(eigs: Eigs, m: int, d: int, theta: np.ndarray, W: np.ndarray,
     else:
         comp = np.eye(k)
     theta_new = theta @ comp
-    q = int(q if q is not None else max(k - l, 1))
+    q = int(q if q is not None else max(k - l, 1) * copies)
     q = min(q, eigs.values.size - 1)
     vals = eigs.values
     ov_new = ov_all = 0.0

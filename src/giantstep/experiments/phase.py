@@ -53,7 +53,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError, GiantstepError
-from ..hessian import learned_directions, outlier_report, smallest_eigs
+from ..hessian import outlier_report, smallest_eigs
 from ..seeding import stream
 from ..smallwidth import SECOND_LAYERS, best_neuron_overlap, init_small, subspace_overlap, train
 from ..targets import BatchSource, make_teacher
@@ -181,11 +181,8 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
     at = traj.net_at_phase_end if traj.net_at_phase_end is not None else traj.net
     q_eigs = min(cfg.hessian.eigs, cfg.width * d)
     eigs = smallest_eigs(at.W, at.a, at.sigma, X, y - at.b, q_eigs, "W", cfg.hessian.method, cfg.chunk)
-    q = cfg.hessian.outliers
-    if q is None:  # k - (learned) outliers per copy of the most negative block (saddle_copies)
-        q = max(teacher.theta.shape[1] - learned_directions(at.W, teacher.theta, cfg.hessian.learned_tol).shape[1], 1)
-        q *= saddle_copies(at)
-    rep = outlier_report(eigs, cfg.width, d, teacher.theta, at.W, q, cfg.hessian.learned_tol)
+    rep = outlier_report(eigs, cfg.width, d, teacher.theta, at.W, cfg.hessian.outliers, cfg.hessian.learned_tol,
+                         copies=saddle_copies(at))
     metrics = {
         "n": float(n),
         "final_overlap": subspace_overlap(traj.net.W, teacher.theta) if cfg.width >= 1 else math.nan,

@@ -99,15 +99,18 @@ def _inner(law: SampleLaw, b1: np.ndarray, b2: np.ndarray) -> float:
     return float(law.right_norm2(b1 + b2) - law.right_norm2(b1 - b2)) / 4.0
 
 
-def _a_psi(activation, law: SampleLaw, fs, a: np.ndarray) -> np.ndarray:
-    """a Psi(a u) of shape (len(a), nodes), u = sign(mu1) s1 kappa_loo (fresh batch): Psi(w) =
-    E_g sigma'(g + w) tabulated by :func:`two_step.step2_derivative` on a grid of w (spacing 1e-3,
-    linear interpolation: error ~ 1e-7 for a smooth sigma) and read at w = a u."""
-    u = fs.sign * fs.s * law.kappa_loo
-    reach = float(np.max(np.abs(a)) * np.max(np.abs(u))) + 1e-3
+def _psi_at(activation, w: np.ndarray) -> np.ndarray:
+    """Psi(w) = E_g sigma'(g + w) at every entry of ``w``: :func:`two_step.step2_derivative` tabulated
+    on a grid of spacing 1e-3 covering |w| and read by linear interpolation (error ~ 1e-7 for a
+    smooth sigma)."""
+    reach = float(np.max(np.abs(w))) + 1e-3
     grid = np.linspace(-reach, reach, 2 * int(math.ceil(reach / 1e-3)) + 1)
-    table = step2_derivative(activation, grid, np.zeros_like(grid))
-    return a[:, None] * np.interp(a[:, None] * u[None, :], grid, table)
+    return np.interp(w, grid, step2_derivative(activation, grid, np.zeros_like(grid)))
+
+
+def _a_psi(activation, law: SampleLaw, fs, a: np.ndarray) -> np.ndarray:
+    """a Psi(a u) of shape (len(a), nodes), u = sign(mu1) s1 kappa_loo (fresh batch)."""
+    return a[:, None] * _psi_at(activation, a[:, None] * (fs.sign * fs.s * law.kappa_loo)[None, :])
 
 
 def low_rank_rows(activation, law: SampleLaw, fs, eta2_full: float, second_layer: str) -> list:
@@ -147,12 +150,14 @@ def s_transform(atoms: np.ndarray, weights: np.ndarray):
     return S, _psi(atoms, weights, -math.expm1(-V_MAX))
 
 
-def _variance_table(activation, c: float, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """V(w) = Var_g sigma'(sqrt(c) g + w) on a grid of w in [-reach, reach]."""
+def _derivative_moments(activation, c: float, reach: float, points: int = 1201) -> tuple[np.ndarray, ...]:
+    """(w, E_g sigma'(sqrt(c) g + w), V(w) = Var_g sigma'(sqrt(c) g + w)) on a grid of ``points``
+    values of w in [-reach, reach]."""
     g, wg = gauss_hermite(V_NODES)
-    w = np.linspace(-reach, reach, 1201)
+    w = np.linspace(-reach, reach, points)
     d = activation.df(math.sqrt(c) * g[None, :] + w[:, None])
-    return w, np.maximum((d * d) @ wg - (d @ wg) ** 2, 0.0)
+    mean = d @ wg
+    return w, mean, np.maximum((d * d) @ wg - mean**2, 0.0)
 
 
 def bulk_profile(activation, law: SampleLaw, fs, width: int, n: int, second_layer: str):
@@ -165,7 +170,7 @@ def bulk_profile(activation, law: SampleLaw, fs, width: int, n: int, second_laye
         a = np.array([1.0, -1.0])
     u = fs.sign * fs.s * law.kappa_loo
     reach = float(np.max(np.abs(a)) * np.max(np.abs(u))) + 1.0
-    grid, table = _variance_table(activation, fs.inflation, reach)
+    grid, _, table = _derivative_moments(activation, fs.inflation, reach)
     prof = np.array([ai * ai * law.y**2 * np.interp(ai * u, grid, table) for ai in a])  # (rows, nodes)
     wa = np.full(a.size, 1.0 / a.size)
     mean = float(wa @ prof @ law.w)
@@ -345,20 +350,18 @@ def model_singular_values(
     rng = np.random.default_rng(seed)
     rho = math.sqrt(max(1.0 - fs.gamma**2, 0.0))
     scale = eta2 * width**alpha2 / (n * math.sqrt(width))
-    g, wg = gauss_hermite(V_NODES)
     values = []
     for _ in range(draws):
         X = rng.standard_normal((n, d))
         y = link.f(X[:, 0]) + (noise * rng.standard_normal(n) if noise > 0 else 0.0)
         a = rng.standard_normal(width) if second_layer == "gaussian" else rng.choice([-1.0, 1.0], width)
         w = a[:, None] * (fs.sign * fs.s * (fs.gamma * X[:, 0] + rho * X[:, 1]))[None, :]
-        reach = float(np.max(np.abs(w))) + 1e-3
-        grid = np.linspace(-reach, reach, 2 * int(math.ceil(reach / 1e-3)) + 1)
-        mean_c = activation.df(math.sqrt(fs.inflation) * g[None, :] + grid[:, None]) @ wg
         M = np.zeros((width, n))
         if part != "bulk":
-            M += np.interp(w, grid, step2_derivative(activation, grid, np.zeros_like(grid)))
+            M += _psi_at(activation, w)
         if part != "low_rank":
+            reach = float(np.max(np.abs(w))) + 1e-3
+            grid, mean_c, _ = _derivative_moments(activation, fs.inflation, reach, 2 * int(math.ceil(reach / 1e-3)) + 1)
             M += activation.df(math.sqrt(fs.inflation) * rng.standard_normal((width, n)) + w) - np.interp(w, grid, mean_c)
         M *= a[:, None] * y[None, :]
         values.append(top_singular(scale * (M @ X), top).s)
