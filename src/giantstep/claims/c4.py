@@ -151,7 +151,7 @@ def _cell_prediction(d: int, a1: float, a2: float, layer: str) -> dict:
     second = dw2["decided"] and dw2["count"] >= 2
     out = {"asymptotic_w2": st.outliers_including_first if layer == "gaussian" else min(st.outliers_including_first, 2),
            "asymptotic_dw2": asymptotic_update_count(a1, layer), "dw2": dw2, "w2": w2,
-           "s2_position": None, "s2_model_stderr": None, "s2_free_position": u.positions[1],
+           "s2_position": None, "s2_model_stderr": None,
            "s2_push": u.positions[1] - u.low_rank[1], "s2_first_step": (u.inflation - 1.0) * u.low_rank[1],
            "dw2_edge": u.bulk_edge, "w2_edge": u.w2_bulk_edge}
     if second:  # where the k = 1 term lands: the update's random-matrix model at N (module docstring)

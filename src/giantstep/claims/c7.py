@@ -169,6 +169,13 @@ COARSE, FINE = 601, 81  # grid points in log delta_NN: coarse search, then refin
 BOOT_SEED = 7
 
 
+def shape_at(shape: dict, deltas, dnn: float) -> np.ndarray:
+    """C(delta / delta_NN) from the predicted shape {"x", "cos2"} (linear in log x, 0 below the grid,
+    its last value above it), as :func:`fit_delta_nn` uses it."""
+    c = np.asarray(shape["cos2"], float)
+    return np.interp(np.log(np.asarray(deltas, float) / dnn), np.log(np.asarray(shape["x"], float)), c, left=0.0, right=c[-1])
+
+
 def _sse(log_dnn: np.ndarray, log_delta: np.ndarray, means: np.ndarray, lx: np.ndarray, c: np.ndarray) -> np.ndarray:
     """sum_j (means_j - C(delta_j / delta_NN))^2 for log_dnn (..., G) and means (..., J) -> (..., G)."""
     C = np.interp(log_delta - log_dnn[..., None], lx, c, left=0.0, right=c[-1])  # (..., G, J)
@@ -230,7 +237,7 @@ def fit_chi2(frame, shape: dict, dnn: float) -> float:
     if len(cells) < 2 or any(v.size < 2 for _, v in cells) or not math.isfinite(dnn):
         return math.nan
     deltas = np.array([dl for dl, _ in cells])
-    model = np.interp(np.log(deltas / dnn), np.log(shape["x"]), shape["cos2"], left=0.0, right=shape["cos2"][-1])
+    model = shape_at(shape, deltas, dnn)
     z = np.array([(v.mean() - c) / (v.std(ddof=1) / math.sqrt(v.size)) for (_, v), c in zip(cells, model)])
     return float(np.sum(z ** 2) / (z.size - 1))
 
@@ -387,8 +394,7 @@ def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) ->
         if math.isfinite(m["delta_nn"]) and math.isfinite(m["stderr"]):
             dn, err = m["delta_nn"], t_factor(s["curve_seeds"]) * m["stderr"]
             grid = np.linspace(dn, max(xs), 200)
-            fit = np.interp(np.log(grid / dn), np.log(p["shape"]["x"]), p["shape"]["cos2"], left=0.0, right=p["shape"]["cos2"][-1])
-            ax.plot(grid, fit, color=plots.color(1), lw=1.0, ls="--", label="fit: $C(\\delta/\\delta_{NN})$")
+            ax.plot(grid, shape_at(p["shape"], grid, dn), color=plots.color(1), lw=1.0, ls="--", label="fit: $C(\\delta/\\delta_{NN})$")
             ax.axvline(dn, color=plots.color(1), lw=1.2, label=f"$\\delta_{{NN}}$ = {dn:.3g} $\\pm$ {err:.2g} (t99)")
             ax.axvspan(dn - err, dn + err, color=plots.color(1), alpha=0.12, lw=0)
         ax.set_xlabel(r"sample ratio $\delta = n/d$")
