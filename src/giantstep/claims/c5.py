@@ -21,7 +21,9 @@ E||(W2 - W1) theta*||^2 = signal + noise, :func:`giantstep.theory.two_step.updat
 the update's bulk and, on a reused sample, the sample's own label through the self term of vhat).
 For a fresh batch and IE >= 2 the signal is 0 and the energy is the data noise
 eta_2^2 E[a^2 r^2 sigma'^2 z^2] / n; with reuse the signal is E_a[a^2 G(a)^2] eta_2^2,
-G(a) = E[r sigma'(h) z]. Decided for He2 and He3 (for He1 the cross-sample terms that the
+G(a) = E[r sigma'(h) z]; both averaged over the first batch's statistics (S, R) = (<vhat, theta*>,
+||vhat_perp||^2), and with reuse a correlation term (the same samples make (S, R) and the step-2
+average; docs/theory.md, section 9). Decided for He2 and He3 (for He1 the cross-sample terms that the
 derivation drops, ~E[y sigma'(g) z] t1, are O(1)); measured by ``dw2.theta_norm2``.
 
 Why the residual matters (the full-mode (0.2, 0.2) cell): docs/theory.md, section 9 takes the step-2 residual to

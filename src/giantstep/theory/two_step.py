@@ -108,20 +108,22 @@ from numpy.polynomial.hermite_e import hermeval
 from ..hermite import gaussian_expectation, hermite_coefficients, hermite_constants
 from .domain import require
 from .first_step import DEFAULT_RESIDUAL, DEFAULT_SECOND_LAYER, RESIDUALS, SECOND_LAYERS, FirstStep, first_step
-from .quadrature import HALF_RANGE, broadcast_grid, gauss_hermite, kinked_gaussian_rule, tensor_grid
+from .quadrature import HALF_RANGE, broadcast_grid, gauss_hermite, gaussian_panels, kinked_gaussian_rule, tensor_grid
 from .result import Result
 from .validation import (GROWING_STEP_EXPONENT, NOISE, NONNEGATIVE, POSITIVE, SIZE, UNIT, Function, Interval, Options,
                          validate_params)
 
 BATCHES = ("fresh", "reuse")
 EPS = 1e-12
-GAMMA_NODES = 6  # Gauss-Hermite nodes over the first direction's alignment (update_theta_energy)
 VALID_RATIO = 1 / math.sqrt(2)  # largest rest / term of a term whose magnitude is reported
 NEGLIGIBLE = 1e-8  # a normalised coefficient or theta* fraction below this is a zero (quadrature rounding ~1e-13)
 MAX_BULK_INFLATION = 0.1  # c - 1 of step 1 beyond which the exact-in-s1 parts are refused
 GRID_NODES = 40  # Gauss-Hermite nodes per direction of the sample law (exact for polynomials of degree < 80)
 NOISE_NODES = 12  # Gauss-Hermite nodes of the label noise eps (y is linear in it)
 A_NODES = 16  # Gauss-Hermite nodes of a Gaussian second layer
+# update_theta_energy's rule: Gauss-Legendre order per panel of a (THETA_A_EDGES), then Gauss-Hermite
+# nodes of g, xi, z, zeta; relative error <= 1e-3 against (3, 64, 16, 256, 24) on C5's cells (tests)
+THETA_NODES = (3, 32, 12, 96, 16)
 ROWS = 4096  # (u, v) pairs per block of step2_derivative
 STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
          "eta2": NONNEGATIVE, "alpha2": GROWING_STEP_EXPONENT}
@@ -467,17 +469,20 @@ def left_hermite_part(
 
 @dataclass(frozen=True)
 class ThetaEnergy(Result):
-    """E||dW2 theta*||^2 of the second step's update = signal + noise (see :func:`update_theta_energy`);
-    ``learned`` is the signal at the first direction's mean alignment mu1*/||vhat|| (0 for IE >= 2),
-    the part that does not come from the O(n^{-1/2}) chance alignment of the first direction."""
+    """E||dW2 theta*||^2 of the second step's update = signal + noise + correlation (see
+    :func:`update_theta_energy`); ``learned`` is the signal at the mean of the first batch's
+    statistics (theta* . vhat = mu1*), the part that does not come from the O(n^{-1/2}) chance
+    alignment of the first direction; ``correlation`` is the reused batch's covariance term (0 for a
+    fresh batch)."""
 
     signal: float
     noise: float
     learned: float = 0.0
+    correlation: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.signal + self.noise
+        return self.signal + self.noise + self.correlation
 
 
 @validate_params({"activation": Function(), "link": Function(), **STEPS, "batch": Options(BATCHES),
@@ -496,81 +501,174 @@ def update_theta_energy(
     batch: str = "fresh",
     residual: str = "label",
     second_layer: str = "gaussian",
-    nodes: tuple[int, int, int, int, int] = (20, 24, 8, 32, 12),
+    nodes: tuple[int, int, int, int, int] = THETA_NODES,
 ) -> ThetaEnergy:
     r"""E||(W2 - W1) theta*||^2 for a noiseless single-index teacher, exact in the first step [DER].
 
-    Step 1 (on batch 1, r = y) moves neuron i's pre-activation on a sample x by
-    t1 a_i [mu1 ||vhat|| kappa + b xi_i + (reused sample) y sigma'(g_i) / psi2], t1 = eta_1 / sqrt(N):
-    kappa = gamma1 z + sqrt(1 - gamma1^2) zeta is the sample's projection on the first direction
-    (shared by all neurons), b xi_i the neuron's own part of the update's bulk (b^2 = E y^2
-    Var sigma'(G) / psi2, xi_i ~ N(0, 1)), and on a reused sample its own label enters through the
-    self term of vhat (<x, x> / n = 1 / psi2) with the neuron's own sigma'(g_i). Step 2 on a fresh or
-    the reused batch, residual r = y (``label``) or r = y - (f1 - f0) = y - sqrt(N) Phi(z, zeta)
-    (``centered``, Phi = E_{a,g,xi}[a (sigma(h) - sigma(g))]). The theta* coordinate of row i of
-    the update is (eta_2 a_i / sqrt(N)) (1/n) sum_mu r sigma'(h_i) z, so with
-    G(a) = E[r sigma'(h) z] and M(a) = E[r^2 sigma'(h)^2 z^2] (over g, xi, z, zeta),
+    Step 1 (on batch 1, r = y) moves neuron i's pre-activation on a sample x_mu by
+    t1 a_i [mu1 (S z + sqrt(R) zeta) + b xi_i + (reused sample) y sigma'(g_i) / psi2],
+    t1 = eta_1 / sqrt(N): S = <vhat, theta*> = (1/n) sum_nu y_nu z_nu and R = ||vhat_perp||^2 are
+    the first batch's statistics (vhat = X^T y / n; on a reused sample, vhat without the sample
+    itself), zeta ~ N(0, 1) the sample's coordinate along vhat_perp, b xi_i the neuron's own part of
+    the update's bulk (b^2 = E y^2 Var sigma'(G) / psi2, xi_i ~ N(0, 1)), and on a reused sample
+    its own label enters through the self term of vhat (<x, x> / n = 1 / psi2) with the neuron's own
+    sigma'(g_i). Step 2 on a fresh or the reused batch, residual r = y (``label``) or
+    r = y - (f1 - f0) = y - sqrt(N) Phi(z, zeta) (``centered``, Phi = E_{a,g,xi}[a (sigma(h) -
+    sigma(g))]). The theta* coordinate of row i of the update is (eta_2 a_i / sqrt(N)) (1/n)
+    sum_mu f_mu with f = r sigma'(h_i) z, so with G(a; T) = E[f] and M(a; T) = E[f^2] (over g, xi, z,
+    zeta; M includes E[e^2] sigma'^2 z^2 for the centred residual) at the batch statistics T = (S, R),
 
-        signal = eta_2^2 E_a[a^2 G(a)^2],   noise = eta_2^2 E_a[a^2 (M(a) - G(a)^2)] / n,
+        signal = eta_2^2 E_T E_a[a^2 G^2],   noise = eta_2^2 E_T E_a[a^2 (M - G^2)] / n,
 
-    (M includes E[e^2] sigma'^2 z^2 for the centred residual),
+        correlation = (2 eta_2^2 / n) E_a[a^2 grad_T G . Cov(f, t)]    (reused batch; 0 if fresh),
 
-    eta_t = eta0_t N^{alpha_t}; g ~ N(0, 1) independent of (z, zeta) up to O(d^{-1/2}). For a fresh
-    batch and information exponent >= 2 the signal vanishes (kappa is independent of z); on a reused
-    batch the self term makes G(a) carry E[y^{j+1} z] (docs/theory.md, section 9), and with the ``centered``
-    residual the O(N^{alpha_1}) part sqrt(N) Phi, a function of the sample's own label, carries
-    theta* already in the k = 0 term. The first direction's alignment is taken at finite n,
-    gamma1^2 = (mu1*^2 + (E[y^2 z^2] - mu1*^2) / n) / ||vhat||^2: for IE >= 2 the alignment is the
-    O(n^{-1/2}) heteroscedastic part of vhat, which the O(N^{alpha1}) centred residual turns into a
-    signal of the fresh batch too (E over the sign of <vhat, theta*> of the squared signal, exact to
-    leading order in gamma1). The energy is averaged over gamma1 ~ N(mu1*/||vhat||, (E[y^2 z^2] -
-    mu1*^2)/(n ||vhat||^2)) (the law of <vhat, theta*>/||vhat||; the sign of a pure-noise alignment
-    is random) by GAMMA_NODES-point Gauss-Hermite. ``learned`` is the signal at the mean alignment:
-    the theta* part that a learned direction carries (for the centred residual and IE >= 2 the
-    chance alignment makes the huge update along the first direction put energy on theta* without
-    aligning with it). Tensor Gauss-Hermite quadrature over (a, g, xi, z, zeta).
+    eta_t = eta0_t N^{alpha_t}. T is a mean of per-sample terms t = (y z, y^2 / psi2) (plus, in R,
+    the off-diagonal part of ||vhat_perp||^2, variance 2 (E y^2)^2 / (psi2 n)): T ~ N(T_bar, Sigma /
+    n), T_bar = (mu1*, E y^2 / psi2), Sigma_SS = E[y^2 z^2] - mu1*^2, Sigma_SR = (E[y^3 z] - mu1*
+    E y^2) / psi2, Sigma_RR = (Var y^2 + 2 E y^4 / d) / psi2^2 + 2 (E y^2)^2 / psi2. E_T is a
+    THETA_BATCH_NODES^2-point Gauss-Hermite rule on the principal axes of Sigma / n: for IE >= 2
+    S is the O(n^{-1/2}) chance alignment of vhat with theta*, whose sign is random, and R moves
+    by O(n^{-1/2}) relative (Var y^2 is large for He3: a 34% spread at n = 800). On a reused batch
+    the same samples make both T and the step-2 average, so (1/n) sum_mu f_mu(T_{-mu}) correlates
+    with T: expanding f_mu around T_bar, E[(1/n) sum f_mu (1/n) sum_lambda grad f_lambda .
+    (T_{-lambda} - T_bar)] = grad F . Cov(f, t) / n, the ``correlation`` term (grad_T G by Stein's
+    identity from the same rule, E[G q] = A grad G for T = T_bar + A q). The O(1/n) terms of the
+    neuron's own bulk part (its norm's fluctuation, its theta* alignment) and of g's theta*
+    component <w_i, theta*> z are left out: together < 0.3% of the energy in the checks of the
+    tests (He3, reused batch, d = 800).
+
+    For a fresh batch and information exponent >= 2 the signal vanishes at S = 0 (kappa is independent
+    of z); on a reused batch the self term makes G(a) carry E[y^{j+1} z] (docs/theory.md, section 9),
+    and with the ``centered`` residual the O(N^{alpha_1}) part sqrt(N) Phi, a function of the
+    sample's own label, carries theta* already in the k = 0 term; the O(N^{alpha1}) centred residual
+    also turns the chance alignment S into a signal of the fresh batch. ``learned`` is the signal at
+    T_bar: the theta* part that a learned direction carries. Quadrature: Gauss-Legendre panels in a
+    split at 0 (THETA_A_EDGES), Gauss-Hermite in (g, xi, z, zeta) (THETA_NODES).
     """
     act, g_link = activation, link
     fs = first_step(act, g_link, d, width, n, eta1, alpha1, residual="label", second_layer=second_layer)
-    vn2 = fs.vhat_norm2
-    zq, wq = gauss_hermite(80)
-    mu1s = float(np.sum(wq * g_link.f(zq) * zq))
-    sd_gamma = math.sqrt(max(float(np.sum(wq * (g_link.f(zq) * zq) ** 2)) - mu1s**2, 0.0) / int(n) / vn2)
-    gq, pg = gauss_hermite(GAMMA_NODES)
+    t_bar, axes, per_sample = _batch_statistics(g_link, int(d), int(n), fs.psi2)
+    qa, qb, pq = _batch_rule(THETA_BATCH_NODES)
     args = (fs, int(width), int(n), eta1, alpha1, eta2, alpha2, batch, residual, second_layer, nodes)
-    parts = [_theta_energy_at(act, g_link, float(np.clip(mu1s / math.sqrt(vn2) + sd_gamma * x, -1.0, 1.0)), *args)
-             for x in gq]
-    mean = _theta_energy_at(act, g_link, mu1s / math.sqrt(vn2), *args)
-    return ThetaEnergy(float(pg @ [p.signal for p in parts]), float(pg @ [p.noise for p in parts]), mean.signal)
+    floor = 1e-3 * t_bar[1]
+    grid = [_theta_terms(act, g_link, *_clip_r(t_bar + axes @ np.array([x, y]), floor), per_sample, *args)
+            for x, y in zip(qa, qb)]
+    center = grid[0]  # every rule starts at q = 0
+    a2 = center.pa * center.a**2
+    eta2_full = eta2 * int(width) ** alpha2
+    G = np.array([t.G for t in grid])  # (points, a nodes)
+    signal = eta2_full**2 * float(pq @ (G**2 @ a2))
+    noise = eta2_full**2 * float(pq @ (np.array([t.M for t in grid]) - G**2) @ a2) / int(n)
+    correlation = 0.0
+    if batch == "reuse":
+        slope = np.einsum("k,ka,kj->aj", pq, G, np.stack([qa, qb], axis=1))  # E[G q] = A grad_T G, per a
+        cov_t = np.stack([center.cov_u, center.cov_w], axis=1)  # Cov(f, t) per a
+        grad_dot_cov = np.sum(slope * (cov_t @ np.linalg.pinv(axes).T), axis=1)
+        correlation = 2.0 * eta2_full**2 * float(a2 @ grad_dot_cov) / int(n)
+    return ThetaEnergy(signal, noise, eta2_full**2 * float(center.G**2 @ a2), correlation)
 
 
-def _theta_energy_at(act, g_link, gamma1: float, fs: FirstStep, N: int, n: int, eta1: float, alpha1: float,
-                     eta2: float, alpha2: float, batch: str, residual: str, second_layer: str,
-                     nodes: tuple) -> ThetaEnergy:
-    """:func:`update_theta_energy` at a given alignment gamma1 of the first direction."""
-    psi2, vn2 = fs.psi2, fs.vhat_norm2
+THETA_BATCH_NODES = 3  # Gauss-Hermite nodes per principal axis of the first batch's statistics (S, R)
+
+
+def _batch_rule(nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(q1, q2, weights) of a rule for E f(q), q ~ N(0, I_2), with q = 0 first: for 3 nodes the
+    5-point rule (0, 0) weight 1/3, (+-sqrt3, 0), (0, +-sqrt3) weight 1/6 each (exact for degree 3
+    and for the pure powers q_j^4, q_j^5 along each axis, like the 3-point Gauss-Hermite rule); else
+    the tensor Gauss-Hermite rule of ``nodes`` per axis (odd, so that q = 0 is a node)."""
+    if nodes == 3:
+        r = math.sqrt(3.0)
+        return np.array([0.0, r, -r, 0.0, 0.0]), np.array([0.0, 0.0, 0.0, r, -r]), np.array([1 / 3] + [1 / 6] * 4)
+    if nodes % 2 == 0:
+        raise ValueError(f"batch-statistics rule: an odd node count (q = 0 a node), not {nodes}")
+    q1, p1 = gauss_hermite(nodes)
+    (qa, qb), pq = tensor_grid((q1, p1), (q1, p1))
+    first = np.argsort(np.abs(qa) + np.abs(qb), kind="stable")
+    return qa[first], qb[first], pq[first]
+THETA_A_EDGES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, HALF_RANGE)
+
+
+@dataclass(frozen=True)
+class _SampleMoments:
+    """Per-sample moments of the first batch's statistics t = (y z, y^2 / psi2)."""
+
+    mu1_star: float
+    ey2: float
+    psi2: float
+
+
+def _batch_statistics(g_link, d: int, n: int, psi2: float) -> tuple[np.ndarray, np.ndarray, _SampleMoments]:
+    """T_bar = (mu1*, E y^2 / psi2) and A = (Sigma / n)^{1/2} (symmetric square root) of the first
+    batch's statistics T = (<vhat, theta*>, ||vhat_perp||^2) (:func:`update_theta_energy`)."""
+    zq, wq = gauss_hermite(80)
+    y = g_link.f(zq)
+    mu1s, ey2 = float(wq @ (y * zq)), float(wq @ y**2)
+    ey4, ey3z, ey2z2 = float(wq @ y**4), float(wq @ (y**3 * zq)), float(wq @ (y * zq) ** 2)
+    sigma = np.array([
+        [ey2z2 - mu1s**2, (ey3z - mu1s * ey2) / psi2],
+        [(ey3z - mu1s * ey2) / psi2, (ey4 - ey2**2 + 2.0 * ey4 / d) / psi2**2 + 2.0 * ey2**2 / psi2],
+    ]) / n
+    lam, vec = np.linalg.eigh(sigma)
+    axes = (vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T
+    return np.array([mu1s, ey2 / psi2]), axes, _SampleMoments(mu1s, ey2, psi2)
+
+
+def _clip_r(t: np.ndarray, floor: float) -> tuple[float, float]:
+    """(S, R) with R = ||vhat_perp||^2 kept positive (a rule node of a heavy-tailed y^2 can fall below 0)."""
+    return float(t[0]), max(float(t[1]), floor)
+
+
+def _theta_a_rule(second_layer: str, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """The second layer's law as a rule: +-1, or for a Gaussian composite Gauss-Legendre panels
+    split at 0 (G(a) behaves like |a| there, which a Gauss-Hermite rule resolves only slowly)."""
+    if second_layer != "gaussian":
+        return np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+    half = np.asarray(THETA_A_EDGES)
+    return gaussian_panels(np.concatenate([-half[:0:-1], half]), order)
+
+
+@dataclass(frozen=True)
+class _ThetaTerms:
+    """Per node of a (``a``, weights ``pa``): G = E[f], M = E[f^2 (+ spread)], Cov(f, y z) and
+    Cov(f, y^2 / psi2) at given batch statistics (S, R)."""
+
+    a: np.ndarray
+    pa: np.ndarray
+    G: np.ndarray
+    M: np.ndarray
+    cov_u: np.ndarray
+    cov_w: np.ndarray
+
+
+def _theta_terms(act, g_link, S: float, R: float, m: _SampleMoments, fs: FirstStep, N: int, n: int, eta1: float,
+                 alpha1: float, eta2: float, alpha2: float, batch: str, residual: str, second_layer: str,
+                 nodes: tuple) -> _ThetaTerms:
+    """The per-a expectations of :func:`update_theta_energy` at batch statistics (S, R).
+
+    The grid (g, xi, z, zeta) is evaluated one node of a at a time (memory O(product of the other
+    four node counts)); the centred residual's Phi(z, zeta) and its spread need the whole a axis
+    first, so that residual makes two passes."""
     t1 = float(eta1) * N**alpha1 / math.sqrt(N)
-    eta2_full = eta2 * N**alpha2
-    b = math.sqrt(fs.ey2 * fs.var_dsigma / psi2)
-    rules = [gauss_hermite(nodes[0]) if second_layer == "gaussian" else (np.array([-1.0, 1.0]), np.array([0.5, 0.5]))]
-    rules += [gauss_hermite(k) for k in nodes[1:]]
-    (a, g, xi, z, ze), w = broadcast_grid(*rules)  # axes: a, g, xi, z, zeta
+    b = math.sqrt(fs.ey2 * fs.var_dsigma / fs.psi2)
+    a_nodes, pa = _theta_a_rule(second_layer, nodes[0])
+    (g, xi, z, ze), w = broadcast_grid(*[gauss_hermite(k) for k in nodes[1:]])  # axes: g, xi, z, zeta
     y = g_link.f(z)
-    kappa = gamma1 * z + math.sqrt(max(1.0 - gamma1**2, 0.0)) * ze
-    drive = fs.mu1 * math.sqrt(vn2) * kappa + b * xi + (y * act.df(g) / psi2 if batch == "reuse" else 0.0)
-    h = g + t1 * a * drive
+    drive = fs.mu1 * (S * z + math.sqrt(R) * ze) + b * xi + (y * act.df(g) / fs.psi2 if batch == "reuse" else 0.0)
+    sigma_g = act.f(g)
     r, spread = y, 0.0
     if residual == "centered":
-        per_neuron = a * (act.f(h) - act.f(g))
-        wn = np.sum(w, axis=(0, 1, 2), keepdims=True)
-        phi = np.sum(w * per_neuron, axis=(0, 1, 2), keepdims=True) / wn
-        spread = np.sum(w * per_neuron**2, axis=(0, 1, 2), keepdims=True) / wn - phi**2
+        phi, second = 0.0, 0.0
+        for a, p in zip(a_nodes, pa):
+            per_neuron = a * (act.f(g + t1 * a * drive) - sigma_g)
+            phi = phi + p * np.sum(w * per_neuron, axis=(0, 1), keepdims=True)
+            second = second + p * np.sum(w * per_neuron**2, axis=(0, 1), keepdims=True)
+        wn = np.sum(w, axis=(0, 1), keepdims=True)
+        phi, spread = phi / wn, second / wn - (phi / wn) ** 2
         r = y - math.sqrt(N) * phi
-    ds = act.df(h)
-    wa = np.sum(w, axis=(1, 2, 3, 4))
-    G = np.sum(w * r * ds * z, axis=(1, 2, 3, 4)) / wa
-    M = np.sum(w * (r * r + spread) * (ds * z) ** 2, axis=(1, 2, 3, 4)) / wa
-    a_nodes, pa = rules[0]
-    signal = eta2_full**2 * float(np.sum(pa * a_nodes**2 * G**2))
-    noise = eta2_full**2 * float(np.sum(pa * a_nodes**2 * (M - G**2))) / int(n)
-    return ThetaEnergy(signal, noise)
+    sums = np.empty((4, len(a_nodes)))
+    for j, a in enumerate(a_nodes):
+        ds_z = act.df(g + t1 * a * drive) * z
+        f = r * ds_z
+        sums[:, j] = [np.sum(w * f), np.sum(w * (r * r + spread) * ds_z**2), np.sum(w * f * y * z), np.sum(w * f * y * y)]
+    G, M, fu, fy2 = sums / float(np.sum(w))
+    return _ThetaTerms(a_nodes, pa, G, M, fu - G * m.mu1_star, (fy2 - G * m.ey2) / m.psi2)
