@@ -135,6 +135,11 @@ def test_theta_energy_quadrature_is_converged(monkeypatch):
     assert base == pytest.approx(update_theta_energy(*args, batch="reuse", residual="centered").total, rel=3e-3)
 
 
+def test_theta_energy_refuses_a_kinked_activation():
+    with pytest.raises(ValidityError, match="smooth"):
+        update_theta_energy("relu", "he3", 300, 300, 300, 2.0, 0.45, 2.0, 0.4, batch="reuse")
+
+
 def _model_energy(link: str, n: int, draws: int, rng, statistics: str = "own") -> np.ndarray:
     """||(W2 - W1) theta*||^2 drawn from the model that update_theta_energy integrates (tanh,
     Gaussian a, N = d = n, (eta0, alpha) = (2, 0.45) then (2, 0.4), reused batch, r = y), with finite

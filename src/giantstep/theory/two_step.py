@@ -543,9 +543,14 @@ def update_theta_energy(
     sample's own label, carries theta* already in the k = 0 term; the O(N^{alpha1}) centred residual
     also turns the chance alignment S into a signal of the fresh batch. ``learned`` is the signal at
     T_bar: the theta* part that a learned direction carries. Quadrature: Gauss-Legendre panels in a
-    split at 0 (THETA_A_EDGES), Gauss-Hermite in (g, xi, z, zeta) (THETA_NODES).
+    split at 0 (THETA_A_EDGES), Gauss-Hermite in (g, xi, z, zeta) (THETA_NODES): within 2e-3 of
+    finer rules on C5's cells (tanh), 4e-3 for erf with a = +-1; sigma must be smooth (ValidityError
+    for a kinked sigma such as relu, where the rule in g is off by 2-4%).
     """
     act, g_link = activation, link
+    require(not act.kinks, f"theta* energy: sigma must be smooth (the Gauss-Hermite rule in g does not resolve the jump "
+                           f"of sigma' at a kink; '{act.name}' has kinks at {list(act.kinks)}: 2-4% error for relu)",
+            hard=True)
     fs = first_step(act, g_link, d, width, n, eta1, alpha1, residual="label", second_layer=second_layer)
     t_bar, axes, per_sample = _batch_statistics(g_link, int(d), int(n), fs.psi2)
     qa, qb, pq = _batch_rule(THETA_BATCH_NODES)
