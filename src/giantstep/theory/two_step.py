@@ -542,10 +542,9 @@ def update_theta_energy(
     and with the ``centered`` residual the O(N^{alpha_1}) part sqrt(N) Phi, a function of the
     sample's own label, carries theta* already in the k = 0 term; the O(N^{alpha1}) centred residual
     also turns the chance alignment S into a signal of the fresh batch. ``learned`` is the signal at
-    T_bar: the theta* part that a learned direction carries. Quadrature: Gauss-Legendre panels in a
-    split at 0 (THETA_A_EDGES), Gauss-Hermite in (g, xi, z, zeta) (THETA_NODES): within 2e-3 of
-    finer rules on C5's cells (tanh), 4e-3 for erf with a = +-1; sigma must be smooth (ValidityError
-    for a kinked sigma such as relu, where the rule in g is off by 2-4%).
+    T_bar: the theta* part that a learned direction carries. Quadrature (a: Gauss-Legendre panels split
+    at 0; g, xi, z, zeta: Gauss-Hermite, THETA_NODES) within 2e-3 of finer rules on C5's cells, 4e-3
+    for erf, a = +-1; a kinked sigma (relu: the rule in g is 2-4% off) raises ValidityError.
     """
     act, g_link = activation, link
     require(not act.kinks, f"theta* energy: sigma must be smooth (the Gauss-Hermite rule in g does not resolve the jump "
@@ -566,11 +565,17 @@ def update_theta_energy(
     noise = eta2_full**2 * float(pq @ (np.array([t.M for t in grid]) - G**2) @ a2) / int(n)
     correlation = 0.0
     if batch == "reuse":
-        slope = np.einsum("k,ka,kj->aj", pq, G, np.stack([qa, qb], axis=1))  # E[G q] = A grad_T G, per a
-        cov_t = np.stack([center.cov_u, center.cov_w], axis=1)  # Cov(f, t) per a
-        grad_dot_cov = np.sum(slope * (cov_t @ np.linalg.pinv(axes).T), axis=1)
-        correlation = 2.0 * eta2_full**2 * float(a2 @ grad_dot_cov) / int(n)
+        correlation = 2.0 * eta2_full**2 * float(a2 @ _gradient_dot_covariance(G, pq, qa, qb, axes, center)) / int(n)
     return ThetaEnergy(signal, noise, eta2_full**2 * float(center.G**2 @ a2), correlation)
+
+
+def _gradient_dot_covariance(G: np.ndarray, pq: np.ndarray, qa: np.ndarray, qb: np.ndarray, axes: np.ndarray,
+                             center: "_ThetaTerms") -> np.ndarray:
+    """grad_T G . Cov(f, t) per node of a: Stein's identity on the rule, E[G q] = A grad_T G for
+    T = T_bar + A q, and Cov(f, t) = A c (it lies in the range of Sigma), so the product is E[G q] . c."""
+    slope = np.einsum("k,ka,kj->aj", pq, G, np.stack([qa, qb], axis=1))
+    cov_t = np.stack([center.cov_u, center.cov_w], axis=1)
+    return np.sum(slope * (cov_t @ np.linalg.pinv(axes).T), axis=1)
 
 
 THETA_BATCH_NODES = 3  # Gauss-Hermite nodes per principal axis of the first batch's statistics (S, R)
