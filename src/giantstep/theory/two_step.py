@@ -122,7 +122,7 @@ GRID_NODES = 40  # Gauss-Hermite nodes per direction of the sample law (exact fo
 NOISE_NODES = 12  # Gauss-Hermite nodes of the label noise eps (y is linear in it)
 A_NODES = 16  # Gauss-Hermite nodes of a Gaussian second layer
 # update_theta_energy's rule: Gauss-Legendre order per panel of a (THETA_A_EDGES), then Gauss-Hermite
-# nodes of g, xi, z, zeta; relative error <= 1e-3 against (3, 64, 16, 256, 24) on C5's cells (tests)
+# nodes of g, xi, z, zeta; within 2e-3 of (3, 48, 16, 160, 16) (tests), 1e-3 of (3, 64, 16, 256, 24)
 THETA_NODES = (3, 32, 12, 96, 16)
 ROWS = 4096  # (u, v) pairs per block of step2_derivative
 STEPS = {"d": SIZE, "width": SIZE, "n": SIZE, "eta1": NONNEGATIVE, "alpha1": GROWING_STEP_EXPONENT,
@@ -526,7 +526,7 @@ def update_theta_energy(
     the off-diagonal part of ||vhat_perp||^2, variance 2 (E y^2)^2 / (psi2 n)): T ~ N(T_bar, Sigma /
     n), T_bar = (mu1*, E y^2 / psi2), Sigma_SS = E[y^2 z^2] - mu1*^2, Sigma_SR = (E[y^3 z] - mu1*
     E y^2) / psi2, Sigma_RR = (Var y^2 + 2 E y^4 / d) / psi2^2 + 2 (E y^2)^2 / psi2. E_T is a
-    THETA_BATCH_NODES^2-point Gauss-Hermite rule on the principal axes of Sigma / n: for IE >= 2
+    5-point rule (:func:`_batch_rule`) on the principal axes of Sigma / n: for IE >= 2
     S is the O(n^{-1/2}) chance alignment of vhat with theta*, whose sign is random, and R moves
     by O(n^{-1/2}) relative (Var y^2 is large for He3: a 34% spread at n = 800). On a reused batch
     the same samples make both T and the step-2 average, so (1/n) sum_mu f_mu(T_{-mu}) correlates
@@ -534,8 +534,8 @@ def update_theta_energy(
     (T_{-lambda} - T_bar)] = grad F . Cov(f, t) / n, the ``correlation`` term (grad_T G by Stein's
     identity from the same rule, E[G q] = A grad G for T = T_bar + A q). The O(1/n) terms of the
     neuron's own bulk part (its norm's fluctuation, its theta* alignment) and of g's theta*
-    component <w_i, theta*> z are left out: together < 0.3% of the energy in the checks of the
-    tests (He3, reused batch, d = 800).
+    component <w_i, theta*> z are left out: +0.1% and -0.2% of the energy in a paired simulation
+    (He3, reused batch, d = 800, 300 seeds; docs/theory.md, section 9).
 
     For a fresh batch and information exponent >= 2 the signal vanishes at S = 0 (kappa is independent
     of z); on a reused batch the self term makes G(a) carry E[y^{j+1} z] (docs/theory.md, section 9),
