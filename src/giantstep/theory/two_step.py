@@ -551,11 +551,11 @@ def update_theta_energy(
                            f"of sigma' at a kink; '{act.name}' has kinks at {list(act.kinks)}: 2-4% error for relu)",
             hard=True)
     fs = first_step(act, g_link, d, width, n, eta1, alpha1, residual="label", second_layer=second_layer)
-    t_bar, axes, per_sample = _batch_statistics(g_link, int(d), int(n), fs.psi2)
+    t_bar, axes = _batch_statistics(g_link, int(d), int(n), fs.psi2)
     qa, qb, pq = _batch_rule(THETA_BATCH_NODES)
     args = (fs, int(width), int(n), eta1, alpha1, eta2, alpha2, batch, residual, second_layer, nodes)
     floor = 1e-3 * t_bar[1]
-    grid = [_theta_terms(act, g_link, *_clip_r(t_bar + axes @ np.array([x, y]), floor), per_sample, *args)
+    grid = [_theta_terms(act, g_link, *_clip_r(t_bar + axes @ np.array([x, y]), floor), t_bar[0], *args)
             for x, y in zip(qa, qb)]
     center = grid[0]  # every rule starts at q = 0
     a2 = center.pa * center.a**2
@@ -598,16 +598,7 @@ def _batch_rule(nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 THETA_A_EDGES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, HALF_RANGE)
 
 
-@dataclass(frozen=True)
-class _SampleMoments:
-    """Per-sample moments of the first batch's statistics t = (y z, y^2 / psi2)."""
-
-    mu1_star: float
-    ey2: float
-    psi2: float
-
-
-def _batch_statistics(g_link, d: int, n: int, psi2: float) -> tuple[np.ndarray, np.ndarray, _SampleMoments]:
+def _batch_statistics(g_link, d: int, n: int, psi2: float) -> tuple[np.ndarray, np.ndarray]:
     """T_bar = (mu1*, E y^2 / psi2) and A = (Sigma / n)^{1/2} (symmetric square root) of the first
     batch's statistics T = (<vhat, theta*>, ||vhat_perp||^2) (:func:`update_theta_energy`)."""
     zq, wq = gauss_hermite(80)
@@ -620,7 +611,7 @@ def _batch_statistics(g_link, d: int, n: int, psi2: float) -> tuple[np.ndarray, 
     ]) / n
     lam, vec = np.linalg.eigh(sigma)
     axes = (vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T
-    return np.array([mu1s, ey2 / psi2]), axes, _SampleMoments(mu1s, ey2, psi2)
+    return np.array([mu1s, ey2 / psi2]), axes
 
 
 def _clip_r(t: np.ndarray, floor: float) -> tuple[float, float]:
@@ -650,7 +641,7 @@ class _ThetaTerms:
     cov_w: np.ndarray
 
 
-def _theta_terms(act, g_link, S: float, R: float, m: _SampleMoments, fs: FirstStep, N: int, n: int, eta1: float,
+def _theta_terms(act, g_link, S: float, R: float, mu1s: float, fs: FirstStep, N: int, n: int, eta1: float,
                  alpha1: float, eta2: float, alpha2: float, batch: str, residual: str, second_layer: str,
                  nodes: tuple) -> _ThetaTerms:
     """The per-a expectations of :func:`update_theta_energy` at batch statistics (S, R).
@@ -681,4 +672,4 @@ def _theta_terms(act, g_link, S: float, R: float, m: _SampleMoments, fs: FirstSt
         f = r * ds_z
         sums[:, j] = [np.sum(w * f), np.sum(w * (r * r + spread) * ds_z**2), np.sum(w * f * y * z), np.sum(w * f * y * y)]
     G, M, fu, fy2 = sums / float(np.sum(w))
-    return _ThetaTerms(a_nodes, pa, G, M, fu - G * m.mu1_star, (fy2 - G * m.ey2) / m.psi2)
+    return _ThetaTerms(a_nodes, pa, G, M, fu - G * mu1s, (fy2 - G * fs.ey2) / fs.psi2)  # Cov(f, y z), Cov(f, y^2/psi2)
