@@ -82,7 +82,7 @@ BELOW = 0.8  # not counted: theta <= BELOW x the BBP threshold
 HE3_OVER_HE2_NOISE = 7.0 / 5.0  # the update bulk's energy along He3(a) vs He2(a): E[a^2 He_j^2] / j! = 7, 5
 SIZES = {
     "quick": {"d": 512, "grid_seeds": 8, "ladder": [256, 512, 1024], "ladder_seeds": 16},
-    "full": {"d": 2048, "grid_seeds": 16, "ladder": [512, 1024, 2048, 4096], "ladder_seeds": 24},
+    "full": {"d": 2048, "grid_seeds": 16, "ladder": [512, 1024, 2048, 4096], "ladder_seeds": 32},
 }
 
 
