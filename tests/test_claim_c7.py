@@ -24,21 +24,25 @@ def test_claim_object_and_sweeps_validate():
     from giantstep.engine.sweep import load_sweep
 
     assert c7.CLAIM.id == "C7"
-    names = {f"{kind}_{key}" for kind in ("ladder", "curve", "spectra") for key in ("k1", "k2")}
+    names = {f"{kind}_{key}" for kind in ("ladder", "curve", "spectra") for key in ("k1", "k2", "stair")}
     for mode in ("quick", "full"):
         sw = c7.sweeps(mode)
         assert set(sw) == names
         for name, mapping in sw.items():
             spec = load_sweep(mapping, name=f"c7_{name}")
             assert len(spec.cells) > 0
-            assert mapping["base"]["gd"]["rho"] == (c7.RHO if name.startswith("curve") else c7.RHO_LADDER)
+            if name.endswith("stair"):  # one step from w = 0: the Hessian after it, whatever the phase-end rule
+                assert mapping["base"]["gd"]["steps"] == 1 and mapping["base"]["init_scale"] == 0.0
+            else:
+                assert mapping["base"]["gd"]["rho"] == (c7.RHO if name.startswith("curve") else c7.RHO_LADDER)
         for key in c7.TARGETS:  # the fit needs two sizes (1/d extrapolation) and seeds to bootstrap
             assert len(sw[f"curve_{key}"]["grid"]["d"]) == 2 and sw[f"curve_{key}"]["seeds"] >= 8
     quick = c7.sweeps("quick")
     runs = sum(len(v["grid"]["delta"]) * len(v["grid"].get("d", [0])) * v["seeds"] for v in quick.values())
-    # cost of one run ~ n d^2 flop (forming the Hessian); measured ~4.5e9 flop/s per core: 4e11 ~ 90 core-seconds
+    # cost of one run ~ n d^2 flop (forming the Hessian); ~1.0e12 in all (the staircase's curve 5.9e11 of it),
+    # measured 75 s for all 593 runs on 2 cores
     cost = sum(dl * d ** 3 * v["seeds"] for v in quick.values() for dl in v["grid"]["delta"] for d in v["grid"].get("d", [v["base"]["d"]]))
-    assert runs <= 400 and cost <= 4e11
+    assert runs <= 600 and cost <= 1.1e12
 
 
 def test_predictions(pred):
@@ -49,9 +53,13 @@ def test_predictions(pred):
     # in tests/theory/test_spectral_threshold.py)
     assert pred["k1"]["delta_T"] == pytest.approx(0.64985, abs=1e-4)
     assert pred["k2"]["delta_T"] == pytest.approx(1.46969, abs=1e-4)
-    for key in ("k1", "k2"):
+    # the staircase (theory.one_step_hessian; tests/theory/test_one_step_hessian.py): the next direction's
+    # threshold with the finite-delta law of the step, and the population-fit law's, far below it
+    assert pred["stair"]["delta_T"] == pytest.approx(10.306, abs=0.02)
+    assert pred["stair"]["delta_T_population"] == pytest.approx(2.3879, abs=1e-3)
+    for key in ("k1", "k2", "stair"):
         p = pred[key]
-        assert p["delta_T"] >= p["delta_alg"]
+        assert p["delta_T"] >= p.get("delta_alg", 0.0)
         x, c = np.array(p["shape"]["x"]), np.array(p["shape"]["cos2"])
         assert x[0] == 1.0 and c[0] == 0.0 and np.all(np.diff(c) > 0)  # C(x) = 0 at the threshold, then rises
         # the shape at x = delta / delta_T is the cos^2 predicted at delta (same theory, independent call)
@@ -120,9 +128,10 @@ def _synthetic_frames(pred, mode="quick", noise=0.01, bias=0.0, delta_nn=None):
                     c2 = _shape_value(p["shape"], dl / (p["delta_T"] * scale)) + bias * 400 / d
                     for seed in range(seeds):
                         row += 1
+                        c2_seed, value = c2 + noise * rng.standard_normal(), pt["hess_min"] * (1 + noise * rng.standard_normal())
                         rows.append({"row_id": row, "status": "done", "delta": dl, "d": d, "seed": seed,
-                                     "outlier_overlap_theta": c2 + noise * rng.standard_normal(),
-                                     "hess_outlier_mean": pt["hess_min"] * (1 + noise * rng.standard_normal()),
+                                     "outlier_overlap_theta": c2_seed, "hess_outlier_mean": value,
+                                     "next_overlap": c2_seed, "next_value": value,
                                      "hess_gap": pt["gap"], "final_best_overlap": 0.5})
             frames[f"{kind}_{key}"] = pd.DataFrame(rows)
         frames[f"spectra_{key}"] = pd.DataFrame(
@@ -156,7 +165,11 @@ def test_verdict_passes_on_planted_truth_and_flips_on_planted_errors(pred, tmp_p
     row = _row(out, "k=1: delta_NN (whole-curve fit")
     assert row.passed and row.measured == pytest.approx(pred["k1"]["delta_T"], abs=0.01)
 
-    for key, wrong_value in (("k1", 0.5), ("k2", 1.0), ("k1", 0.75)):  # delta_T at delta_alg, or 15% high
+    row = _row(out, "staircase (next direction): delta_NN")
+    assert row.passed and row.measured == pytest.approx(pred["stair"]["delta_T"], rel=0.02)
+    stair_pop = pred["stair"]["delta_T_population"]
+    for key, wrong_value in (("k1", 0.5), ("k2", 1.0), ("k1", 0.75), ("stair", stair_pop), ("stair", 1.15 * pred["stair"]["delta_T"])):
+        # delta_T at delta_alg, or 15% high; the staircase's at the population-fit law's, or 15% high
         wrong = copy.deepcopy(pred)
         wrong[key]["delta_T"] = wrong_value
         assert c7.analyse(ctx, wrong).verdict == "FAIL", (key, wrong_value)
@@ -170,9 +183,13 @@ def test_verdict_passes_on_planted_truth_and_flips_on_planted_errors(pred, tmp_p
     for dl in c7.TARGETS["k2"]["curve"]:
         wrong["k2"]["points"][repr(float(dl))]["hess_min"] *= 1.1  # wrong outlier location
     assert c7.analyse(ctx, wrong).verdict == "FAIL"
+    wrong = copy.deepcopy(pred)
+    for dl in c7.TARGETS["stair"]["curve"]:
+        wrong["stair"]["points"][repr(float(dl))]["hess_min"] *= 1.1  # the staircase's outlier 10% off
+    assert c7.analyse(ctx, wrong).verdict == "FAIL"
 
     # data whose threshold is delta_alg (a network learning at the algorithmic threshold) fail against delta_T
-    shifted = _synthetic_frames(pred, delta_nn={"k1": 0.5, "k2": pred["k2"]["delta_T"]})
+    shifted = _synthetic_frames(pred, delta_nn={"k1": 0.5, "k2": pred["k2"]["delta_T"], "stair": pred["stair"]["delta_T"]})
     out = c7.analyse(ClaimContext("quick", tmp_path, shifted, array_loader=_arrays), pred)
     assert out.verdict == "FAIL" and _row(out, "k=1: delta_NN (whole").measured == pytest.approx(0.5, abs=0.01)
 
@@ -190,10 +207,12 @@ def test_committed_quick_run_tells_delta_T_from_delta_alg(pred, tmp_path):
     stated = json.loads((DATA / "quick_power.json").read_text())["C7"]["detectable_relative_error"]
     assert stated is not None and stated <= 0.15  # the quick-mode target of issue 13
     for key in c7.TARGETS:
-        row = _row(c7.analyse(ctx, pred), f"k={c7.TARGETS[key]['k']}: delta_NN (whole")
-        assert row.tolerance < 0.5 * (pred[key]["delta_T"] - pred[key]["delta_alg"])  # resolution finer than the gap
+        stair = key == "stair"  # told apart from the population-fit law's threshold instead of delta_alg
+        other = pred[key]["delta_T_population"] if stair else pred[key]["delta_alg"]
+        row = _row(c7.analyse(ctx, pred), "staircase (next direction): delta_NN" if stair else f"k={c7.TARGETS[key]['k']}: delta_NN (whole")
+        assert row.tolerance < 0.5 * (pred[key]["delta_T"] - other)  # resolution finer than the gap
         wrong = copy.deepcopy(pred)
-        wrong[key]["delta_T"] = pred[key]["delta_alg"]
+        wrong[key]["delta_T"] = other
         assert c7.analyse(ctx, wrong).verdict == "FAIL", key
 
 
@@ -207,6 +226,7 @@ def test_real_small_runs(pred, tmp_path, monkeypatch):
     targets = copy.deepcopy(c7.TARGETS)
     targets["k1"].update(ladder=[0.6, 3.0], curve=[2.0, 3.9])
     targets["k2"].update(ladder=[1.2, 5.0], curve=[4.4, 8.8])
+    targets["stair"].update(ladder=[8.0, 21.0], curve=[12.0, 21.0])
     monkeypatch.setattr(c7, "TARGETS", targets)
     frames, arrays, row = {}, {}, 0
     for name, sw in c7.sweeps("quick").items():
@@ -217,7 +237,7 @@ def test_real_small_runs(pred, tmp_path, monkeypatch):
                     cfg = copy.deepcopy(sw["base"])
                     cfg.update(d=d, delta=dl, seed=seed)
                     res = run(validate(PhaseConfig, cfg))
-                    if name.startswith("curve"):  # b - mean y decays as 0.8^t: 0.8^42 < 1e-4
+                    if name.startswith("curve") and not name.endswith("stair"):  # b - mean y decays as 0.8^t: 0.8^42 < 1e-4
                         assert res.metrics["phase_end_step"] == 42
                     row += 1
                     rows.append({"row_id": row, "status": "done", "delta": dl, "d": d, "seed": seed, **res.metrics})
@@ -229,6 +249,7 @@ def test_real_small_runs(pred, tmp_path, monkeypatch):
     loc = _row(out, "k=1: mean of the 1 smallest Hessian eigenvalues")
     assert loc.measured is not None and loc.measured < 0
     assert math.isfinite(_row(out, "k=1: delta_NN (whole").measured)
+    assert _row(out, "staircase (next direction): Hessian eigenvalue").measured < 0  # negative: a descent direction
     wrong = copy.deepcopy(pred)
     for dl in (2.0, 3.9):
         wrong["k1"]["points"][repr(dl)]["hess_min"] = 5.0  # a positive "outlier": must fail

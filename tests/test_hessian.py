@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,32 @@ def test_planted_outlier_report():
     W[1, 3] = 1.0
     rep2 = outlier_report(Eigs(vals, vecs), m, d, theta, W)
     assert rep2.learned == 1 and rep2.overlap_new == pytest.approx(0.0) and rep2.overlap_theta == pytest.approx(1.0)
+
+
+def test_next_direction_is_the_eigenpair_along_the_new_directions():
+    # k = 2, theta_1 learned by the neuron; the planted eigenvector along theta_2 is the third smallest (below
+    # it: one along theta_1, one random): next_* picks it, with its eigenvalue and its mass in theta_2 (0.81)
+    d, m = 30, 1
+    theta = np.eye(d)[:, [4, 9]]
+    W = np.zeros((m, d))
+    W[0, 4] = 2.0
+    P = m * d
+    rng = np.random.default_rng(0)
+    vals = np.sort(rng.uniform(-1.0, 1.0, P))
+    vecs = np.linalg.qr(rng.standard_normal((P, P)))[0]
+    vecs[:, 0] = np.eye(P)[4]
+    v = np.zeros(P)
+    v[9], v[11] = 0.9, math.sqrt(1 - 0.81)
+    vecs[:, 2] = v
+    rep = outlier_report(Eigs(vals, vecs), m, d, theta, W)
+    assert rep.learned == 1 and rep.next_index == 2
+    assert rep.next_value == vals[2] and rep.next_overlap == pytest.approx(0.81)
+    full = outlier_report(Eigs(vals, vecs), m, d, theta, np.zeros((m, d)))  # nothing learned: theta_1 counts too
+    assert full.next_index == 0 and full.next_overlap == pytest.approx(1.0)
+    W2 = np.zeros((2, d))  # two neurons, one per direction: both learned, no next direction
+    W2[0, 4], W2[1, 9] = 2.0, 2.0
+    done = outlier_report(Eigs(np.linspace(-1, 1, 2 * d), np.eye(2 * d)), 2, d, theta, W2)
+    assert done.learned == 2 and done.next_index == -1 and math.isnan(done.next_value)
 
 
 def test_learned_directions_ignores_tiny_neurons():

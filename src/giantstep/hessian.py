@@ -240,6 +240,11 @@ class OutlierReport:
                     orthogonal to the learned directions (random baseline ~ (k - learned)/d).
     overlap_theta : same with all of span(Theta*).
     learned       : number of already-learned target directions.
+    next_index    : among all the eigenpairs examined, the one whose eigenvector has the largest squared
+                    mass in the new directions (-1 when every target direction is learned): the
+                    outlier along the next direction, which need not be the smallest eigenvalue
+                    (e.g. after a gradient step, below an outlier along the learned one).
+    next_value, next_overlap : its eigenvalue and that squared mass (NaN when next_index is -1).
     """
 
     values: np.ndarray
@@ -249,6 +254,9 @@ class OutlierReport:
     overlap_new: float
     overlap_theta: float
     learned: int
+    next_index: int = -1
+    next_value: float = float("nan")
+    next_overlap: float = float("nan")
 
 
 def learned_directions(W: np.ndarray, theta: np.ndarray, tol: float = 0.5, min_norm: float = 1e-2) -> np.ndarray:
@@ -291,4 +299,11 @@ def outlier_report(eigs: Eigs, m: int, d: int, theta: np.ndarray, W: np.ndarray,
         U = eigs.vectors[: m * d, i].reshape(m, d)
         ov_new += float(np.sum((U @ theta_new) ** 2))
         ov_all += float(np.sum((U @ theta) ** 2))
-    return OutlierReport(vals, q, float(vals[q] - vals[q - 1]), float(vals[q]), ov_new / q, ov_all / q, l)
+    nxt, nxt_val, nxt_ov = -1, float("nan"), float("nan")
+    if theta_new.shape[1]:
+        mass = np.array([float(np.sum((eigs.vectors[: m * d, i].reshape(m, d) @ theta_new) ** 2))
+                         for i in range(vals.size)])
+        nxt = int(np.argmax(mass))
+        nxt_val, nxt_ov = float(vals[nxt]), float(mass[nxt])
+    return OutlierReport(vals, q, float(vals[q] - vals[q - 1]), float(vals[q]), ov_new / q, ov_all / q, l,
+                         nxt, nxt_val, nxt_ov)

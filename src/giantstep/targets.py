@@ -8,6 +8,8 @@ is built from a scalar link g (registry of :mod:`giantstep.activations`) and a `
     sum        (1/sqrt(k)) sum_i g(z_i)                       (k = 1: y = g(z))
     product    g(z_1) * z_2 * ... * z_k                       (k >= 2; g = linear gives z1 z2)
     staircase  (1/sqrt(k)) [g(z_1) + z_1 z_2 + ... + z_1...z_k]  (k >= 2)
+    gated      g(z_1) prod_{j>=2} sqrt(e) cos(z_j)                 (k >= 2; E[sqrt(e) cos(z)] = 1; for odd
+               g, z_2..z_k are invisible to every correlation E[y h(z_j)], visible only once z_1 is known)
     committee  sign(sum_i sign(z_i)) for odd k; mean of sign(z_i) for even k (g unused)
     norm       g applied to ||z||/sqrt(k) ... precisely g_k(z) = g(||z||_2) (phase retrieval:
                g = square gives ||z||^2)
@@ -29,7 +31,7 @@ from .activations import Activation, get_activation
 from .linalg import chunk_slices
 from .seeding import stream
 
-COMBINES = ("sum", "product", "staircase", "committee", "norm")
+COMBINES = ("sum", "product", "staircase", "gated", "committee", "norm")
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +83,8 @@ def multi_index_link(link: Activation, combine: str, Z: np.ndarray) -> np.ndarra
             run = run * Z[:, j]
             out = out + run
         return out / math.sqrt(k)
+    if combine == "gated":
+        return link.f(Z[:, 0]) * np.prod(math.exp(0.5) * np.cos(Z[:, 1:]), axis=1)
     if combine == "committee":
         votes = np.sign(Z).sum(axis=1)
         return np.sign(votes) if k % 2 else votes / k

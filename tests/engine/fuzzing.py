@@ -104,7 +104,7 @@ def teacher(k_max: int = 3) -> st.SearchStrategy:
     return either(some_of({
         "link": either(FUNCTIONS), "k": either(st.integers(1, k_max)),
         "noise": either(st.sampled_from([0.0, 0.1, 1.0, 1e200])),
-        "combine": either(st.sampled_from(["sum", "product", "staircase", "committee", "norm"])),
+        "combine": either(st.sampled_from(["sum", "product", "staircase", "gated", "committee", "norm"])),
     }))
 
 

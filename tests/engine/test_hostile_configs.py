@@ -288,6 +288,7 @@ def test_a_run_that_cannot_fit_in_memory_is_refused_with_the_estimate(tmp_path):
 @pytest.mark.parametrize("config, field", [
     (dict(SMALL, teacher={"k": 1, "combine": "product"}), "teacher.k"),
     (dict(SMALL, teacher={"k": 1, "combine": "staircase"}), "teacher.k"),
+    (dict(SMALL, teacher={"k": 1, "combine": "gated"}), "teacher.k"),
     (dict(SMALL, teacher={"k": 99}), "teacher.k"),
     (dict(SMALL, second_layer="symmetric", width=15), "width"),
     (dict(SMALL, steps=[{"eta0": 1.0}, {"eta0": 1.0, "batch": "fresh", "reuse_step": 0}]), "steps.1.reuse_step"),

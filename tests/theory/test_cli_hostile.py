@@ -62,6 +62,9 @@ COMMANDS = {
                             "--delta": ["2", "0.5"], "--upper": ["3", "inf"], "--lower": ["-1", "-inf"],
                             "--shift": ["1", "0"], "--scale": ["1", "-1", "0"], "--k": ["1", "2", "4"],
                             "--combine": ["sum", "norm", "x"]}, ["--upper", "3", "--shift", "1"]),
+    "next-direction": ({"--link": ["3*tanh", "tanh", "he1", "0*relu", "nosuch"], "--activation": ["tanh", "square", "relu"],
+                        "--eta": ["1", "0.5", "1e8"], "--delta": ["20", "0.5", "12"], "--combine": ["gated", "sum", "x"],
+                        "--population": ["true"]}, ["--no-threshold"]),
 }
 
 

@@ -21,6 +21,19 @@ of :mod:`giantstep.theory.spectral_threshold` for T(y) = y - E[y]: threshold del
 location -2 zeta(lambda*) and cos^2(delta). delta_alg (docs/phase_transitions.md) is 1/2 for k = 1
 and 1 for k = 2 (tanh is injective on [0, inf), so these equal the phase-retrieval values k/2).
 
+The staircase (third target, ``stair``; docs/phase_transitions.md, "The staircase"): a first phase that
+learns one direction, then the Hessian's outlier along the next. y = 3 tanh(z_1) sqrt(e) cos(z_2)
+(``combine: gated``: z_2 is invisible to every correlation of y with a function of z_2), one tanh
+neuron (a = 1) at w = 0, b = 0, one full-batch gradient step of size ETA_STAIR = 1 on (w, b) -- it
+learns z_1 -- and the Hessian in w there, H = -D_T with T = sigma''(u) (y - sigma(u) - b_1) -
+sigma'(u)^2, u = <w_1, x>: a preprocessing that depends on the learned coordinate.
+:mod:`giantstep.theory.one_step_hessian` derives the law of T at finite delta (the step's noise
+direction and each sample's own term) and predicts the outlier along theta_2 (eigenvalue, cos^2) and
+its threshold delta_T = 10.31; the population-fit preprocessing (the learned direction exact)
+predicts 2.39 instead. Measured: the eigenpair of H with the largest mass on theta_2
+(``next_value``, ``next_overlap``), on a curve at x = delta / delta_T ~ 1.2-2 (the outlier is
+negative there), fitted by the same estimator.
+
 Measurement of delta_NN: the whole cos^2 curve. The spectral theory predicts the outlier cos^2 as a
 function of x = delta / delta_T alone, C(x) (0 for x <= 1; the ``shape`` of :func:`predict`). The
 measured curve, cos^2 of the bottom-k Hessian eigenvectors with span(Theta*) at the deltas of the
@@ -46,7 +59,10 @@ eigenvalues of the Hessian and (iv) the mean over the ladder of the outlier cos^
 in 1/d from d_prev, d_max as v_inf = (r v(d_max) - v(d_prev)) / (r - 1) (the O(1/d) bias of a
 spiked spectrum; the mean of the k degenerate outliers because their minimum is biased by
 O(d^{-1/2})), tolerance t99 * propagated stderr; (v) delta_NN at each size (with the chi^2/dof of
-the fitted shape) and the final overlap after training are reported, not decided. A planted delta_T = delta_alg (0.50 for k = 1, 1.0 for
+the fitted shape) and the final overlap after training are reported, not decided. For the staircase:
+(i) against its delta_T (the note states how many resolutions separate delta_NN from the
+population-fit threshold), (iii)-(iv) for the eigenpair along theta_2, (v); no delta_alg row (it
+concerns the first direction: 0 here, z_1 having a linear part). A planted delta_T = delta_alg (0.50 for k = 1, 1.0 for
 k = 2) fails row (i) (tests/test_claim_c7.py).
 """
 
@@ -64,10 +80,22 @@ from .registry import register
 
 TARGETS = {
     "k1": {"link": "tanh", "k": 1, "combine": "norm", "noise": 0.0, "label": r"$y=\tanh|z|$ ($k=1$)",
-           "ladder": [0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0], "curve": [2.0, 2.6, 3.2, 3.9]},
+           "protocol": "saddle", "ladder": [0.4, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0], "curve": [2.0, 2.6, 3.2, 3.9]},
     "k2": {"link": "tanh", "k": 2, "combine": "norm", "noise": 0.0, "label": r"$y=\tanh\|z\|$ ($k=2$)",
-           "ladder": [0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0], "curve": [4.4, 5.9, 7.3, 8.8]},
+           "protocol": "saddle", "ladder": [0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0, 5.0], "curve": [4.4, 5.9, 7.3, 8.8]},
+    # the staircase: one gradient step (lr ETA_STAIR) learns z_1, the Hessian's outlier reveals z_2
+    "stair": {"link": "3*tanh", "k": 2, "combine": "gated", "noise": 0.0,
+              "label": r"$y=3\tanh(z_1)\sqrt{e}\cos z_2$, after one step", "protocol": "one_step",
+              "ladder": [4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0], "curve": [12.0, 14.0, 17.0, 21.0],
+              # full: n = delta d up to 21 d makes d = 2000 cost 9-20 s per run (Lanczos); its per-seed cos^2
+              # scatter is small (sd 0.009 at d = 400, delta = 20), so smaller sizes and fewer seeds suffice
+              "sizes": {"full": {"curve_d": [800, 1600], "curve_seeds": 12}}},
 }
+ETA_STAIR = 1.0  # the staircase's gradient step: u = <w_1, x> ~ 1.8 z_1 + noise (theory.one_step_hessian)
+# the Hessian's outlier metrics and the activation per protocol: at the saddle the bottom k eigenpairs;
+# after the step the eigenpair along the new direction (hessian.OutlierReport.next_*)
+METRICS = {"saddle": {"value": "hess_outlier_mean", "cos2": "outlier_overlap_theta", "activation": "square"},
+           "one_step": {"value": "next_value", "cos2": "next_overlap", "activation": "tanh"}}
 # ladder: the whole delta range at small d (figures, final overlap after GD); curve: the delta_NN fit,
 # x = delta / delta_T ~ 3-6, at the two sizes of the 1/d extrapolation, with more seeds
 SIZES = {
@@ -76,8 +104,9 @@ SIZES = {
     "full": {"d": [200, 400], "seeds": 6, "steps": 600, "spectra_d": 400,
              "curve_d": [1000, 2000], "curve_seeds": 16, "curve_steps": 50, "hessian_method": "lanczos"},
 }
-SPECTRA_DELTAS = {"k1": [0.4, 1.0, 3.0], "k2": [1.2, 2.5, 5.0]}
+SPECTRA_DELTAS = {"k1": [0.4, 1.0, 3.0], "k2": [1.2, 2.5, 5.0], "stair": [8.0, 12.0, 21.0]}
 SHAPE_X = (1.0, 40.0, 121)  # the predicted cos^2 shape C(x), x = delta / delta_T, on a geometric grid
+SHAPE_X_STAIR = (1.0, 4.0, 61)  # the staircase's (its theory costs ~0.15 s per delta; the curve reaches x ~ 2)
 HESS_EIGS = 40
 CURVE_EIGS = 8
 BOOTSTRAP = 400
@@ -90,9 +119,17 @@ RHO_LADDER = 0.01
 
 def _base(mode: str, key: str, steps: int, eigs: int, method: str = "auto", rho: float = RHO_LADDER) -> dict:
     t = TARGETS[key]
+    if t["protocol"] == "one_step":  # w = 0, b = 0, one full-batch step of size ETA_STAIR, the Hessian there
+        return {
+            "kind": "phase", "d": sizes_of(mode, key)["d"][0], "delta": t["ladder"][0], "width": 1, "activation": "tanh",
+            "second_layer": "ones", "output_bias": True, "init_scale": 0.0,
+            "teacher": {"link": t["link"], "k": t["k"], "combine": t["combine"], "noise": t["noise"]},
+            "gd": {"lr": ETA_STAIR, "steps": 1, "record_every": 1}, "hessian": {"eigs": eigs, "method": method},
+            "theory": False,
+        }
     return {
         "kind": "phase",
-        "d": SIZES[mode]["d"][0],
+        "d": sizes_of(mode, key)["d"][0],
         "delta": t["ladder"][0],
         "width": 1,
         "activation": "square",
@@ -107,9 +144,9 @@ def _base(mode: str, key: str, steps: int, eigs: int, method: str = "auto", rho:
 
 
 def sweeps(mode: str) -> dict[str, dict]:
-    s = SIZES[mode]
     out = {}
     for key, t in TARGETS.items():
+        s = sizes_of(mode, key)
         out[f"ladder_{key}"] = {"base": _base(mode, key, s["steps"], HESS_EIGS), "grid": {"delta": t["ladder"], "d": s["d"]},
                                 "seeds": s["seeds"]}
         out[f"curve_{key}"] = {"base": _base(mode, key, s["curve_steps"], CURVE_EIGS, s["hessian_method"], RHO),
@@ -118,6 +155,11 @@ def sweeps(mode: str) -> dict[str, dict]:
         base["d"] = s["spectra_d"]
         out[f"spectra_{key}"] = {"base": base, "grid": {"delta": SPECTRA_DELTAS[key]}, "seeds": 1}
     return out
+
+
+def sizes_of(mode: str, key: str) -> dict:
+    """SIZES[mode] with the target's own overrides (TARGETS[key]["sizes"][mode])."""
+    return {**SIZES[mode], **TARGETS[key].get("sizes", {}).get(mode, {})}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -140,6 +182,9 @@ def predict(mode: str) -> dict:
 
     out: dict = {}
     for key, t in TARGETS.items():
+        if t["protocol"] == "one_step":
+            out[key] = _predict_one_step(key)
+            continue
         T = _preprocessing(key)
         law = (t["link"], T, t["noise"], t["k"], t["combine"])
         if t["k"] == 1:
@@ -160,6 +205,27 @@ def predict(mode: str) -> dict:
         out[key] = {"delta_alg": da, "delta_T": dT, "shift": T.shift, "points": pts, "label": t["label"], "k": t["k"],
                     "shape": {"x": xs.tolist(), "cos2": shape}}
     return out
+
+
+def _predict_one_step(key: str) -> dict:
+    """The staircase's predictions (theory.one_step_hessian): delta_T of the next direction, the Hessian's
+    outlier along it (eigenvalue, bulk edge, cos^2) at every delta used, the cos^2 shape, and for
+    contrast the threshold of the population-fit preprocessing (learned direction exact, no noise)."""
+    from ..theory.one_step_hessian import next_direction, next_direction_threshold
+
+    t = TARGETS[key]
+    args = (t["link"], METRICS["one_step"]["activation"], ETA_STAIR)
+    dT = next_direction_threshold(*args, t["combine"])
+    grid = np.linspace(min(t["ladder"]), max(t["ladder"] + t["curve"]), 24).tolist() + [dT * 1.0005]
+    pts = {}
+    for dl in sorted(set(grid) | set(t["ladder"]) | set(t["curve"]) | set(SPECTRA_DELTAS[key])):
+        p = next_direction(*args, dl, t["combine"])
+        pts[repr(float(dl))] = {"cos2": p.cos2, "hess_min": p.hess_value, "hess_edge": p.hess_edge,
+                                "gap": p.hess_edge - p.hess_value}
+    xs = np.geomspace(*SHAPE_X_STAIR)
+    shape = [0.0] + [next_direction(*args, dT * x, t["combine"]).cos2 for x in xs[1:]]
+    return {"delta_T": dT, "delta_T_population": next_direction_threshold(*args, t["combine"], finite_delta=False), "eta": ETA_STAIR,
+            "points": pts, "label": t["label"], "k": t["k"], "shape": {"x": xs.tolist(), "cos2": shape}}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,10 +283,11 @@ def _cells(frame, metric: str) -> list[tuple[float, np.ndarray]]:
     return [(dl, v[np.isfinite(v)]) for dl, v in out]
 
 
-def fit_with_bootstrap(frame, shape: dict, seed: int, boot: int = BOOTSTRAP) -> tuple[float, np.ndarray]:
-    """(delta_NN fitted to one size's cell means of the outlier cos^2, ``boot`` replicate fits in which
-    the seeds of every cell are resampled with replacement, independently across cells)."""
-    cells = _cells(frame, "outlier_overlap_theta")
+def fit_with_bootstrap(frame, shape: dict, seed: int, boot: int = BOOTSTRAP,
+                       metric: str = "outlier_overlap_theta") -> tuple[float, np.ndarray]:
+    """(delta_NN fitted to one size's cell means of the outlier cos^2 ``metric``, ``boot`` replicate fits in
+    which the seeds of every cell are resampled with replacement, independently across cells)."""
+    cells = _cells(frame, metric)
     if len(cells) < 2 or any(v.size < 2 for _, v in cells):
         return math.nan, np.full(boot, math.nan)
     deltas = np.array([dl for dl, _ in cells])
@@ -230,10 +297,10 @@ def fit_with_bootstrap(frame, shape: dict, seed: int, boot: int = BOOTSTRAP) -> 
     return est, fit_delta_nn(deltas, reps, shape)
 
 
-def fit_chi2(frame, shape: dict, dnn: float) -> float:
+def fit_chi2(frame, shape: dict, dnn: float, metric: str = "outlier_overlap_theta") -> float:
     """chi^2 / dof of the fitted curve at one size: sum_j ((mean_j - C(delta_j / delta_NN)) / se_j)^2 / (J - 1),
     se_j the standard error over seeds of cell j (a check of the predicted shape; NaN when undefined)."""
-    cells = _cells(frame, "outlier_overlap_theta")
+    cells = _cells(frame, metric)
     if len(cells) < 2 or any(v.size < 2 for _, v in cells) or not math.isfinite(dnn):
         return math.nan
     deltas = np.array([dl for dl, _ in cells])
@@ -267,7 +334,7 @@ def delta_nn(ctx: ClaimContext, key: str, shape: dict) -> dict:
     if tag not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.clear()
-        _CACHE[tag] = _delta_nn(frame, SIZES[ctx.mode]["curve_d"], shape)
+        _CACHE[tag] = _delta_nn(frame, sizes_of(ctx.mode, key)["curve_d"], shape, METRICS[TARGETS[key]["protocol"]]["cos2"])
     return _CACHE[tag]
 
 
@@ -275,11 +342,11 @@ def _at(frame, d: int):
     return frame[frame["d"] == d] if len(frame) and "d" in frame.columns else frame.iloc[0:0]
 
 
-def _delta_nn(frame, sizes: list[int], shape: dict) -> dict:
-    fits = {d: fit_with_bootstrap(_at(frame, d), shape, BOOT_SEED + i) for i, d in enumerate(sizes)}
+def _delta_nn(frame, sizes: list[int], shape: dict, metric: str = "outlier_overlap_theta") -> dict:
+    fits = {d: fit_with_bootstrap(_at(frame, d), shape, BOOT_SEED + i, metric=metric) for i, d in enumerate(sizes)}
     (v0, b0), (v1, b1) = fits[sizes[-2]], fits[sizes[-1]]
     r = sizes[-1] / sizes[-2]
-    return {"per_d": {str(d): {"delta_nn": v, "stderr": _half_range(b), "chi2_dof": fit_chi2(_at(frame, d), shape, v)}
+    return {"per_d": {str(d): {"delta_nn": v, "stderr": _half_range(b), "chi2_dof": fit_chi2(_at(frame, d), shape, v, metric)}
                       for d, (v, b) in fits.items()},
             "delta_nn": extrapolate(v0, v1, r), "stderr": _half_range(extrapolate(b0, b1, r)),
             "d": [sizes[-2], sizes[-1]]}
@@ -311,41 +378,54 @@ def analyse(ctx: ClaimContext, pred: dict) -> ClaimOutcome:
     rows: list[Comparison] = []
     texts = []
     for key in TARGETS:
-        r, text = _target_rows(ctx, pred[key], key, s)
+        r, text = _target_rows(ctx, pred[key], key, sizes_of(ctx.mode, key))
         rows += r
         texts.append(text)
     verdict, reason = verdict_from(rows, what="Hessian negative outlier vs spectral theory and delta_alg")
+    st = sizes_of(ctx.mode, "stair")
     sizes = {"ladder d": s["d"], "curve d": s["curve_d"], "width m": 1, "n": "delta d", "GD steps": s["steps"],
-             "spectra d": s["spectra_d"], "seeds (ladder, curve)": [s["seeds"], s["curve_seeds"]]}
+             "spectra d": s["spectra_d"], "seeds (ladder, curve)": [s["seeds"], s["curve_seeds"]],
+             "staircase (curve d, seeds)": [st["curve_d"], st["curve_seeds"]]}
     return ClaimOutcome(verdict, f"{reason} {'; '.join(texts)}.", tuple(rows), sizes, s["curve_seeds"])
 
 
 def _target_rows(ctx: ClaimContext, p: dict, key: str, s: dict) -> tuple[list[Comparison], str]:
     t = TARGETS[key]
-    name, k = f"k={t['k']}", t["k"]
+    stair = t["protocol"] == "one_step"
+    name, k = ("staircase (next direction)" if stair else f"k={t['k']}"), t["k"]
+    metric = METRICS[t["protocol"]]
     m = delta_nn(ctx, key, p["shape"])
     kt = t_factor(s["curve_seeds"])
     val, se = m["delta_nn"], m["stderr"]
     dprev, dmax = m["d"]
     ok = math.isfinite(val) and math.isfinite(se)
     tol = kt * se if ok else math.nan
-    sep = (val - p["delta_alg"]) / tol if ok and tol > 0 else math.nan
+    versus = "delta_T_population" if stair else "delta_alg"
+    sep = (val - p[versus]) / tol if ok and tol > 0 else math.nan
     curve = ", ".join(f"{x:g}" for x in t["curve"])
+    what = ("of the outlier along theta_2 after the step, " if stair else "")
     rows = [compare(
-        f"{name}: delta_NN (whole-curve fit of the Hessian outlier cos^2, d -> inf)", p["delta_T"], val, se, k=kt,
+        f"{name}: delta_NN (whole-curve fit of the Hessian outlier cos^2 {what}d -> inf)", p["delta_T"], val, se, k=kt,
         note=(f"cos^2 at delta = {curve} fitted by the predicted shape C(delta / delta_NN) at d = {dprev}, {dmax}, "
               f"extrapolated in 1/d; bootstrap se over {s['curve_seeds']} seeds per cell; resolution +-{tol:.3g} "
-              f"({tol / p['delta_T']:.1%} of delta_T); delta_NN - delta_alg = {sep:.1f} resolutions"),
+              f"({tol / p['delta_T']:.1%} of delta_T); "
+              + (f"delta_NN - delta_T of the population-fit preprocessing ({p[versus]:.3f}) = {sep:.1f} resolutions"
+                 if stair else f"delta_NN - delta_alg = {sep:.1f} resolutions")),
     )]
-    if ok:
+    if stair:
+        pass  # delta_alg concerns the first direction (0 here: z_1 has a linear part); no row for it
+    elif ok:
         rows.append(Comparison(f"{name}: delta_NN >= delta_alg", p["delta_alg"], val, se, tol, bool(val + tol >= p["delta_alg"]),
                                f"passes when delta_NN + {kt:.3g} se >= delta_alg = {p['delta_alg']:.4f}"))
     else:
         rows.append(Comparison(f"{name}: delta_NN >= delta_alg", p["delta_alg"], None, None, None, None, "delta_NN not measured"))
     frame = ctx.ok(f"curve_{key}")
-    for metric, key_pred, what in (("hess_outlier_mean", "hess_min", f"mean of the {k} smallest Hessian eigenvalues"),
-                                   ("outlier_overlap_theta", "cos2", "outlier cos^2 with span(Theta*)")):
-        v, se_v, runs = extrapolated_ladder_mean(frame, metric, s["curve_d"])
+    quantities = ((metric["value"], "hess_min", "Hessian eigenvalue along the new direction theta_2"),
+                  (metric["cos2"], "cos2", "its cos^2 with theta_2")) if stair else (
+                 (metric["value"], "hess_min", f"mean of the {k} smallest Hessian eigenvalues"),
+                 (metric["cos2"], "cos2", "outlier cos^2 with span(Theta*)"))
+    for column, key_pred, what in quantities:
+        v, se_v, runs = extrapolated_ladder_mean(frame, column, s["curve_d"])
         predicted = float(np.mean([p["points"][repr(float(x))][key_pred] for x in t["curve"]]))
         rows.append(compare(f"{name}: {what}, mean over delta = {curve}, d -> inf", predicted, v, se_v, k=t_factor(max(runs, 2)),
                             count=runs, note=f"1/d extrapolation from d = {dprev}, {dmax}; {runs} seeds per cell; t99 x propagated stderr"))
@@ -354,12 +434,13 @@ def _target_rows(ctx: ClaimContext, p: dict, key: str, s: dict) -> tuple[list[Co
                                f"reported: the fit at one size (the verdict uses the extrapolation); chi^2/dof of the "
                                f"fitted shape {fit['chi2_dof']:.2f} ({len(t['curve']) - 1} dof)"))
     tab = summarise(_at(ctx.ok(f"ladder_{key}"), s["d"][-1]), "delta", "final_best_overlap")
-    if len(tab):
+    if len(tab) and not stair:
         last = tab.iloc[-1]
         rows.append(Comparison(f"{name}: final overlap after {s['steps']} GD steps at delta={last['delta']:g}, d={s['d'][-1]}", None,
                                float(last["mean"]), float(last["stderr"]), None, None, "reported; no asymptotic prediction"))
-    text = (f"k={k}: delta_NN = {val:.3f} +- {se:.3f} (resolution +-{tol:.3f}) vs delta_T = {p['delta_T']:.3f}, "
-            f"delta_alg = {p['delta_alg']:.3f}")
+    text = (f"{'staircase' if stair else f'k={k}'}: delta_NN = {val:.3f} +- {se:.3f} (resolution +-{tol:.3f}) vs "
+            f"delta_T = {p['delta_T']:.3f}, "
+            + (f"population-fit {p['delta_T_population']:.3f}" if stair else f"delta_alg = {p['delta_alg']:.3f}"))
     return rows, text
 
 
@@ -372,24 +453,29 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
 
 
 def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
-    s = SIZES[ctx.mode]
-    fig, axes = plots.figure(ncols=2, width=9.5, height=3.9)
+    fig, axes = plots.figure(ncols=len(TARGETS), width=14.0, height=3.9)
     for j, (key, t) in enumerate(TARGETS.items()):
-        ax, p = axes[j], pred[key]
+        s = sizes_of(ctx.mode, key)
+        ax, p, cos2 = axes[j], pred[key], METRICS[t["protocol"]]["cos2"]
         xs = sorted(float(x) for x in p["points"])
         plots.theory_line(ax, xs, [p["points"][repr(x)]["cos2"] for x in xs], "theory: Hessian outlier $\\cos^2$", i=0)
         sizes = [(d, "ladder") for d in s["d"]] + [(d, "curve") for d in s["curve_d"]]
         for i, (d, sweep) in enumerate(sizes):
             sub = _at(ctx.ok(f"{sweep}_{key}"), d)
-            tab = summarise(sub, "delta", "outlier_overlap_theta")
+            tab = summarise(sub, "delta", cos2)
             if len(tab):
                 plots.sim_points(ax, tab["delta"], tab["mean"], tab["stderr"], f"Hessian outlier $\\cos^2$, d={d}", i=i + 1)
-            tab = summarise(sub, "delta", "final_best_overlap") if sweep == "ladder" else tab.iloc[0:0]
+            one_step = t["protocol"] == "one_step"
+            tab = summarise(sub, "delta", "final_best_overlap") if sweep == "ladder" and not one_step else tab.iloc[0:0]
             if len(tab):
                 plots.sim_points(ax, tab["delta"], tab["mean"], tab["stderr"], f"final overlap after GD, d={d}", i=i + 1,
                                  marker="s", mfc="none", ls=":")
         m = delta_nn(ctx, key, p["shape"])
-        ax.axvline(p["delta_alg"], color="k", ls="--", lw=1.0, label=f"$\\delta_{{alg}}$ = {p['delta_alg']:.3g}")
+        if "delta_alg" in p:
+            ax.axvline(p["delta_alg"], color="k", ls="--", lw=1.0, label=f"$\\delta_{{alg}}$ = {p['delta_alg']:.3g}")
+        if "delta_T_population" in p:
+            ax.axvline(p["delta_T_population"], color="k", ls="--", lw=1.0,
+                       label=f"$\\delta_T$, population-fit T = {p['delta_T_population']:.3g}")
         ax.axvline(p["delta_T"], color=plots.color(0), ls=":", lw=1.2, label=f"$\\delta_T$ (theory) = {p['delta_T']:.3g}")
         if math.isfinite(m["delta_nn"]) and math.isfinite(m["stderr"]):
             dn, err = m["delta_nn"], t_factor(s["curve_seeds"]) * m["stderr"]
@@ -398,19 +484,21 @@ def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) ->
             ax.axvline(dn, color=plots.color(1), lw=1.2, label=f"$\\delta_{{NN}}$ = {dn:.3g} $\\pm$ {err:.2g} (t99)")
             ax.axvspan(dn - err, dn + err, color=plots.color(1), alpha=0.12, lw=0)
         ax.set_xlabel(r"sample ratio $\delta = n/d$")
-        ax.set_ylabel(r"overlap with span$(\Theta^*)$")
+        ax.set_ylabel(r"overlap with $\theta_2$ (the next direction)" if t["protocol"] == "one_step"
+                      else r"overlap with span$(\Theta^*)$")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlim(0.0, max(xs) * 1.03)
-        ax.set_title(t["label"] + ", width m = 1, $\\sigma(t)=t^2$")
+        ax.set_title(t["label"] + (", m = 1, $\\sigma=\\tanh$, $\\theta_2$" if t["protocol"] == "one_step"
+                                   else ", width m = 1, $\\sigma(t)=t^2$"), fontsize=8)
         ax.legend(loc="upper left", fontsize=5.5, framealpha=0.85, frameon=True)
     fig.suptitle("C7: phase transition in $\\delta$ - Hessian negative outlier at the end of the large-gradient phase")
-    plots.annotate_verdict(axes[1], outcome.verdict)
+    plots.annotate_verdict(axes[-1], outcome.verdict)
     return plots.save(fig, ctx.outdir, "c7_phase_diagram")
 
 
 def _plot_spectra(ctx: ClaimContext, pred: dict) -> list[Path]:
     s = SIZES[ctx.mode]
-    fig, axes = plots.figure(ncols=3, nrows=2, width=10.5, height=6.0)
+    fig, axes = plots.figure(ncols=3, nrows=len(TARGETS), width=10.5, height=3.0 * len(TARGETS))
     for j, (key, t) in enumerate(TARGETS.items()):
         frame, p = ctx.ok(f"spectra_{key}"), pred[key]
         for i, dl in enumerate(SPECTRA_DELTAS[key]):
@@ -422,7 +510,8 @@ def _plot_spectra(ctx: ClaimContext, pred: dict) -> list[Path]:
             pt = p["points"].get(repr(float(dl)), {})
             if vals.size:
                 ax.hist(vals, bins=50, color="0.75", edgecolor="0.55", lw=0.4, density=True, label="Hessian eigenvalues")
-                ax.plot(vals[:t["k"]], np.zeros(t["k"]), "v", color=plots.color(1), ms=7, label=f"bottom {t['k']} (outlier candidates)")
+                q = 1 if t["protocol"] == "one_step" else t["k"]
+                ax.plot(vals[:q], np.zeros(q), "v", color=plots.color(1), ms=7, label=f"bottom {q} (outlier candidates)")
             if pt:
                 ax.axvline(pt["hess_edge"], color=plots.color(0), ls=":", lw=1.1, label="predicted bulk edge")
                 if pt["cos2"] > 0:
@@ -436,19 +525,20 @@ def _plot_spectra(ctx: ClaimContext, pred: dict) -> list[Path]:
 
 
 def _plot_gap(ctx: ClaimContext, pred: dict) -> list[Path]:
-    s = SIZES[ctx.mode]
-    fig, axes = plots.figure(ncols=2, width=9.0, height=3.5)
+    fig, axes = plots.figure(ncols=len(TARGETS), width=13.5, height=3.5)
     for j, (key, t) in enumerate(TARGETS.items()):
+        s = sizes_of(ctx.mode, key)
         ax, p = axes[j], pred[key]
         xs = sorted(float(x) for x in p["points"])
-        plots.theory_line(ax, xs, [p["points"][repr(x)]["gap"] for x in xs], "theory: 2 (top - edge) of $D_T$", i=0)
+        plots.theory_line(ax, xs, [p["points"][repr(x)]["gap"] for x in xs], "theory: bulk edge - outlier", i=0)
         sizes = [(d, "ladder") for d in s["d"]] + [(d, "curve") for d in s["curve_d"]]
         for i, (d, sweep) in enumerate(sizes):
             tab = summarise(_at(ctx.ok(f"{sweep}_{key}"), d), "delta", "hess_gap")
             if len(tab):
                 plots.sim_points(ax, tab["delta"], tab["mean"], tab["stderr"], f"d = {d}", i=i + 1)
         ax.axvline(p["delta_T"], color=plots.color(0), ls=":", lw=1.2, label="$\\delta_T$")
-        ax.axvline(p["delta_alg"], color="k", ls="--", lw=1.0, label="$\\delta_{alg}$")
+        if "delta_alg" in p:
+            ax.axvline(p["delta_alg"], color="k", ls="--", lw=1.0, label="$\\delta_{alg}$")
         ax.set_xlabel(r"$\delta = n/d$")
         ax.set_ylabel(f"outlier gap $\\lambda_{{{t['k'] + 1}}} - \\lambda_{{{t['k']}}}$")
         ax.set_title(t["label"])
@@ -463,7 +553,9 @@ CLAIM = register(
         title="Phase transition in n/d: the Hessian's negative outlier (delta_NN) beside delta_alg",
         statement=(
             "After the large-gradient phase, GD on a fixed-width network is driven by negative Hessian directions; "
-            "an informative negative outlier appears at delta_NN >= delta_alg (Montanari & Wang 2026)."
+            "an informative negative outlier appears at delta_NN >= delta_alg (Montanari & Wang 2026); after a phase "
+            "that learned one direction, the Hessian's outlier along the next appears at a threshold set by a "
+            "preprocessing that depends on the learned coordinate."
         ),
         source="Montanari & Wang, arXiv 2602.01434; docs/phase_transitions.md; docs/claims.md",
         sweeps=sweeps,
@@ -480,7 +572,9 @@ CLAIM = register(
             "teachers y = tanh(||z||), k = 1 and k = 2, noiseless; full-batch GD (lr 0.2) on n = delta d samples; "
             "Hessian in W at the end of the large-gradient phase (bias fitted; ||grad|| <= 1e-4 of its peak); "
             "delta ladder x d ladder x seeds; delta_NN from a one-parameter fit of the predicted outlier cos^2 curve "
-            "C(delta / delta_NN) at x = delta / delta_T ~ 3-6, two sizes extrapolated in 1/d, bootstrap over seeds."
+            "C(delta / delta_NN) at x = delta / delta_T ~ 3-6, two sizes extrapolated in 1/d, bootstrap over seeds. "
+            "Staircase: y = 3 tanh(z_1) sqrt(e) cos(z_2), one tanh neuron, one gradient step of size 1 from w = 0, the "
+            "Hessian there; the eigenpair along theta_2 at x ~ 1.2-2."
         ),
     )
 )

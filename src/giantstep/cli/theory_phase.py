@@ -44,7 +44,26 @@ def spectral_threshold_cmd(
                                         scale=scale, k=k, combine=combine, allow=allow), json_out)
 
 
+def next_direction_cmd(
+    link: str = typer.Option("3*tanh", "--link", help="Scalar link g of y = g(z_1) sqrt(e) cos(z_2) (gated)."),
+    activation: str = typer.Option("tanh", "--activation", help="Activation sigma (sigma'(0) != 0)."),
+    eta: float = typer.Option(1.0, "--eta", help="Size of the gradient step from w = 0."),
+    delta: float = typer.Option(20.0, "--delta", help="Sample ratio n/d."),
+    combine: str = typer.Option("gated", "--combine", help="Multi-index combine rule (k = 2, even in z_2)."),
+    population: bool = typer.Option(False, "--population", help="The population-fit law (learned direction exact)."),
+    threshold: bool = typer.Option(True, "--threshold/--no-threshold", help="Also delta_T (a bisection: ~3 s)."),
+    allow: bool = ALLOW_OPT,
+    json_out: bool = JSON_OPT,
+) -> None:
+    """The Hessian's outlier along the next direction after one gradient step (docs/phase_transitions.md)."""
+    from ..theory import quantities as q
+
+    report(lambda: q.next_direction(link=link, activation=activation, eta=eta, delta=delta, combine=combine,
+                                    population=population, threshold=threshold, allow=allow), json_out)
+
+
 COMMANDS = {
     "delta-alg": delta_alg_cmd,
     "spectral-threshold": spectral_threshold_cmd,
+    "next-direction": next_direction_cmd,
 }

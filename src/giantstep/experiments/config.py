@@ -85,11 +85,11 @@ class TeacherConfig(Strict):
     link: LinkName = "he1"
     k: int = Field(1, ge=1, le=64)
     noise: float = Field(0.0, ge=0.0, allow_inf_nan=False)
-    combine: Literal["sum", "product", "staircase", "committee", "norm"] = "sum"
+    combine: Literal["sum", "product", "staircase", "gated", "committee", "norm"] = "sum"
 
     @model_validator(mode="after")
     def _combine_needs_k(self):
-        if self.combine in ("product", "staircase") and self.k < 2:
+        if self.combine in ("product", "staircase", "gated") and self.k < 2:
             raise ConfigError("teacher.k", f"an integer >= 2 for combine '{self.combine}'", self.k)
         return self
 

@@ -47,6 +47,7 @@ outlier of H is -max_j(a_j sigma''(0)) times the top outlier of D_T, T = y - E y
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -114,7 +115,8 @@ def predictions(cfg: PhaseConfig) -> dict[str, float]:
     from ..theory.spectral_threshold import Preprocessing, spectral_prediction, spectral_threshold, _get_law
 
     t = cfg.teacher
-    out = {"delta_alg": math.nan, "delta_T": math.nan, "hess_min_pred": math.nan, "outlier_overlap_pred": math.nan}
+    out = {"delta_alg": math.nan, "delta_T": math.nan, "hess_min_pred": math.nan, "outlier_overlap_pred": math.nan,
+           "next_value_pred": math.nan, "next_overlap_pred": math.nan, "delta_T_next": math.nan}
     try:  # a noise too small for the noisy quadrature is outside delta_alg's domain: no prediction
         if t.k == 1:
             out["delta_alg"] = delta_alg(single_index_link(t.link, t.combine), t.noise).delta_alg
@@ -124,6 +126,13 @@ def predictions(cfg: PhaseConfig) -> dict[str, float]:
         pass
     act = get_activation(cfg.activation)
     s1, s2 = float(act.df(np.array(0.0))), float(act.d2f(np.array(0.0)))
+    if one_step_protocol(cfg) and abs(s1) > 1e-12:
+        from ..theory.one_step_hessian import next_direction
+
+        p = next_direction(t.link, cfg.activation, cfg.gd.lr, cfg.delta, t.combine, train_bias=cfg.output_bias)
+        out["next_value_pred"], out["next_overlap_pred"] = p.hess_value, p.cos2
+        out["delta_T_next"] = _next_threshold(t.link, cfg.activation, cfg.gd.lr, t.combine, cfg.output_bias)
+        return out
     a = _second_layer_values(cfg)
     if a is not None and abs(s1) < 1e-12 and abs(s2) > 1e-12 and t.k <= 2 and cfg.init_scale <= 1e-3:
         c = float(np.max(a * s2))
@@ -136,6 +145,20 @@ def predictions(cfg: PhaseConfig) -> dict[str, float]:
             out["hess_min_pred"] = -c * p.top
             out["outlier_overlap_pred"] = p.cos2
     return out
+
+
+def one_step_protocol(cfg: PhaseConfig) -> bool:
+    """Whether ``cfg`` is the staircase protocol of :mod:`giantstep.theory.one_step_hessian`: one neuron
+    (a = 1, fixed) started at w = 0, one gradient step of size ``gd.lr``, a noiseless two-index teacher."""
+    return (cfg.width == 1 and cfg.second_layer == "ones" and not cfg.train_second_layer and cfg.init_scale == 0
+            and cfg.gd.steps == 1 and cfg.teacher.k == 2 and cfg.teacher.noise == 0)
+
+
+@lru_cache(maxsize=16)
+def _next_threshold(link: str, activation: str, eta: float, combine: str, train_bias: bool) -> float:
+    from ..theory.one_step_hessian import next_direction_threshold
+
+    return next_direction_threshold(link, activation, eta, combine, train_bias=train_bias, rtol=1e-5)
 
 
 def saddle_copies(net, min_norm: float = 1e-2) -> int:
@@ -198,6 +221,8 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
         "outlier_overlap_theta": rep.overlap_theta,
         "learned": float(rep.learned),
     }
+    if rep.next_index >= 0:  # the eigenpair along the new directions (the next direction's outlier)
+        metrics.update({"next_value": rep.next_value, "next_overlap": rep.next_overlap, "next_index": float(rep.next_index)})
     theory, not_applicable = {}, None
     if cfg.theory:
         try:
@@ -232,6 +257,8 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
             "outlier_overlap": rep.overlap_new,
             "outlier_overlap_theta": rep.overlap_theta,
             "learned_directions": rep.learned,
+            "next_direction": {"index": rep.next_index, "value": rep.next_value if rep.next_index >= 0 else None,
+                               "overlap": rep.next_overlap if rep.next_index >= 0 else None},
         },
         "metrics": {k: (v if math.isfinite(v) else None) for k, v in metrics.items()},
         "theory": ({k: (v if math.isfinite(v) else None) for k, v in theory.items()} if not_applicable is None

@@ -41,7 +41,7 @@ COMMANDS: dict[str, str] = {
     "hermite": "hermite", "mp": "mp", "bbp": "bbp", "ck-spectrum": "ck_spectrum", "one-step": "one_step",
     "poly-spikes": "poly_spikes", "two-step": "two_step", "kernel-modes": "kernel_modes", "rf-ridge": "rf_ridge",
     "ge-ridge": "ge_ridge", "srf": "srf", "delta-alg": "delta_alg", "spectral-threshold": "spectral_threshold",
-    "srf-spectrum": "srf_spectrum",
+    "srf-spectrum": "srf_spectrum", "next-direction": "next_direction",
 }
 QUANTITIES = frozenset(COMMANDS.values())
 _MODULE_QUANTITIES = frozenset(q for q in QUANTITIES if (Path(__file__).parent / f"{q}.py").is_file())

@@ -439,6 +439,27 @@ def spectral_threshold(*, link: Any = "square", noise: float = 0.0, delta: float
                                "model": "y = g(z) + noise eps", "limit": "n, d -> inf at fixed delta"}, allow)
 
 
+def next_direction(*, link: Any = "3*tanh", activation: Any = "tanh", eta: float = 1.0, delta: float = 20.0,
+                   combine: str = "gated", population: bool = False, threshold: bool = True,
+                   allow: bool = False) -> dict[str, Any]:
+    """The Hessian's outlier along the next direction theta_2 after one gradient step of size ``eta``
+    from w = 0 (one neuron, a = 1, trained output bias): eigenvalue, bulk edge, cos^2 with theta_2 and,
+    with ``threshold``, delta_T; ``population`` uses the population-fit law (the delta -> inf form)."""
+    from .one_step_hessian import next_direction as predict, next_direction_threshold
+
+    def compute() -> dict:
+        out = predict(link, activation, eta, delta, combine, finite_delta=not population).as_dict()
+        if threshold:
+            out["delta_T"] = infinity_as_text(next_direction_threshold(link, activation, eta, combine,
+                                                                       finite_delta=not population, rtol=1e-5))
+        return out
+
+    law = "population fit: u = c m1 z_1" if population else "finite delta: u = c (m1 z_1 + m2 z_2 + s xi + r / delta)"
+    return _quantity(compute, {"matrix": "H = -D_T at w_1 = eta sigma'(0) (1/n) sum r x, T = sigma''(u) (y - sigma(u) - b_1) "
+                                         "- sigma'(u)^2", "law of u": law, "teacher": "k = 2, noiseless, even in z_2",
+                               "limit": "n, d -> inf at fixed delta"}, allow)
+
+
 # ----------------------------------------------------------------------------- feature spectrum
 
 

@@ -246,7 +246,13 @@ def spectral_prediction(
     Formula and references: module docstring (Lu & Li 2017, Mondelli & Montanari 2018).
     """
     _require_bounded(link, T, noise, k, combine)
-    law = _get_law(link, T, noise, k, combine)
+    return predict_from_law(_get_law(link, T, noise, k, combine), delta)
+
+
+def predict_from_law(law: _Law, delta: float) -> SpectralPrediction:
+    """The top of the spectrum of D_T for a quadrature law of (T, z z^T) (module docstring's formulas;
+    used by :func:`spectral_prediction` and by laws built elsewhere, e.g. a preprocessing that depends on
+    more than y: :mod:`giantstep.theory.one_step_hessian`)."""
     psi, dpsi, phi, dphi = _funcs(law, delta)
     tau = law.sup
     lam_bar = _lambda_bar(dpsi, tau)
