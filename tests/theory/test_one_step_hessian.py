@@ -137,3 +137,22 @@ def test_gated_link_hides_z2_from_every_correlation():
         assert abs(float(w @ (y * eval_hermitenorm(j, z2)))) < 1e-12
     # and z_2 is visible once z_1 is known: E[y tanh(z_1) He_2(z_2)] = 3 E[tanh^2] (-1) != 0
     assert float(w @ (y * np.tanh(z1) * eval_hermitenorm(2, z2))) == pytest.approx(-3 * float(w @ np.tanh(z1) ** 2), abs=1e-10)
+
+
+def test_example_config_and_terminal_summary():
+    # examples/staircase.yaml (d = 400, delta = 20) through the config parser: the terminal lines name the
+    # eigenpair along the next direction beside its prediction
+    from pathlib import Path
+
+    from giantstep.experiments.kinds import parse_config, run_config
+    from giantstep.experiments.record import summary_lines
+
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).parents[2] / "examples" / "staircase.yaml").read_text())
+    res = run_config(parse_config(cfg))
+    lines = summary_lines(res.record)
+    assert lines[0].startswith("giantstep ") and "None" not in lines[0]
+    nxt = next(line for line in lines if line.startswith("next direction"))
+    assert "theory: -0.0388" in nxt and "delta_T = 10.30" in nxt
+    assert res.metrics["next_index"] == 0 and res.metrics["next_value"] < 0  # the smallest eigenvalue, negative

@@ -53,6 +53,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from .. import __version__
 from ..errors import ConfigError, GiantstepError
 from ..hessian import outlier_report, smallest_eigs
 from ..seeding import stream
@@ -241,6 +242,7 @@ def run(cfg: PhaseConfig) -> ExperimentResult:
     }
     record = {
         "kind": "phase",
+        "version": __version__,
         "config": cfg.model_dump(mode="json"),
         "sizes": {"d": d, "n": n, "width": cfg.width, "k": t.k, "delta": cfg.delta},
         "seed": cfg.seed,

@@ -87,6 +87,31 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     refused = [(k, v) for k, v in theory.items() if isinstance(v, str) and v.startswith("not applicable")]
     for key, reason in refused:  # a prediction whose formula does not apply here, with the reason
         lines.append(f"theory {key}: {reason}")
+    if record.get("kind") == "phase":
+        lines += _phase_lines(record)
     if "timings" in record:
         lines.append("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in record["timings"].items()))
+    return lines
+
+
+def _phase_lines(record: dict[str, Any]) -> list[str]:
+    """The ``phase`` kind: the Hessian's bottom, its outlier(s) and the eigenpair along the next direction."""
+    h, m, th = record.get("hessian", {}), record.get("metrics", {}), record.get("theory") or {}
+    end = record.get("phase_end", {}).get("step")
+    smallest = ", ".join(_f(v) for v in h.get("smallest", [])[:4])
+    steps = (record.get("config") or {}).get("gd", {}).get("steps")
+    where = f"step {end}" if end is not None else f"the final iterate (step {steps})"
+    lines = [f"Hessian at {where}: smallest = [{smallest}, ...]  "
+             f"outlier cos^2 with span(theta*) = {_f(h.get('outlier_overlap_theta'))}"
+             + (f"   (theory: {_f(th['hess_min_pred'])}, cos^2 = {_f(th.get('outlier_overlap_pred'))}, "
+                f"delta_T = {_f(th.get('delta_T'))})" if isinstance(th.get("hess_min_pred"), float) else "")]
+    nxt = h.get("next_direction") or {}
+    if nxt.get("value") is not None and h.get("learned_directions"):
+        line = (f"next direction: eigenvalue {_f(nxt['value'])} (#{nxt['index']})  cos^2 with the new directions = "
+                f"{_f(nxt['overlap'])}")
+        if isinstance(th.get("next_value_pred"), float):
+            line += (f"   (theory: {_f(th['next_value_pred'])}, cos^2 = {_f(th.get('next_overlap_pred'))}, "
+                     f"delta_T = {_f(th.get('delta_T_next'))})")
+        lines.append(line)
+    lines.append(f"final overlap = {_f(m.get('final_overlap'))}  risk = {_f(m.get('final_risk'))}")
     return lines
