@@ -143,10 +143,11 @@ def test_bad_input():
         theta_components("he3", 2, "same", 0.0, 2.0, 1.0)
 
 
-def _leading_order_he_part(j, eta1, alpha1, eta2, alpha2, N):
+def _leading_order_he_part(j, eta1, alpha1, eta2, alpha2, N, bulk=0.0):
     """Independent leading order of the He_j(a) part (tanh network and link, fresh batch, psi2 = 1):
     term k = j - 1 projected on He_j(a): eta2 N^alpha2 sqrt(j!) |c_j| s1^(j-1)/(j-1)! ||b_{j-1}||,
-    with ||b_k||^2 = E[y^2 kappa^2k] + E[y kappa^k z]^2 + E[y kappa^k zeta]^2, by quadrature."""
+    with ||b_k||^2 = E[y^2 kappa^2k] + E[y kappa^k z]^2 + E[y kappa^k zeta]^2, by quadrature; ``bulk`` = c - 1
+    adds the first step's bulk term (c - 1)/2 to kappa^2 s1^2/2 (j = 3)."""
     import math
 
     import numpy as np
@@ -167,9 +168,9 @@ def _leading_order_he_part(j, eta1, alpha1, eta2, alpha2, N):
     y = np.tanh(Z)
     kap = gamma1 * Z + math.sqrt(1 - gamma1**2) * ZE
     k = j - 1
-    b2 = float(np.sum(W * y**2 * kap ** (2 * k))) + float(np.sum(W * y * kap**k * Z)) ** 2 \
-        + float(np.sum(W * y * kap**k * ZE)) ** 2
-    return eta2 * N**alpha2 * math.sqrt(math.factorial(j)) * abs(c[j]) * s1**k / math.factorial(k) * math.sqrt(b2)
+    f = s1**k / math.factorial(k) * kap**k + (bulk if j == 3 else 0.0) / 2  # the bulk's term: (c - 1) a^2 / 2 (j = 3)
+    b2 = float(np.sum(W * y**2 * f**2)) + float(np.sum(W * y * f * Z)) ** 2 + float(np.sum(W * y * f * ZE)) ** 2
+    return eta2 * N**alpha2 * math.sqrt(math.factorial(j)) * abs(c[j]) * math.sqrt(b2)
 
 
 def test_left_hermite_part_leading_order_and_parity():
@@ -183,7 +184,7 @@ def test_left_hermite_part_leading_order_and_parity():
     N = 1024
     errors = []
     for eta1 in (0.05, 0.2):
-        exact = left_hermite_part("tanh", "tanh", N, N, N, eta1, 0.4, 1.0, 0.3, degree=3)
+        exact = left_hermite_part("tanh", "tanh", N, N, N, eta1, 0.4, 1.0, 0.3, degree=3, first_step_bulk=False)
         errors.append(abs(exact / _leading_order_he_part(3, eta1, 0.4, 1.0, 0.3, N) - 1.0))
     assert errors[0] < 2e-3
     assert errors[1] / errors[0] == pytest.approx(16.0, rel=0.1)  # O(s1^2): s1 grows 4x
@@ -192,8 +193,37 @@ def test_left_hermite_part_leading_order_and_parity():
                                                                         rel=1e-6)  # 40 vs 80 nodes
     assert left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=2) == pytest.approx(0.0, abs=1e-12)
     # at the C4 ladder the higher orders lower the He3 part by about a third
-    exact = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3)
+    exact = left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, degree=3, first_step_bulk=False)
     assert 0.55 < exact / _leading_order_he_part(3, 1.0, 0.4, 1.0, 0.3, N) < 0.75
+
+
+def test_left_hermite_part_with_the_first_step_bulk():
+    """Fresh batch: the first step's bulk inflates neuron i's preactivation variance to 1 + (c - 1) a_i^2,
+    so a Psi gains (c - 1) a^3 E[sigma^(3)] / 2, of the same order as the k = 2 term (both O(eta1^2)): the
+    exact part tends to the leading order of the sum, E[He3(a) a^3] = 6, F_3 = 3 E[sigma^(3)] ((c - 1) + s^2
+    kappa^2) (error O(eta1^2): 16x when eta1 grows 4x). A reused batch leaves the bulk out; c - 1 -> 0
+    (first_step_bulk=False) gives back the expansion in s1 alone; at C4's ladder the bulk adds +0.9%
+    (N = 512) to +1.8% (N = 4096)."""
+    from giantstep.activations import get_activation
+    from giantstep.theory.two_step import _first, left_hermite_part
+
+    N = 1024
+    errors = []
+    for eta1 in (0.05, 0.2):
+        c1 = _first(get_activation("tanh"), "tanh", 0.0, N, N, N, eta1, 0.4, "gaussian", "label").inflation - 1.0
+        exact = left_hermite_part("tanh", "tanh", N, N, N, eta1, 0.4, 1.0, 0.3, degree=3)
+        errors.append(abs(exact / _leading_order_he_part(3, eta1, 0.4, 1.0, 0.3, N, bulk=c1) - 1.0))
+        if eta1 == 0.05:  # the bulk matters: +4.8% at every small step, 30x the leading order's error here
+            assert abs(exact / left_hermite_part("tanh", "tanh", N, N, N, eta1, 0.4, 1.0, 0.3, degree=3,
+                                                 first_step_bulk=False) - 1.0) > 10 * errors[-1]
+    assert errors[0] < 2e-3
+    assert errors[1] / errors[0] == pytest.approx(16.0, rel=0.15)
+    reuse = dict(degree=3, batch="reuse")
+    assert left_hermite_part("tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, **reuse) == left_hermite_part(
+        "tanh", "tanh", N, N, N, 1.0, 0.4, 1.0, 0.3, first_step_bulk=False, **reuse)
+    ladder = [left_hermite_part("tanh", "tanh", n, n, n, 1.0, 0.4, 1.0, 0.3) /
+              left_hermite_part("tanh", "tanh", n, n, n, 1.0, 0.4, 1.0, 0.3, first_step_bulk=False) - 1.0 for n in (512, 4096)]
+    assert ladder == pytest.approx([0.0092, 0.0183], abs=5e-4)
 
 
 @pytest.mark.parametrize("batch", ["fresh", "reuse"])

@@ -248,7 +248,7 @@ def _left_part_rows(lad, left: dict, ladder: list[int]) -> list[Comparison]:
                             note=f"{count} seeds; t99 = {kt:.3g} stderr + estimator bias {bias:.4f} = (7/5) E[he2^2] / "
                                  "(2 he3): the bulk subtraction's bias in squared norm is at most E[max(X, 0)], read off "
                                  "the He2(a) part (0 in theory for tanh, same runs), scaled by the bulk's energy along "
-                                 "He3 vs He2 (7 : 5); prediction exact in s1"))
+                                 "He3 vs He2 (7 : 5); prediction exact in s1, with the first step's a-dependent bulk"))
     return rows
 
 
