@@ -156,3 +156,11 @@ def test_example_config_and_terminal_summary():
     nxt = next(line for line in lines if line.startswith("next direction"))
     assert "theory: -0.0388" in nxt and "delta_T = 10.30" in nxt
     assert res.metrics["next_index"] == 0 and res.metrics["next_value"] < 0  # the smallest eigenvalue, negative
+
+
+def test_threshold_scan_reaches_both_ends():
+    # no outlier at any delta up to delta_max: inf; an outlier at every delta down to 1e-4 would give 0 (not a
+    # bare 0.125): here a weak step (eta = 0.05) pushes delta_T beyond a small delta_max
+    assert next_direction_threshold(LINK, ACT, 0.05, delta_max=8.0) == math.inf
+    dT = next_direction_threshold(LINK, ACT, ETA, rtol=1e-3)
+    assert dT == pytest.approx(10.306, rel=2e-3)

@@ -194,18 +194,24 @@ def next_direction_threshold(link="tanh", activation="tanh", eta: float = 2.0, c
                              finite_delta: bool = True, train_bias: bool = True, delta_max: float = 1e3,
                              rtol: float = 1e-6) -> float:
     """delta_T of the next direction: the smallest delta with an outlier along theta_2 (inf if none below
-    ``delta_max``). T depends on delta, so the outlier indicator is bisected in log delta (relative
-    accuracy ``rtol``) after a geometric scan from delta = 0.25 by factors of 2."""
+    ``delta_max``, 0 if there is one at every delta down to 1e-4). T depends on delta, so the outlier
+    indicator is bisected in log delta (relative accuracy ``rtol``) after a geometric scan from
+    delta = 0.25 by factors of 2, up or down."""
     def has(dl: float) -> bool:
         return next_direction(link, activation, eta, dl, combine, finite_delta=finite_delta, train_bias=train_bias).outlier
 
-    lo, hi = 0.125, 0.25
-    while not has(hi):
-        lo, hi = hi, 2.0 * hi
-        if hi > delta_max:
-            return math.inf
-    if lo == 0.125 and has(lo):
-        return lo
+    if has(0.25):  # scan down to the last delta without an outlier
+        lo, hi = 0.125, 0.25
+        while has(lo):
+            lo, hi = lo / 2.0, lo
+            if lo < 1e-4:
+                return 0.0
+    else:
+        lo, hi = 0.25, 0.5
+        while not has(hi):
+            lo, hi = hi, 2.0 * hi
+            if hi > delta_max:
+                return math.inf
     while hi / lo > 1.0 + rtol:
         mid = math.sqrt(lo * hi)
         lo, hi = (lo, mid) if has(mid) else (mid, hi)
