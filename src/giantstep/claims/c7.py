@@ -119,25 +119,19 @@ RHO_LADDER = 0.01
 
 def _base(mode: str, key: str, steps: int, eigs: int, method: str = "auto", rho: float = RHO_LADDER) -> dict:
     t = TARGETS[key]
-    if t["protocol"] == "one_step":  # w = 0, b = 0, one full-batch step of size ETA_STAIR, the Hessian there
-        return {
-            "kind": "phase", "d": sizes_of(mode, key)["d"][0], "delta": t["ladder"][0], "width": 1, "activation": "tanh",
-            "second_layer": "ones", "output_bias": True, "init_scale": 0.0,
-            "teacher": {"link": t["link"], "k": t["k"], "combine": t["combine"], "noise": t["noise"]},
-            "gd": {"lr": ETA_STAIR, "steps": 1, "record_every": 1}, "hessian": {"eigs": eigs, "method": method},
-            "theory": False,
-        }
+    one_step = t["protocol"] == "one_step"  # w = 0, b = 0, one full-batch step of size ETA_STAIR, the Hessian there
     return {
         "kind": "phase",
         "d": sizes_of(mode, key)["d"][0],
         "delta": t["ladder"][0],
         "width": 1,
-        "activation": "square",
+        "activation": METRICS[t["protocol"]]["activation"],
         "second_layer": "ones",
         "output_bias": True,
-        "init_scale": 1e-12,
+        "init_scale": 0.0 if one_step else 1e-12,
         "teacher": {"link": t["link"], "k": t["k"], "combine": t["combine"], "noise": t["noise"]},
-        "gd": {"lr": 0.2, "steps": steps, "record_every": 10, "rho": rho, "floor": 1e-6},
+        "gd": ({"lr": ETA_STAIR, "steps": 1, "record_every": 1} if one_step
+               else {"lr": 0.2, "steps": steps, "record_every": 10, "rho": rho, "floor": 1e-6}),
         "hessian": {"eigs": eigs, "method": method},
         "theory": False,
     }
