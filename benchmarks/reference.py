@@ -6,6 +6,13 @@ library on the same data (same W0, a, Theta*, batches); never used by the librar
 Formulas (convention P, docs/theory.md, section 0): f(x) = a^T sigma(W x) / sqrt(N); one step
 W1 = W0 + eta / (n sqrt(N)) diag(a) [sigma'(X W0^T) (.) r]^T X with r = y - f(X);
 ridge readout on centered features, a_hat = (F_c^T F_c / n + ridge I)^{-1} F_c^T y_c / n.
+
+Evaluation order as in the public GiantStep notebook's single-step cell (read, not copied): the
+network output f(X) and the derivative sigma'(X W0^T) each compute their own X W0^T (the
+notebook's ``fnn0(Z, W0, a0)`` and ``fprime(Z @ W0.T)``), so the step under the ``full`` residual
+does that product twice; the ridge coefficients are ``inv(G) @ F^T @ y`` evaluated left to right,
+as Python does (the notebook's ``ridge_estimator``): an N x N by N x n product, 2 n N^2 flops,
+before the product with y. Every other product is the one the formula needs.
 """
 
 from __future__ import annotations
@@ -29,11 +36,10 @@ def reference_one_step(cfg) -> dict[str, float]:
     N = W0.shape[0]
     X, y = batch(cfg, teacher, 0).materialize()
     n = X.shape[0]
-    Z = X @ W0.T
-    # the step's residual as the config states it: 'full' r = y - f0; 'label' r = y; 'centered'
-    # r = y - (f - f0) = y at the first step
-    r = y - sigma.f(Z) @ a / math.sqrt(N) if cfg.residual == "full" else y
-    grad = -((sigma.df(Z) * r[:, None]) * a[None, :]).T @ X / (n * math.sqrt(N))
+    # the step's residual as the config states it: 'full' r = y - f0 (f0 with its own X W0^T, as
+    # the notebook's fnn0); 'label' r = y; 'centered' r = y - (f - f0) = y at the first step
+    r = y - sigma.f(X @ W0.T) @ a / math.sqrt(N) if cfg.residual == "full" else y
+    grad = -((sigma.df(X @ W0.T) * r[:, None]) * a[None, :]).T @ X / (n * math.sqrt(N))
     eta = step_size(cfg.steps[0].eta0, cfg.steps[0].alpha, N)
     W1 = W0 - eta * grad
     theta = teacher.theta[:, 0]
@@ -48,7 +54,7 @@ def reference_one_step(cfg) -> dict[str, float]:
     F = sigma.f(Xtr @ W1.T)
     mean, ybar = F.mean(axis=0), ytr.mean()
     Fc = F - mean
-    A = np.linalg.inv(Fc.T @ Fc / Xtr.shape[0] + ro.ridge * np.eye(N)) @ (Fc.T @ (ytr - ybar) / Xtr.shape[0])
+    A = np.linalg.inv(Fc.T @ Fc / Xtr.shape[0] + ro.ridge * np.eye(N)) @ Fc.T @ (ytr - ybar) / Xtr.shape[0]
     out["readout.train_error"] = float(np.mean((ytr - ybar - Fc @ A) ** 2))
     Xte, yte = batch(cfg, teacher, "readout-test", ro.n_test).materialize()
     yhat = ybar + (sigma.f(Xte @ W1.T) - mean) @ A

@@ -20,7 +20,8 @@ F^T 1, F^T y, n, sum y and y^T y, so centering costs no pass over the data:
     F_c^T F_c / n = F^T F / n - m m^T,   F_c^T y_c / n = F^T y / n - m ybar,   m = F^T 1 / n.
 
 The block (2048 rows, ~16 MB at N = 1024) stays in cache between the product, the activation and
-syrk. The test pass streams the same way: activation in place, then one matrix-vector product.
+syrk; the product and syrk come from the same BLAS library (:mod:`giantstep.linalg`, "One BLAS
+library per loop": mixing numpy's and scipy's halved the loop's speed). The test pass streams the same way: activation in place, then one matrix-vector product.
 
 Reported errors: ``train_error`` = (1/n) ||y - ŷ||^2 on the training labels; ``test_error`` =
 mean (g(Theta*^T x) - ŷ(x))^2 against the noiseless target on a fresh test set (the quantity of
@@ -38,7 +39,8 @@ from scipy import linalg as sla
 
 from .backend import Backend, activation_values, check_finite_array
 from .errors import DivergenceError, check_finite
-from .linalg import backend_cholesky_solve, cholesky_solve, chunk_slices, few_threads, gram, gram_update
+from .linalg import (backend_cholesky_solve, cholesky_solve, chunk_slices, few_threads, gram, gram_update,
+                     times_transpose)
 from .network import TwoLayerNetwork, activate_in_place
 from .targets import BatchSource
 
@@ -104,7 +106,7 @@ def sufficient_statistics(net: TwoLayerNetwork, train: BatchSource, chunk: int |
     S = np.zeros((N + 2, N + 2), dtype=dtype, order="F")
     for X, y in _blocks(train, chunk):
         with few_threads(X.shape[0] * N * (2.0 * d + N)):
-            A = activate_in_place(net.activation, X @ W_aug.T)
+            A = activate_in_place(net.activation, times_transpose(X, W_aug))
             A[:, N] = 1.0
             A[:, N + 1] = y
             gram_update(S, A)
