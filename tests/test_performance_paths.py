@@ -2,7 +2,8 @@
 
 * chunked vs unchunked: gradient pass, ridge readout and the whole ``steps`` record;
 * the streamed readout (one syrk of [F | 1 | y] per block) vs the explicit formula on materialised
-  features, and no feature block larger than ``readout.BLOCK`` rows;
+  features, and no feature block larger than ``readout.BLOCK`` rows; its block product
+  (``linalg.times_transpose``, scipy's BLAS) vs numpy's ``X @ W.T``;
 * the block-Krylov eigensolver vs dense LAPACK / ``numpy.linalg.svd``; the mixed-precision top
   spectrum (float32 reduction + float64 Rayleigh-Ritz) vs the float64 path, its brackets and the
   outlier count's fallback;
@@ -72,6 +73,24 @@ def test_readout_chunked_equals_unchunked():
     assert abs(fa.train_error - fb.train_error) <= tol * fa.train_error
     ea, eb = test_errors(net, fa, test, None), test_errors(net, fa, test, 33)
     assert np.allclose(ea, eb, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_times_transpose_is_x_times_w_transpose(dtype):
+    """X W^T from scipy's gemm (the readout's block product): C-ordered, the input dtype, equal to
+    numpy's product within the rounding bound of a 96-term inner sum (d eps |X| |W|^T, taken as
+    1e2 eps |X| |W|^T), and gram_update accumulates its P^T P on the upper triangle."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 96)).astype(dtype)
+    W = rng.standard_normal((70, 96)).astype(dtype)
+    P = linalg.times_transpose(X, W)
+    assert P.shape == (300, 70) and P.dtype == dtype and P.flags.c_contiguous
+    eps = np.finfo(dtype).eps
+    scale = np.abs(X) @ np.abs(W).T  # |X| |W|^T bounds every rounding error of the inner sums
+    assert np.all(np.abs(P - X @ W.T) <= 1e2 * eps * scale)
+    S = np.zeros((70, 70), dtype=dtype, order="F")
+    linalg.gram_update(S, P)
+    assert np.allclose(np.triu(S), np.triu(P.T @ P), rtol=1e2 * eps, atol=1e2 * eps * float(np.abs(P).max()) ** 2)
 
 
 def _explicit_readout(net, train, test, ridge):

@@ -102,9 +102,10 @@ def gram_update(S: np.ndarray, A: np.ndarray) -> np.ndarray:
 
 def times_transpose(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     """X W^T (p x q, C-ordered, new) for C-ordered X (p x d) and W (q x d), by scipy's BLAS
-    ``gemm`` as the Fortran-ordered (W X^T) (no copy of either operand; the same bits as numpy's
-    ``X @ W.T`` where that one is thread-invariant): the product that feeds :func:`gram_update`
-    from the same BLAS library (module docstring, "One BLAS library per loop")."""
+    ``gemm`` as the Fortran-ordered (W X^T) (no copy of either operand; measured bit-equal to
+    numpy's ``X @ W.T`` on the same number of threads): the product that feeds
+    :func:`gram_update` from the same BLAS library (module docstring, "One BLAS library per
+    loop")."""
     gemm = sla.blas.get_blas_funcs("gemm", (X, W))
     return gemm(1.0, np.ascontiguousarray(W).T, np.ascontiguousarray(X).T, trans_a=1, trans_b=0).T
 
