@@ -77,20 +77,22 @@ def test_readout_chunked_equals_unchunked():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_times_transpose_is_x_times_w_transpose(dtype):
-    """X W^T from scipy's gemm (the readout's block product): C-ordered, the input dtype, equal to
-    numpy's product within the rounding bound of a 96-term inner sum (d eps |X| |W|^T, taken as
-    1e2 eps |X| |W|^T), and gram_update accumulates its P^T P on the upper triangle."""
+    """X W^T from scipy's gemm (the readout's block product): C-ordered, the input dtype, and equal
+    to numpy's X @ W.T within the rounding bound of two k-term inner sums, 2 k eps |X| |W|^T
+    (each is within k eps |X| |W|^T of the exact product, k = 96); gram_update then adds P^T P to
+    the upper triangle within the same bound for k = 300 rows."""
     rng = np.random.default_rng(3)
     X = rng.standard_normal((300, 96)).astype(dtype)
     W = rng.standard_normal((70, 96)).astype(dtype)
     P = linalg.times_transpose(X, W)
     assert P.shape == (300, 70) and P.dtype == dtype and P.flags.c_contiguous
-    eps = np.finfo(dtype).eps
-    scale = np.abs(X) @ np.abs(W).T  # |X| |W|^T bounds every rounding error of the inner sums
-    assert np.all(np.abs(P - X @ W.T) <= 1e2 * eps * scale)
+    eps = float(np.finfo(dtype).eps)
+    assert np.all(np.abs(P - X @ W.T) <= 2 * 96 * eps * (np.abs(X) @ np.abs(W).T))
     S = np.zeros((70, 70), dtype=dtype, order="F")
     linalg.gram_update(S, P)
-    assert np.allclose(np.triu(S), np.triu(P.T @ P), rtol=1e2 * eps, atol=1e2 * eps * float(np.abs(P).max()) ** 2)
+    bound = 2 * 300 * eps * (np.abs(P).T @ np.abs(P))
+    assert np.all(np.triu(np.abs(S - P.T @ P)) <= np.triu(bound))
+    assert np.all(np.tril(S, -1) == 0)  # the strict lower triangle is not touched
 
 
 def _explicit_readout(net, train, test, ridge):

@@ -21,7 +21,8 @@ F^T 1, F^T y, n, sum y and y^T y, so centering costs no pass over the data:
 
 The block (2048 rows, ~16 MB at N = 1024) stays in cache between the product, the activation and
 syrk; the product and syrk come from the same BLAS library (:mod:`giantstep.linalg`, "One BLAS
-library per loop": mixing numpy's and scipy's halved the loop's speed). The test pass streams the same way: activation in place, then one matrix-vector product.
+library per loop": mixing numpy's and scipy's halved the loop's speed). The test pass streams the
+same way: activation in place, then one matrix-vector product.
 
 Reported errors: ``train_error`` = (1/n) ||y - ŷ||^2 on the training labels; ``test_error`` =
 mean (g(Theta*^T x) - ŷ(x))^2 against the noiseless target on a fresh test set (the quantity of
