@@ -294,16 +294,15 @@ def outlier_report(eigs: Eigs, m: int, d: int, theta: np.ndarray, W: np.ndarray,
     q = int(q if q is not None else max(k - l, 1) * copies)
     q = min(q, eigs.values.size - 1)
     vals = eigs.values
-    ov_new = ov_all = 0.0
-    for i in range(q):
-        U = eigs.vectors[: m * d, i].reshape(m, d)
-        ov_new += float(np.sum((U @ theta_new) ** 2))
-        ov_all += float(np.sum((U @ theta) ** 2))
+
+    def mass(i: int, basis: np.ndarray) -> float:  # squared mass of eigenvector i's W-block in span(basis)
+        return float(np.sum((eigs.vectors[: m * d, i].reshape(m, d) @ basis) ** 2))
+
+    new = [mass(i, theta_new) for i in range(vals.size)] if theta_new.shape[1] else [0.0] * vals.size
+    ov_new, ov_all = sum(new[:q], 0.0), sum((mass(i, theta) for i in range(q)), 0.0)
     nxt, nxt_val, nxt_ov = -1, float("nan"), float("nan")
     if theta_new.shape[1]:
-        mass = np.array([float(np.sum((eigs.vectors[: m * d, i].reshape(m, d) @ theta_new) ** 2))
-                         for i in range(vals.size)])
-        nxt = int(np.argmax(mass))
-        nxt_val, nxt_ov = float(vals[nxt]), float(mass[nxt])
+        nxt = int(np.argmax(new))
+        nxt_val, nxt_ov = float(vals[nxt]), new[nxt]
     return OutlierReport(vals, q, float(vals[q] - vals[q - 1]), float(vals[q]), ov_new / q, ov_all / q, l,
                          nxt, nxt_val, nxt_ov)

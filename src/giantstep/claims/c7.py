@@ -406,13 +406,10 @@ def _target_rows(ctx: ClaimContext, p: dict, key: str, s: dict) -> tuple[list[Co
               + (f"delta_NN - delta_T of the population-fit preprocessing ({p[versus]:.3f}) = {sep:.1f} resolutions"
                  if stair else f"delta_NN - delta_alg = {sep:.1f} resolutions")),
     )]
-    if stair:
-        pass  # delta_alg concerns the first direction (0 here: z_1 has a linear part); no row for it
-    elif ok:
+    if not stair:  # for the staircase delta_alg concerns the first direction (0: z_1 has a linear part): no row
         rows.append(Comparison(f"{name}: delta_NN >= delta_alg", p["delta_alg"], val, se, tol, bool(val + tol >= p["delta_alg"]),
-                               f"passes when delta_NN + {kt:.3g} se >= delta_alg = {p['delta_alg']:.4f}"))
-    else:
-        rows.append(Comparison(f"{name}: delta_NN >= delta_alg", p["delta_alg"], None, None, None, None, "delta_NN not measured"))
+                               f"passes when delta_NN + {kt:.3g} se >= delta_alg = {p['delta_alg']:.4f}") if ok else
+                    Comparison(f"{name}: delta_NN >= delta_alg", p["delta_alg"], None, None, None, None, "delta_NN not measured"))
     frame = ctx.ok(f"curve_{key}")
     quantities = ((metric["value"], "hess_min", "Hessian eigenvalue along the new direction theta_2"),
                   (metric["cos2"], "cos2", "its cos^2 with theta_2")) if stair else (
@@ -449,7 +446,7 @@ def plot(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
 def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) -> list[Path]:
     fig, axes = plots.figure(ncols=len(TARGETS), width=14.0, height=3.9)
     for j, (key, t) in enumerate(TARGETS.items()):
-        s = sizes_of(ctx.mode, key)
+        s, one_step = sizes_of(ctx.mode, key), t["protocol"] == "one_step"
         ax, p, cos2 = axes[j], pred[key], METRICS[t["protocol"]]["cos2"]
         xs = sorted(float(x) for x in p["points"])
         plots.theory_line(ax, xs, [p["points"][repr(x)]["cos2"] for x in xs], "theory: Hessian outlier $\\cos^2$", i=0)
@@ -459,7 +456,6 @@ def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) ->
             tab = summarise(sub, "delta", cos2)
             if len(tab):
                 plots.sim_points(ax, tab["delta"], tab["mean"], tab["stderr"], f"Hessian outlier $\\cos^2$, d={d}", i=i + 1)
-            one_step = t["protocol"] == "one_step"
             tab = summarise(sub, "delta", "final_best_overlap") if sweep == "ladder" and not one_step else tab.iloc[0:0]
             if len(tab):
                 plots.sim_points(ax, tab["delta"], tab["mean"], tab["stderr"], f"final overlap after GD, d={d}", i=i + 1,
@@ -478,11 +474,11 @@ def _plot_phase_diagram(ctx: ClaimContext, pred: dict, outcome: ClaimOutcome) ->
             ax.axvline(dn, color=plots.color(1), lw=1.2, label=f"$\\delta_{{NN}}$ = {dn:.3g} $\\pm$ {err:.2g} (t99)")
             ax.axvspan(dn - err, dn + err, color=plots.color(1), alpha=0.12, lw=0)
         ax.set_xlabel(r"sample ratio $\delta = n/d$")
-        ax.set_ylabel(r"overlap with $\theta_2$ (the next direction)" if t["protocol"] == "one_step"
+        ax.set_ylabel(r"overlap with $\theta_2$ (the next direction)" if one_step
                       else r"overlap with span$(\Theta^*)$")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlim(0.0, max(xs) * 1.03)
-        ax.set_title(t["label"] + (", m = 1, $\\sigma=\\tanh$, $\\theta_2$" if t["protocol"] == "one_step"
+        ax.set_title(t["label"] + (", m = 1, $\\sigma=\\tanh$, $\\theta_2$" if one_step
                                    else ", width m = 1, $\\sigma(t)=t^2$"), fontsize=8)
         ax.legend(loc="upper left", fontsize=5.5, framealpha=0.85, frameon=True)
     fig.suptitle("C7: phase transition in $\\delta$ - Hessian negative outlier at the end of the large-gradient phase")

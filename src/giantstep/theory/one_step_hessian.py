@@ -58,7 +58,7 @@ from ..errors import ValidityError
 from ..targets import COMBINES, multi_index_link
 from .quadrature import gaussian_panels, tensor_grid
 from .result import Result
-from .spectral_threshold import _Law, predict_from_law
+from .spectral_threshold import _Law, predict_from_law, probe_rays, saturates
 from .validation import POSITIVE, RATIO, Function, Options, validate_params
 
 PANELS = 12  # 8-node Gauss-Legendre panels per axis on [-9, 9]: 96^3 nodes (outlier and cos^2 within 3e-7 of 16
@@ -66,7 +66,6 @@ PANELS = 12  # 8-node Gauss-Legendre panels per axis on [-9, 9]: 96^3 nodes (out
 PANELS_POPULATION = 100  # the population-fit law has no xi: a 2-d grid, 800^2 nodes (delta_T to ~1e-6; the 3-d
 # grid's 12, 16, 24 panels give 2.34, 2.06, 2.42 against 2.3879: T's law near sup T needs the finer grid)
 DECOUPLED = 1e-8  # |Phi_{2j}| / |Phi_22| above this: the next direction's channel is coupled, no prediction
-BOUNDED = 1e-4  # relative growth of sup T between radius 9 and 60 read as bounded (as spectral_threshold)
 
 
 @dataclass(frozen=True)
@@ -100,20 +99,37 @@ def _grid(panels: int, with_xi: bool = True):
     return z1, z2, xi, w / w.sum()
 
 
-def _constants(g: Activation, combine: str, sigma: Activation, eta: float, delta: float, panels: int,
+def _labels(link, combine: str, panels: int, with_xi: bool = True) -> np.ndarray:
+    """y = g_2(z_1, z_2) on the nodes of :func:`_grid` (independent of delta and of the step: computed once
+    per link given by name, :func:`_cached_labels`)."""
+    if isinstance(link, str):
+        return _cached_labels(link, combine, panels, with_xi)
+    z1, z2, _, _ = _grid(panels, with_xi)
+    return multi_index_link(get_activation(link, "link"), combine, np.stack([z1, z2], axis=1))
+
+
+@lru_cache(maxsize=8)
+def _cached_labels(link: str, combine: str, panels: int, with_xi: bool) -> np.ndarray:
+    z1, z2, _, _ = _grid(panels, with_xi)
+    y = multi_index_link(get_activation(link, "link"), combine, np.stack([z1, z2], axis=1))
+    y.flags.writeable = False
+    return y
+
+
+def _constants(link, combine: str, sigma: Activation, eta: float, delta: float, panels: int,
                train_bias: bool = True) -> dict:
     """The step's constants over the law of z: c, m_1, m_2, s, b_1 (module docstring; b_1 = 0 when
     the output bias is not trained)."""
     z1, z2, _, w = _grid(panels)
-    r = multi_index_link(g, combine, np.stack([z1, z2], axis=1)) - float(sigma.f(np.array(0.0)))
+    r = _labels(link, combine, panels) - float(sigma.f(np.array(0.0)))
     return {"c": eta * float(sigma.df(np.array(0.0))), "m1": float(w @ (r * z1)), "m2": float(w @ (r * z2)),
             "s": math.sqrt(float(w @ (r * r)) / delta), "b1": eta * float(w @ r) if train_bias else 0.0}
 
 
-def _T(g: Activation, combine: str, sigma: Activation, delta: float, k: dict, finite_delta: bool,
+def _T(y: np.ndarray, sigma: Activation, delta: float, k: dict, finite_delta: bool,
        z1: np.ndarray, z2: np.ndarray, xi: np.ndarray) -> np.ndarray:
-    """T(z_1, z_2, xi) = a sigma''(u) (y - a sigma(u) - b_1) - a^2 sigma'(u)^2 (a = 1) at the given points."""
-    y = multi_index_link(g, combine, np.stack([z1, z2], axis=1))
+    """T(z_1, z_2, xi) = a sigma''(u) (y - a sigma(u) - b_1) - a^2 sigma'(u)^2 (a = 1) at the given points
+    (y: the labels there)."""
     r = y - float(sigma.f(np.array(0.0)))
     u = k["c"] * (k["m1"] * z1 + k["m2"] * z2 + k["s"] * xi + r / delta) if finite_delta else k["c"] * k["m1"] * z1
     return np.asarray(sigma.d2f(u) * (y - sigma.f(u) - k["b1"]) - sigma.df(u) ** 2, dtype=float)
@@ -131,8 +147,8 @@ def one_step_law(link, activation, eta: float, delta: float, combine: str = "gat
                             "(the Hessian there is the saddle's: giantstep.theory.spectral_threshold)", hard=True)
     panels = panels or (PANELS if finite_delta else PANELS_POPULATION)
     z1, z2, xi, w = _grid(panels, finite_delta)
-    k = _constants(g, combine, sigma, eta, delta, PANELS, train_bias)
-    T = _T(g, combine, sigma, delta, k, finite_delta, z1, z2, xi)
+    k = _constants(link, combine, sigma, eta, delta, PANELS, train_bias)
+    T = _T(_labels(link, combine, panels, finite_delta), sigma, delta, k, finite_delta, z1, z2, xi)
     if not np.all(np.isfinite(T)):
         raise ValidityError("one-step Hessian: the preprocessing T is not finite on the quadrature nodes", hard=True)
     _require_bounded(g, combine, sigma)
@@ -152,23 +168,14 @@ def one_step_law(link, activation, eta: float, delta: float, combine: str = "gat
     return _Law(w, T, (z2 * z2)[:, None], np.empty((0,)), sup), consts
 
 
-def _grows(values_near: np.ndarray, values_far: np.ndarray) -> bool:
-    """Whether max |f| at radius 60 exceeds max |f| at radius 9 by more than BOUNDED (relative), or is not finite."""
-    a, b = float(np.max(np.abs(values_near))), float(np.max(np.abs(values_far)))
-    return not (math.isfinite(b) and b <= a + BOUNDED * (1.0 + a))
-
-
 def _require_bounded(g: Activation, combine: str, sigma: Activation) -> None:
     """A sufficient condition for sup T < inf: the link bounded on the support of z, sigma and sigma'' bounded
     (then T <= max|sigma''| (max|y| + max|sigma| + |b_1|)); probed along rays as in spectral_threshold."""
-    rng = np.random.default_rng(0)
-    dirs = np.vstack([np.eye(2), np.ones((1, 2)) / math.sqrt(2), rng.standard_normal((8, 2))])
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    dirs = probe_rays(2)
     with np.errstate(all="ignore"):
-        link = [multi_index_link(g, combine, np.vstack([r * dirs, -r * dirs])) for r in (9.0, 60.0)]
-        t = [np.array([-r, r]) for r in (9.0, 60.0)]
-        act = [np.concatenate([sigma.f(x), sigma.d2f(x)]) for x in t]
-    if _grows(*link) or _grows(*act):
+        link = [np.max(np.abs(multi_index_link(g, combine, np.vstack([r * dirs, -r * dirs])))) for r in (9.0, 60.0)]
+        act = [np.max(np.abs(np.concatenate([sigma.f(x), sigma.d2f(x)]))) for x in (np.array([-r, r]) for r in (9.0, 60.0))]
+    if not (saturates(*map(float, link)) and saturates(*map(float, act))):
         raise ValidityError("one-step Hessian: the preprocessing T must be bounded above; the prediction needs a bounded "
                             "link and an activation with sigma and sigma'' bounded", hard=True)
 

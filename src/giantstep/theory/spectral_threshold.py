@@ -145,28 +145,39 @@ def _law(act: Activation, T: Preprocessing, noise: float, k: int, combine: str) 
 SATURATION = 1e-4  # relative growth of sup T between radius 9 and 60 still read as a bounded (saturating) link
 
 
+def probe_rays(k: int) -> np.ndarray:
+    """Unit directions in R^k along which growth at infinity is probed: the axes, the diagonal and 8
+    fixed random directions (rows)."""
+    rng = np.random.default_rng(0)
+    dirs = np.vstack([np.eye(k), np.ones((1, k)) / math.sqrt(k), rng.standard_normal((8, k))])
+    return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+
+
+def saturates(near: float, far: float) -> bool:
+    """Whether a sup read at radius 9 (``near``) and 60 (``far``) belongs to a bounded function: ``far``
+    finite and above ``near`` by at most SATURATION (relative)."""
+    return math.isfinite(far) and far <= near + SATURATION * (1.0 + abs(near))
+
+
 def _bounded_above(act: Activation, T: Preprocessing, noise: float, k: int, combine: str) -> bool:
     """Whether T(y) is bounded above on the support of y (clipping, or a bounded link without noise).
 
-    Probed along rays: sup T at radius 60 may exceed sup T at radius 9 by at most SATURATION
-    (relative). A saturating link passes (tanh(|z_1|) + tanh(|z_2|) along the diagonal still grows by
-    6e-6 between the two radii, far below the quadrature's reach: the law puts mass e^-40 beyond 9);
-    any power or logarithmic growth fails (log(1 + |z|) grows by 0.68)."""
+    Probed along rays (:func:`probe_rays`, :func:`saturates`): sup T at radius 60 may exceed sup T at
+    radius 9 by at most SATURATION (relative). A saturating link passes (tanh(|z_1|) + tanh(|z_2|) along
+    the diagonal still grows by 6e-6 between the two radii, far below the quadrature's reach: the law
+    puts mass e^-40 beyond 9); any power or logarithmic growth fails (log(1 + |z|) grows by 0.68)."""
     if (T.scale > 0 and math.isfinite(T.upper)) or (T.scale < 0 and math.isfinite(T.lower)):
         return True
     if noise > 0:
         return False
-    rng = np.random.default_rng(0)
-    dirs = np.vstack([np.eye(k), np.ones((1, k)) / math.sqrt(k), rng.standard_normal((8, k))])
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    dirs = probe_rays(k)
     near, far = [], []
     for r, store in ((9.0, near), (60.0, far)):
         for sgn in (1.0, -1.0):
             Z = sgn * r * dirs
             y = multi_index_link(act, combine, Z) if k > 1 or combine != "sum" else np.asarray(act.f(Z[:, 0]), dtype=float)
             store.append(float(np.max(T(y))))
-    a, b = max(near), max(far)
-    return math.isfinite(b) and b <= a + SATURATION * (1.0 + abs(a))
+    return saturates(max(near), max(far))
 
 
 @lru_cache(maxsize=64)

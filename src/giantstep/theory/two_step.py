@@ -272,12 +272,12 @@ def _parity_classes(activation, law: SampleLaw, fs: FirstStep, a: np.ndarray,
                     inflation: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(even k, odd k): the parts of a Psi(a s kappa_loo, a h y / psi2) odd and even in a, shape
     (len(a), nodes) -- the sums of the terms k of each parity, exact in s1 (s = sign(mu1) s1; the
-    self term h y / psi2 only for a reused batch). With ``inflation`` (a fresh batch only), the
-    preactivation's variance is 1 + (c - 1) a^2: the first step's bulk (row i of the update is
+    self term h y / psi2 only for a reused batch). With ``inflation`` (the caller passes it for a
+    fresh batch only), the preactivation's variance is 1 + (c - 1) a^2: the first step's bulk (row i of the update is
     a_i times a vector of squared norm (c - 1), independent of a fresh batch)."""
     u = fs.sign * fs.s * a[:, None] * law.kappa_loo[None, :]
     v = a[:, None] * (fs.row_step * law.y / law.psi2)[None, :] if law.self_xi > 0 else np.zeros_like(u)
-    lam = np.sqrt(1.0 + (fs.inflation - 1.0) * a * a)[:, None] if inflation and law.self_xi == 0 else 1.0
+    lam = np.sqrt(1.0 + (fs.inflation - 1.0) * a * a)[:, None] if inflation else 1.0
     plus, minus = step2_derivative(activation, u, v, lam), step2_derivative(activation, -u, -v, lam)
     return a[:, None] * (plus + minus) / 2, a[:, None] * (plus - minus) / 2
 
